@@ -1,0 +1,91 @@
+"""The `treadguard` command: replay, run, config.
+
+Every failure a person can cause (a bad path, a broken trace, a config typo, a
+missing device) ends in a one-line message that names what is wrong and what to
+do, and a non-zero exit status; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
+EXIT_USAGE = 2  # the request itself was wrong (arguments, config)
+EXIT_INTERNAL = 3  # a bug in treadguard
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="treadguard",
+        description="A safety monitor for a home treadmill: stops the belt on a stumble, "
+                    "a fall, or drift toward the rear edge.")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    replay = commands.add_parser("replay", help="run recorded traces through the safety core")
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="trace files (.csv or .csv.gz)")
+    replay.add_argument("--json", action="store_true", help="one JSON object per trace, one per line")
+    replay.add_argument("--config", metavar="FILE", help="settings to replay with (default: built-in defaults)")
+    replay.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="traces replayed in parallel (default: number of CPUs)")
+
+    run = commands.add_parser("run", help="run the monitor: on real hardware, or on the bench")
+    mode = run.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--bench", nargs="?", const="", metavar="TRACE",
+                      help="play a trace through fake hardware in real time (default: the demo trace)")
+    mode.add_argument("--hardware", action="store_true",
+                      help="run on the real devices named in --config")
+    run.add_argument("--config", metavar="FILE", help="the config file (required with --hardware)")
+    run.add_argument("--speed", type=float, default=1.0, metavar="X",
+                     help="bench playback speed, 1.0 = real time")
+
+    config = commands.add_parser("config", help="check a config file, or print the example")
+    what = config.add_mutually_exclusive_group(required=True)
+    what.add_argument("--check", metavar="FILE", help="check every setting and report every problem")
+    what.add_argument("--example", action="store_true", help="print the documented example config")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # `run --config FILE` alone means real hardware: the flag is implied.
+    if argv[:1] == ["run"] and "--bench" not in argv and "--hardware" not in argv and "--config" in argv:
+        argv = ["run", "--hardware"] + argv[1:]
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "replay":
+            from monitor.commands.replay import replay_command
+            return replay_command(args)
+        if args.command == "run":
+            from monitor.commands.run import run_command
+            return run_command(args)
+        from monitor.commands.config import config_command
+        return config_command(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): nothing more to say
+        return EXIT_OK
+    except Exception as err:  # the last line of defence against tracebacks
+        if args.debug:
+            raise
+        print(f"treadguard: internal error: {type(err).__name__}: {err} "
+              f"(run with --debug for details, and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"treadguard: {message}", file=sys.stderr)
+    return code
+
+
+def package_file(relative: str) -> Path:
+    return Path(__file__).parent / relative
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""`treadguard run`: the daemon on real hardware, or on the bench with fake
+hardware playing a trace in real time and a live status line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, package_file
+from monitor.clock import MonotonicClock, ScaledClock
+from monitor.config import Config, ConfigError, load_config
+from monitor.core import SafetyCore
+from monitor.daemon import Daemon
+from monitor.replay import build_replay
+from monitor.sideline import Sideline
+from monitor.status import StatusLine
+from monitor.trace import TraceError, read_trace
+
+DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
+BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
+
+
+def _load(args: argparse.Namespace) -> Config | int:
+    if not args.config:
+        return Config()
+    try:
+        return load_config(args.config)
+    except ConfigError as err:
+        for problem in err.problems:
+            print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
+        return fail(f"{len(err.problems)} problem(s) in {err.source}; nothing was started")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if isinstance(config, int):
+        return config
+    if args.hardware:
+        if not args.config:
+            return fail("`run --hardware` needs --config FILE (see `treadguard config --example`)")
+        return run_hardware(config)
+    return run_bench(config, args.bench or str(package_file(DEMO_TRACE)), args.speed)
+
+
+def run_bench(config: Config, path: str, speed: float) -> int:
+    if not speed > 0:
+        return fail("--speed must be above 0")
+    try:
+        trace = read_trace(path)
+    except TraceError as err:
+        return fail(str(err), EXIT_FAILED)
+    if trace.samples == 0:
+        return fail(f"{path}: the trace has no samples to play", EXIT_FAILED)
+    t0_s = float(trace.t_s[0])
+    clock = ScaledClock(start_s=t0_s, speed=speed)
+    daemon = build_replay(trace, config, clock)
+    status = StatusLine(sys.stdout, t0_s=t0_s)
+    printer = Sideline(status.handle, name="status")
+    daemon.on_tick = status.tick_hook(printer.offer)
+    sensors = ["imu"] + (["belt"] if daemon.core.has_belt else []) + (["range"] if daemon.core.has_range else [])
+    print(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
+          f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; Ctrl-C stops")
+    daemon.install_signal_handlers()
+    try:
+        stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True, stop_on_trip=True,
+                           after_trip_s=BENCH_AFTER_TRIP_S)
+    finally:
+        daemon.restore_signal_handlers()
+        printer.close()
+    print()
+    first = stats.first_trip
+    if first is None or first.trip is None:
+        print(f"no trip: the monitor stayed armed for the whole trace ({stats.ticks} ticks)")
+    else:
+        print(f"TRIPPED at {first.t_s - t0_s:.2f} s into the trace: {first.trip.reason}")
+        for problem in first.trip.problems:
+            print(f"  because {problem.describe()}")
+        print("  the relay was released in that tick; the belt stays stopped until a person resets")
+    return EXIT_OK
+
+
+def run_hardware(config: Config) -> int:
+    from monitor.hardware import HardwareError, open_devices
+
+    clock = MonotonicClock()
+    try:
+        devices = open_devices(config, clock)
+    except HardwareError as err:
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    core = SafetyCore(config, start_s=clock.now())
+    daemon = Daemon(core, devices, clock)
+    daemon.install_signal_handlers()
+    print("treadguard: running; the relay stays released until a reset "
+          "(`systemctl kill -s USR1 treadguard` or the reset button) while every check passes", flush=True)
+    daemon.run()
+    return EXIT_OK

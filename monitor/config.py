@@ -1,0 +1,267 @@
+"""The configuration: every setting with its unit and bounds, read from one TOML
+file and checked completely at start.
+
+Unknown sections and keys, values of the wrong type or out of bounds, and
+missing required parts are all reported together, each naming the key and what
+is allowed, so one run of `treadguard config --check FILE` finds every mistake.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitor.motion import MotionParams
+from monitor.settings import check_value, setting
+
+IMU_DRIVERS = ("fake", "mpu6050", "lsm6ds3")
+BELT_DRIVERS = ("fake", "pulse")
+RANGE_DRIVERS = ("fake", "hcsr04")
+RELAY_DRIVERS = ("fake", "gpio")
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    rate_hz: float = setting(100.0, "how often the loop reads the sensors and decides", min=20.0, max=1000.0)
+    late_s: float = setting(
+        0.1, "a tick this long after the previous one means the loop is late: a fault", min=0.02, max=1.0
+    )
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    walking: str = setting(
+        "forward", "which way the walker faces: the console (forward) or the rear (backward)",
+        choices=("forward", "backward"),
+    )
+
+
+@dataclass(frozen=True)
+class ImuConfig:
+    driver: str = setting("mpu6050", "which IMU chip is on the waist clip", choices=IMU_DRIVERS)
+    mount: list = setting(
+        [], "3x3 rotation from the sensor frame to the treadmill frame (x to the console, "
+        "y left, z up) with the walker upright; empty: found from gravity at start",
+    )
+    timeout_s: float = setting(
+        0.05, "the newest IMU sample older than this is stale: a fault", min=0.01, max=0.5
+    )
+    failed_reads_max: int = setting(
+        2, "failed reads in a row that are tolerated; one more is a fault", min=0, max=20
+    )
+    frozen_s: float = setting(
+        0.5, "all six IMU channels unchanged for this long means a frozen sensor", min=0.1, max=5.0
+    )
+    max_accel_mps2: float = setting(
+        157.0, "an acceleration beyond this (16 g, the largest range of the supported chips) "
+        "is not a reading but garbage", min=20.0, max=400.0,
+    )
+    max_gyro_radps: float = setting(
+        35.0, "an angular rate beyond this (2000 deg/s) is not a reading but garbage", min=5.0, max=80.0
+    )
+
+
+@dataclass(frozen=True)
+class BeltConfig:
+    enabled: bool = setting(True, "is a belt-speed sensor fitted")
+    driver: str = setting("pulse", "the belt-speed sensor", choices=BELT_DRIVERS)
+    timeout_s: float = setting(
+        0.5, "no belt reading for this long is a fault (the driver reads a stopped belt as 0 m/s)",
+        min=0.05, max=5.0,
+    )
+    max_forward_mps: float = setting(
+        4.5, "highest belt speed allowed walking forward (4.5 m/s = 16.2 km/h)", above=0.0, max=10.0
+    )
+    max_backward_mps: float = setting(
+        1.8, "highest belt speed allowed walking backwards (1.8 m/s = 6.5 km/h)", above=0.0, max=5.0
+    )
+    overspeed_confirm_s: float = setting(
+        0.3, "the belt must stay over its limit this long to trip, so one noisy reading does not",
+        min=0.0, max=5.0,
+    )
+
+
+@dataclass(frozen=True)
+class RangeConfig:
+    enabled: bool = setting(False, "is a range sensor fitted at the console, facing the walker")
+    driver: str = setting("hcsr04", "the range sensor", choices=RANGE_DRIVERS)
+    rear_edge_m: float = setting(
+        1.6, "distance from the range sensor to the rear edge of the belt", above=0.3, max=4.0
+    )
+    min_rear_margin_m: float = setting(
+        0.5, "the walker's waist closer than this to the rear edge is a drift trip (the feet "
+        "trail the waist by up to about 0.4 m)", min=0.1, max=2.0,
+    )
+    timeout_s: float = setting(0.3, "no range reading for this long is a fault", min=0.05, max=2.0)
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    enabled: bool = setting(
+        True, "detect a walker who stops stepping while the belt carries them back (IMU + belt speed)"
+    )
+    min_belt_mps: float = setting(
+        0.3, "below this belt speed a walker standing still is not carried anywhere worth stopping for",
+        min=0.05, max=2.0,
+    )
+    step_accel_mps2: float = setting(
+        1.5, "a vertical acceleration this far from 1 g counts as a step", min=0.3, max=10.0
+    )
+    min_no_step_s: float = setting(
+        0.9, "no step for at least this long (longer than the slowest normal step) before a drift trip",
+        min=0.3, max=5.0,
+    )
+    max_carry_m: float = setting(
+        0.5, "trip once the belt has carried a walker who stopped stepping this far", min=0.1, max=2.0
+    )
+
+
+@dataclass(frozen=True)
+class RelayConfig:
+    driver: str = setting("gpio", "the relay in the safety-key loop", choices=RELAY_DRIVERS)
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    trip_dir: str = setting(
+        "/var/lib/treadguard/trips", "folder for each trip's explanation and the sensor data around it"
+    )
+    before_s: float = setting(3.0, "seconds of sensor data kept from before each trip", min=0.5, max=30.0)
+    after_s: float = setting(1.0, "seconds of sensor data kept from after each trip", min=0.0, max=10.0)
+
+
+@dataclass(frozen=True)
+class Config:
+    loop: LoopConfig = LoopConfig()
+    session: SessionConfig = SessionConfig()
+    imu: ImuConfig = ImuConfig()
+    belt: BeltConfig = BeltConfig()
+    range: RangeConfig = RangeConfig()
+    drift: DriftConfig = DriftConfig()
+    motion: MotionParams = MotionParams()
+    relay: RelayConfig = RelayConfig()
+    record: RecordConfig = RecordConfig()
+
+    @property
+    def uses_fakes(self) -> bool:
+        drivers = [self.imu.driver, self.relay.driver]
+        drivers += [self.belt.driver] if self.belt.enabled else []
+        drivers += [self.range.driver] if self.range.enabled else []
+        return "fake" in drivers
+
+
+SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}
+
+
+class ConfigError(Exception):
+    """Everything wrong with a config file, one problem per line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {p}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+def _check_rotation(value: Any) -> str | None:
+    if value == []:
+        return None
+    try:
+        rows = [[float(x) for x in row] for row in value]
+    except (TypeError, ValueError):
+        return "must be a 3x3 list of numbers, e.g. [[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
+    if len(rows) != 3 or any(len(r) != 3 for r in rows):
+        return "must be a 3x3 list of numbers, e.g. [[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
+    for i in range(3):
+        for j in range(3):
+            dot = sum(rows[i][k] * rows[j][k] for k in range(3))
+            if abs(dot - (1.0 if i == j else 0.0)) > 1e-3:
+                return "is not a rotation (rows must be unit length and at right angles); run `treadguard calibrate`"
+    det = (rows[0][0] * (rows[1][1] * rows[2][2] - rows[1][2] * rows[2][1])
+           - rows[0][1] * (rows[1][0] * rows[2][2] - rows[1][2] * rows[2][0])
+           + rows[0][2] * (rows[1][0] * rows[2][1] - rows[1][1] * rows[2][0]))
+    if abs(det - 1.0) > 1e-3:
+        return "is a reflection, not a rotation (determinant -1): one axis has the wrong sign"
+    return None
+
+
+def _build_section(name: str, cls: type, table: Any, problems: list[str]) -> Any:
+    if not isinstance(table, dict):
+        problems.append(f"[{name}] must be a table of settings, not {table!r}")
+        return cls()
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values = {}
+    for key, raw in table.items():
+        field = fields.get(key)
+        if field is None:
+            allowed = ", ".join(fields)
+            problems.append(f"{name}.{key}: unknown setting; [{name}] allows {allowed}")
+            continue
+        if key == "mount":
+            error = _check_rotation(raw)
+            value = [[float(x) for x in row] for row in raw] if error is None else raw
+        else:
+            value, error = check_value(field, raw)
+        if error:
+            problems.append(f"{name}.{key} {error}")
+        else:
+            values[key] = value
+    return cls(**values)
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    """A Config from parsed TOML, or ConfigError listing every problem."""
+    problems: list[str] = []
+    sections = {}
+    for name, table in data.items():
+        cls = SECTIONS.get(name)
+        if cls is None:
+            problems.append(f"[{name}]: unknown section; allowed: " + ", ".join(f"[{s}]" for s in SECTIONS))
+            continue
+        sections[name] = _build_section(name, cls, table, problems)
+    config = Config(**sections)
+    problems += _cross_checks(config)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _cross_checks(config: Config) -> list[str]:
+    """Rules that involve more than one setting."""
+    problems = []
+    period_s = 1.0 / config.loop.rate_hz
+    if config.loop.late_s <= 2 * period_s:
+        problems.append(
+            f"loop.late_s is {config.loop.late_s:g}, must be more than two loop periods "
+            f"({2 * period_s:g} s at loop.rate_hz = {config.loop.rate_hz:g})"
+        )
+    if config.imu.timeout_s <= period_s:
+        problems.append(
+            f"imu.timeout_s is {config.imu.timeout_s:g}, must be more than one loop period ({period_s:g} s)"
+        )
+    if config.range.enabled and config.range.min_rear_margin_m >= config.range.rear_edge_m:
+        problems.append(
+            f"range.min_rear_margin_m ({config.range.min_rear_margin_m:g}) must be less than "
+            f"range.rear_edge_m ({config.range.rear_edge_m:g})"
+        )
+    return problems
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check a TOML config file; ConfigError names every problem."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, ["file not found; copy the example with `treadguard config --example > FILE`"])
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(source, [f"cannot be read ({err}); check the path and its permissions"])
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(source, [f"is not valid TOML: {err}"])
+    return parse_config(data, source)
+

@@ -1,0 +1,190 @@
+"""The safety core: samples in, verdict out, the clock passed in.
+
+One core serves the daemon, replay and the bench. It is streaming: every sample
+is judged once, in time order, by detectors whose state carries over, so the
+result does not depend on how the samples were cut into batches. Time-based
+checks (staleness, overspeed, drift) are judged at each loop tick, at the time
+the caller passes in. The core never reads a clock and never does I/O.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Iterable, Sequence
+
+from drivers.interfaces import READ_FAILED, HealthEvent
+from monitor import mount as mount_
+from monitor.config import Config
+from monitor.drift import RangeDrift, StepDrift
+from monitor.health import ImuHealth, ReadingHealth
+from monitor.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
+from monitor.motion import MotionDetector
+from monitor.overspeed import OverspeedCheck
+from monitor.verdict import SENSOR_FAULT, Problem, Trip, Verdict
+
+# Plausible readings: a pulse sensor cannot report a negative speed, and no
+# home treadmill belt runs at 15 m/s (54 km/h); a range beyond 10 m is no echo.
+MAX_PLAUSIBLE_BELT_MPS = 15.0
+MAX_PLAUSIBLE_RANGE_M = 10.0
+
+
+class SafetyCore:
+    """Decides, tick by tick, whether the belt may run."""
+
+    def __init__(self, config: Config, *, start_s: float, walking: str | None = None,
+                 imu_mount: Sequence[Sequence[float]] | None = None,
+                 has_belt: bool | None = None, has_range: bool | None = None,
+                 rear_edge_m: float | None = None) -> None:
+        self.config = config
+        self.walking = walking or config.session.walking
+        mount = imu_mount if imu_mount is not None else (config.imu.mount or None)
+        self._rotation: mount_.Rotation | None = mount_.from_matrix(mount) if mount else None
+        self.is_mount_known = mount is not None
+        self.has_belt = config.belt.enabled if has_belt is None else has_belt
+        self.has_range = config.range.enabled if has_range is None else has_range
+
+        imu = config.imu
+        self.imu_health = ImuHealth(
+            timeout_s=imu.timeout_s, failed_reads_max=imu.failed_reads_max, frozen_s=imu.frozen_s,
+            max_accel_mps2=imu.max_accel_mps2, max_gyro_radps=imu.max_gyro_radps, start_s=start_s)
+        self.motion = MotionDetector(config.motion)
+        self._hole_s = imu.timeout_s  # samples further apart than this are a hole: restart filters
+        self._last_sample_t_s: float | None = None
+
+        belt = config.belt
+        self.belt_health = ReadingHealth("belt", "mps", timeout_s=belt.timeout_s, low=0.0,
+                                         high=MAX_PLAUSIBLE_BELT_MPS, start_s=start_s)
+        max_speed_mps = belt.max_backward_mps if self.walking == "backward" else belt.max_forward_mps
+        self.overspeed = OverspeedCheck(max_speed_mps=max_speed_mps, confirm_s=belt.overspeed_confirm_s)
+        drift = config.drift
+        self.step_drift = StepDrift(
+            min_belt_mps=drift.min_belt_mps, step_accel_mps2=drift.step_accel_mps2,
+            min_no_step_s=drift.min_no_step_s, max_carry_m=drift.max_carry_m, start_s=start_s)
+        self.is_step_drift_on = drift.enabled and self.has_belt and not self.has_range
+
+        rng = config.range
+        self.range_health = ReadingHealth("range", "m", timeout_s=rng.timeout_s, low=0.0,
+                                          high=MAX_PLAUSIBLE_RANGE_M, start_s=start_s)
+        self.range_drift = RangeDrift(rear_edge_m=rear_edge_m if rear_edge_m is not None else rng.rear_edge_m,
+                                      min_rear_margin_m=rng.min_rear_margin_m)
+
+        self.state = LatchState.UNARMED
+        self.trip: Trip | None = None
+        self._is_reset_requested = False
+        self._last_tick_s: float | None = None
+        self._events: list[Problem] = []
+        self.history_s = config.record.before_s
+        self.history: deque[tuple[float, ...]] = deque()  # raw samples, for explaining a trip
+
+    # -- inputs ------------------------------------------------------------------
+    def ingest_imu(self, samples: Iterable[Sequence[float]],
+                   health: Sequence[HealthEvent] = ()) -> None:
+        """IMU samples (t_s, ax, ay, az, gx, gy, gz in the sensor frame, oldest
+        first) and the driver's health events, judged in time order."""
+        pending = sorted(health, key=lambda e: e.t_s) if health else None
+        for sample in samples:
+            t_s = sample[0]
+            if pending:
+                while pending and pending[0].t_s <= t_s:
+                    self._health_event(pending.pop(0))
+            self._sample(t_s, sample)
+        if pending:
+            for event in pending:
+                self._health_event(event)
+
+    def _health_event(self, event: HealthEvent) -> None:
+        self.imu_health.report(event.t_s, event.kind, event.detail)
+        self.motion.gap()  # a lost sample breaks the filters' continuity
+
+    def _sample(self, t_s: float, sample: Sequence[float]) -> None:
+        values = tuple(sample[1:7])
+        if not self.imu_health.accept(t_s, values):
+            self.motion.gap()
+            return
+        ax, ay, az, gx, gy, gz = values
+        r = self._rotation
+        if r is None:
+            r = self._rotation = mount_.from_gravity(ax, ay, az)
+        last = self._last_sample_t_s
+        if last is not None and t_s - last > self._hole_s:
+            self.motion.gap()
+        self._last_sample_t_s = t_s
+        tax = r[0] * ax + r[1] * ay + r[2] * az
+        tay = r[3] * ax + r[4] * ay + r[5] * az
+        taz = r[6] * ax + r[7] * ay + r[8] * az
+        tgx = r[0] * gx + r[1] * gy + r[2] * gz
+        tgy = r[3] * gx + r[4] * gy + r[5] * gz
+        tgz = r[6] * gx + r[7] * gy + r[8] * gz
+        finding = self.motion.update(t_s, tax, tay, taz, tgx, tgy, tgz)
+        if finding is not None:
+            self._events.append(Problem(finding.reason, f"{finding.reason}_detected", finding.t_s,
+                                        dict(finding.values)))
+        self.step_drift.sample(t_s, taz)
+        self.history.append(sample)
+
+    def imu_read_failed(self, t_s: float, detail: str = "") -> None:
+        """A whole IMU read failed (the driver raised instead of reporting)."""
+        self._health_event(HealthEvent(t_s, READ_FAILED, detail))
+
+    def ingest_belt(self, t_s: float, speed_mps: float) -> None:
+        if self.belt_health.accept(t_s, speed_mps):
+            self.overspeed.update(t_s, speed_mps)
+
+    def ingest_range(self, t_s: float, distance_m: float) -> None:
+        if self.range_health.accept(t_s, distance_m):
+            self.range_drift.update(t_s, distance_m)
+
+    def request_reset(self) -> None:
+        """A person asked to arm (or re-arm); judged at the next tick."""
+        self._is_reset_requested = True
+
+    # -- the decision ---------------------------------------------------------------
+    def tick(self, now_s: float) -> Verdict:
+        """Judge every check at now_s and move the latch. Called once per loop tick."""
+        problems: list[Problem] = []
+        if self._events:
+            problems.extend(self._events)
+            self._events.clear()
+        last_tick_s = self._last_tick_s
+        if last_tick_s is not None and now_s - last_tick_s > self.config.loop.late_s:
+            problems.append(Problem(SENSOR_FAULT, "loop_late", now_s, {"tick_interval_s": now_s - last_tick_s}))
+        self._last_tick_s = now_s
+        self.imu_health.check(now_s, problems)
+        if self.has_belt:
+            self.belt_health.check(now_s, problems)
+            self.overspeed.check(now_s, problems)
+            if self.is_step_drift_on:
+                self.step_drift.check(now_s, self.overspeed.speed_mps, problems)
+        if self.has_range:
+            self.range_health.check(now_s, problems)
+            self.range_drift.check(now_s, problems)
+        if len(problems) > 1:
+            problems = _first_of_each(problems)
+
+        history = self.history
+        while history and history[0][0] < now_s - self.history_s:
+            history.popleft()
+
+        was = self.state
+        event = event_for(is_fault=bool(problems), is_reset=self._is_reset_requested)
+        self._is_reset_requested = False
+        self.state = next_state(was, event)
+        is_new_trip = self.state is LatchState.TRIPPED and was is not LatchState.TRIPPED
+        if self.state is LatchState.ARMED:
+            self.trip = None
+        elif is_new_trip or event is LatchEvent.RESET_FAULT:
+            self.trip = Trip(now_s, tuple(problems))  # a refused reset explains itself anew
+        return Verdict(now_s, self.state, is_relay_energized(self.state), tuple(problems),
+                       self.trip, is_new_trip)
+
+
+def _first_of_each(problems: list[Problem]) -> list[Problem]:
+    """Time order, and only the first problem of each check (a detector can fire
+    on several samples within one tick)."""
+    seen: set[str] = set()
+    first = []
+    for problem in sorted(problems, key=lambda p: p.t_s):
+        if problem.detail not in seen:
+            seen.add(problem.detail)
+            first.append(problem)
+    return first

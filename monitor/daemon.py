@@ -1,0 +1,155 @@
+"""The daemon loop: read the drivers, run the core, drive the relay, every tick.
+
+The loop runs at a fixed rate on whatever clock it is given, so the same code
+runs the real service, replays traces and drives the bench on a simulated clock.
+The relay is set in the same tick as the decision, right after it. On a stop
+request, on SIGTERM or SIGINT, and on any error, the relay is released first and
+the devices are closed after.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
+from monitor.core import SafetyCore
+from monitor.verdict import Verdict
+
+
+class LoopClock(Protocol):
+    def now(self) -> float: ...
+    def sleep_until(self, t_s: float) -> None: ...
+
+
+@dataclass
+class Devices:
+    imu: Imu
+    relay: Relay
+    belt: BeltSensor | None = None
+    range_sensor: RangeSensor | None = None
+
+    def close(self) -> None:
+        """Relay first: whatever else fails to close, the belt is stopped."""
+        for device in (self.relay, self.imu, self.belt, self.range_sensor):
+            if device is None:
+                continue
+            try:
+                device.close()
+            except Exception:  # closing is best effort; the relay was released first
+                pass
+
+
+@dataclass
+class LoopStats:
+    ticks: int = 0
+    late_ticks: int = 0
+    first_trip: Verdict | None = None
+    last: Verdict | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class Daemon:
+    """Runs the safety core against devices at a fixed rate."""
+
+    def __init__(self, core: SafetyCore, devices: Devices, clock: LoopClock, *,
+                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None) -> None:
+        self.core = core
+        self.devices = devices
+        self.clock = clock
+        self.period_s = 1.0 / core.config.loop.rate_hz
+        self.on_tick = on_tick  # must not block: hand work to a Sideline
+        self.stats = LoopStats()
+        self._is_stopping = False
+        self._previous_handlers: dict[int, Any] = {}
+
+    # -- one tick ----------------------------------------------------------------------
+    def tick(self, now_s: float) -> Verdict:
+        core = self.core
+        devices = self.devices
+        try:
+            batch = devices.imu.read()
+        except Exception as err:  # a driver should report, not raise; if it does, it is a failed read
+            core.imu_read_failed(now_s, f"{type(err).__name__}: {err}")
+        else:
+            core.ingest_imu(batch.samples, batch.health)
+        if devices.belt is not None and core.has_belt:
+            try:
+                reading = devices.belt.read()
+            except Exception:  # no reading: the staleness check decides
+                reading = None
+            if reading is not None:
+                core.ingest_belt(reading.t_s, reading.speed_mps)
+        if devices.range_sensor is not None and core.has_range:
+            try:
+                reading = devices.range_sensor.read()
+            except Exception:
+                reading = None
+            if reading is not None:
+                core.ingest_range(reading.t_s, reading.distance_m)
+        verdict = core.tick(now_s)
+        if verdict.is_relay_energized and not self._is_stopping:
+            devices.relay.energize()
+        else:
+            devices.relay.release()
+        stats = self.stats
+        stats.ticks += 1
+        stats.last = verdict
+        if verdict.is_new_trip and stats.first_trip is None:
+            stats.first_trip = verdict
+        if self.on_tick is not None:
+            self.on_tick(verdict, core)
+        return verdict
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self, *, until_s: float | None = None, arm_at_start: bool = False,
+            stop_on_trip: bool = False, after_trip_s: float = 0.0) -> LoopStats:
+        """Tick at the loop rate until stopped (or until_s). Releases the relay and
+        closes the devices however it ends."""
+        clock = self.clock
+        start_s = clock.now()
+        stop_at_s = until_s
+        k = 0
+        try:
+            if arm_at_start:
+                self.core.request_reset()
+            while not self._is_stopping:
+                due_s = start_s + k * self.period_s
+                clock.sleep_until(due_s)
+                now_s = clock.now()
+                if stop_at_s is not None and now_s > stop_at_s + 1e-9:
+                    break
+                verdict = self.tick(now_s)
+                if verdict.is_new_trip and stop_on_trip:
+                    stop_at_s = now_s + after_trip_s if stop_at_s is None else min(stop_at_s, now_s + after_trip_s)
+                k += 1
+                behind = int((now_s - (start_s + k * self.period_s)) / self.period_s)
+                if behind > 0:  # missed ticks are skipped, not bunched; the core sees the late tick
+                    self.stats.late_ticks += behind
+                    k += behind
+        finally:
+            self.devices.relay.release()
+            self.devices.close()
+        return self.stats
+
+    def stop(self) -> None:
+        """Ask the loop to end; the relay is released now, not at the end of the tick."""
+        self._is_stopping = True
+        self.devices.relay.release()
+
+    # -- signals --------------------------------------------------------------------------
+    def install_signal_handlers(self, on_reset: Callable[[], None] | None = None) -> None:
+        """SIGTERM and SIGINT stop (relay released at once); SIGUSR1 asks to re-arm."""
+        def stop(signum: int, frame: Any) -> None:
+            self.stop()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous_handlers[signum] = signal.signal(signum, stop)
+        self._previous_handlers[signal.SIGUSR1] = signal.signal(
+            signal.SIGUSR1, lambda signum, frame: (on_reset or self.core.request_reset)())
+
+    def restore_signal_handlers(self) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers.clear()
