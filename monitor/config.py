@@ -235,12 +235,12 @@ def _cross_checks(config: Config) -> list[str]:
     period_s = 1.0 / config.loop.rate_hz
     if config.loop.late_s <= 2 * period_s:
         problems.append(
-            f"loop.late_s is {config.loop.late_s:g}, must be more than two loop periods "
+            f"loop.late_s ({config.loop.late_s:g}) must be more than two loop periods "
             f"({2 * period_s:g} s at loop.rate_hz = {config.loop.rate_hz:g})"
         )
     if config.imu.timeout_s <= period_s:
         problems.append(
-            f"imu.timeout_s is {config.imu.timeout_s:g}, must be more than one loop period ({period_s:g} s)"
+            f"imu.timeout_s ({config.imu.timeout_s:g}) must be more than one loop period ({period_s:g} s)"
         )
     if config.range.enabled and config.range.min_rear_margin_m >= config.range.rear_edge_m:
         problems.append(

@@ -1,0 +1,87 @@
+"""Renders the example config file and the settings reference from the declarations.
+
+Both documents are generated, so they cannot drift from the bounds the checker
+enforces; a test checks the committed copies are up to date
+(`python -m monitor.config_docs` rewrites them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from monitor.config import SECTIONS
+from monitor.settings import describe_bounds
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_PATH = Path(__file__).resolve().parent / "example-config.toml"
+REFERENCE_PATH = ROOT / "docs" / "configuration.md"
+
+HEADER = """\
+# treadguard configuration (TOML).
+#
+# Every setting is shown with its default; delete what you do not change.
+# Units are in the names: _s seconds, _m metres, _mps m/s, _mps2 m/s², _radps rad/s,
+# _rad radians, _hz per second. Check a file with `treadguard config --check FILE`.
+"""
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _default(field: dataclasses.Field) -> object:
+    return field.default if field.default is not dataclasses.MISSING else field.default_factory()
+
+
+def render_example() -> str:
+    lines = [HEADER]
+    for name, cls in SECTIONS.items():
+        lines.append(f"[{name}]")
+        for field in dataclasses.fields(cls):
+            bounds = describe_bounds(field)
+            allowed = f" ({bounds})" if bounds != "any value of its type" else ""
+            lines.append(f"# {field.metadata.get('help', '')}{allowed}")
+            lines.append(f"{field.name} = {_toml_value(_default(field))}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def render_reference() -> str:
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from the declarations in `monitor/` by `python -m monitor.config_docs`;",
+        "do not edit by hand. `treadguard config --example` prints a commented example,",
+        "`treadguard config --check FILE` checks a file against exactly these rules.",
+        "",
+    ]
+    for name, cls in SECTIONS.items():
+        lines += [f"## [{name}]", "", "| setting | default | allowed | what it is, and why the default |",
+                  "|---|---|---|---|"]
+        for field in dataclasses.fields(cls):
+            default = _toml_value(_default(field))
+            lines.append(f"| `{field.name}` | `{default}` | {describe_bounds(field)} | "
+                         f"{field.metadata.get('help', '')} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    EXAMPLE_PATH.write_text(render_example(), encoding="utf-8")
+    REFERENCE_PATH.parent.mkdir(exist_ok=True)
+    REFERENCE_PATH.write_text(render_reference(), encoding="utf-8")
+    print(f"wrote {EXAMPLE_PATH.name} and docs/{REFERENCE_PATH.name}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

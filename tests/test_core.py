@@ -1,0 +1,309 @@
+"""The safety core: every sensor-health, overspeed and drift threshold, just
+inside and just outside, and the latch as the core drives it.
+
+Times and limits are chosen to be exact in binary floating point, so "at the
+limit" really is at the limit.
+"""
+
+import math
+
+import pytest
+
+from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent
+from monitor.config import Config
+from monitor.core import MAX_PLAUSIBLE_BELT_MPS, MAX_PLAUSIBLE_RANGE_M, SafetyCore
+from monitor.latch import LatchState
+from tests.support import G, IDENTITY_MOUNT, Driver, standing, with_settings
+
+RATE = 256.0  # samples per second: 1/256 s is exact
+
+
+def armed(config=Config(), **args) -> Driver:
+    d = Driver(config, **args)
+    d.imu(standing(0.0, 1.0, RATE))
+    d.arm(0.0)
+    for k in range(1, 65):
+        assert d.tick(k / 64).is_relay_energized
+    return d
+
+
+# -- the latch, as the core drives it ----------------------------------------------------------
+
+def test_the_core_starts_unarmed_with_the_relay_released():
+    d = Driver()
+    d.imu(standing(0.0, 1.0))
+    verdict = d.tick(0.0)
+    assert verdict.state is LatchState.UNARMED and not verdict.is_relay_energized
+
+
+def test_it_arms_only_on_a_reset_while_every_check_passes():
+    d = Driver()
+    d.imu(standing(0.0, 2.0))
+    assert not d.tick(0.5).is_relay_energized  # all clear, but nobody reset
+    assert d.arm(0.5 + 1 / 64).state is LatchState.ARMED
+
+
+def test_a_reset_refused_for_a_fault_is_explained():
+    d = Driver()
+    verdict = (d.core.request_reset(), d.tick(1.0))[1]  # no IMU data at all
+    assert verdict.state is LatchState.TRIPPED and not verdict.is_relay_energized
+    assert verdict.trip.reason == "sensor_fault" and verdict.trip.detail == "imu_stale"
+
+
+def test_a_trip_latches_after_the_fault_is_gone_until_a_reset():
+    d = armed(imu_mount=IDENTITY_MOUNT)
+    d.imu(standing(1.0, 1.2, RATE)).imu(standing(1.5, 3.0, RATE, seed=2))  # a 0.3 s hole
+    verdicts = [d.tick(1.0 + k / 64) for k in range(1, 128)]
+    first = next(v for v in verdicts if v.is_new_trip)
+    assert first.trip.detail == "imu_stale"
+    after = [v for v in verdicts if v.t_s > 1.6]
+    assert after and all(v.state is LatchState.TRIPPED and v.problems == () for v in after)
+    assert all(v.trip is first.trip for v in after)
+    assert d.arm(3.0).state is LatchState.ARMED
+
+
+def test_the_trip_keeps_the_reason_of_the_first_fault():
+    d = armed()
+    d.core.imu_read_failed(1.01)
+    d.core.ingest_imu([], [HealthEvent(1.011, OVERFLOW)])
+    verdict = d.tick(1.015625)
+    assert verdict.trip.detail == "imu_overflow"
+    d.core.ingest_imu([], [HealthEvent(1.02, DEVICE_RESET)])
+    assert d.tick(1.03125).trip.detail == "imu_overflow"
+
+
+# -- IMU health ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("age_s,is_stale", [(0.0625, False), (0.0625 + 2**-20, True)])
+def test_imu_stale_boundary(age_s, is_stale):
+    d = armed(with_settings(imu={"timeout_s": 0.0625}))
+    assert ("imu_stale" in d.details(1.0 - 1 / RATE + age_s)) is is_stale
+
+
+@pytest.mark.parametrize("failed,is_fault", [(2, False), (3, True)])
+def test_failed_reads_in_a_row_boundary(failed, is_fault):
+    d = armed()
+    for k in range(failed):
+        d.core.imu_read_failed(1.0 + k / 1000)
+    d.imu(standing(1.0 + 1 / RATE, 1.5, RATE, seed=5))
+    assert ("imu_read_failed" in d.details(1.0 + 1 / 64)) is is_fault
+
+
+def test_a_good_sample_ends_the_failed_read_streak():
+    d = armed()
+    events = [HealthEvent(1.001, READ_FAILED), HealthEvent(1.002, READ_FAILED),
+              HealthEvent(1.004, READ_FAILED), HealthEvent(1.005, READ_FAILED)]
+    d.core.ingest_imu([standing(1.003, 1.004, 1000.0)[0]], events)  # good sample between two pairs
+    assert "imu_read_failed" not in d.details(1.0 + 1 / 64)
+
+
+@pytest.mark.parametrize("unchanged_s,is_frozen", [(0.5 - 1 / RATE, False), (0.5, True)])
+def test_frozen_boundary(unchanged_s, is_frozen):
+    d = armed()
+    n = int(unchanged_s * RATE) + 1
+    frozen = [(1.0 + k / RATE, 0.1, 0.2, G, 0.01, 0.02, 0.03) for k in range(n)]
+    d.imu(frozen)
+    last_t = frozen[-1][0]
+    assert last_t - 1.0 == unchanged_s
+    assert ("imu_frozen" in d.details(last_t)) is is_frozen
+
+
+def test_one_changing_channel_is_not_frozen():
+    d = armed()
+    d.imu([(1.0 + k / RATE, 0.1, 0.2, G, 0.01, 0.02, 0.03 + (k % 2) * 1e-3) for k in range(256)])
+    assert "imu_frozen" not in d.details(2.0)
+
+
+@pytest.mark.parametrize("channel,limit", [(1, 157.0), (3, 157.0), (4, 35.0), (6, 35.0)])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_out_of_range_boundary(channel, limit, sign):
+    for value, is_fault in [(sign * limit, False), (sign * math.nextafter(limit, math.inf), True)]:
+        d = armed()
+        sample = [1.0 + 1 / RATE, 0.0, 0.0, G, 0.0, 0.0, 0.0]
+        sample[channel] = value
+        d.imu([tuple(sample)])
+        assert ("imu_out_of_range" in d.details(1.0 + 1 / 64)) is is_fault
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_value_that_is_not_a_number_is_a_fault(bad):
+    d = armed()
+    d.imu([(1.0 + 1 / RATE, bad, 0.0, G, 0.0, 0.0, 0.0)])
+    assert "imu_out_of_range" in d.details(1.0 + 1 / 64)
+
+
+def test_time_that_does_not_increase_is_a_fault():
+    d = armed()
+    d.imu([(0.5, 0.0, 0.0, G, 0.0, 0.0, 0.0)])
+    assert "imu_time_not_increasing" in d.details(1.0 + 1 / 64)
+
+
+def test_an_unknown_health_event_is_a_fault():
+    d = armed()
+    d.core.ingest_imu([], [HealthEvent(1.001, "smoke")])
+    assert "imu_unknown_event" in d.details(1.0 + 1 / 64)
+
+
+@pytest.mark.parametrize("interval_s,is_late", [(0.125, False), (0.125 + 2**-20, True)])
+def test_loop_late_boundary(interval_s, is_late):
+    d = armed(with_settings(loop={"late_s": 0.125}))
+    d.imu(standing(1.0, 2.0, RATE, seed=3))
+    assert ("loop_late" in d.details(1.0 + interval_s)) is is_late
+
+
+# -- belt: health and overspeed ---------------------------------------------------------------------
+
+def belt_driver(config=Config(), walking="forward") -> Driver:
+    d = Driver(config, has_belt=True, walking=walking)
+    d.imu(standing(0.0, 5.0, RATE))
+    d.core.ingest_belt(0.0, 1.0)
+    d.arm(0.0)
+    return d
+
+
+@pytest.mark.parametrize("age_s,is_stale", [(0.5, False), (0.5 + 2**-20, True)])
+def test_belt_stale_boundary(age_s, is_stale):
+    d = belt_driver()
+    d.tick(0.25)
+    assert ("belt_stale" in d.details(age_s)) is is_stale
+
+
+@pytest.mark.parametrize("walking,limit", [("forward", 4.5), ("backward", 1.8)])
+def test_overspeed_limit_boundary_in_each_direction(walking, limit):
+    for speed, is_over in [(limit, False), (math.nextafter(limit, math.inf), True)]:
+        d = belt_driver(walking=walking)
+        for k in range(1, 64):
+            d.core.ingest_belt(k / 64, speed)
+            d.tick(k / 64)
+        assert any(v.trip and v.trip.reason == "overspeed" for v in d.verdicts) is is_over
+
+
+@pytest.mark.parametrize("held_s,is_trip", [(0.25 - 2**-20, False), (0.25, True)])
+def test_overspeed_confirm_boundary(held_s, is_trip):
+    d = belt_driver(with_settings(belt={"overspeed_confirm_s": 0.25}))
+    d.core.ingest_belt(1.0, 5.0)
+    d.tick(1.0)
+    assert ("belt_overspeed" in d.details(1.0 + held_s)) is is_trip
+
+
+def test_a_single_fast_reading_does_not_trip():
+    d = belt_driver()
+    d.core.ingest_belt(1.0, 6.0)
+    d.tick(1.0)
+    d.core.ingest_belt(1.1, 1.0)
+    assert "belt_overspeed" not in d.details(1.5)
+
+
+@pytest.mark.parametrize("speed,is_fault", [
+    (0.0, False), (-2**-20, True), (MAX_PLAUSIBLE_BELT_MPS, False),
+    (math.nextafter(MAX_PLAUSIBLE_BELT_MPS, math.inf), True), (math.nan, True)])
+def test_belt_plausibility_boundary(speed, is_fault):
+    d = belt_driver()
+    d.core.ingest_belt(0.0625, speed)
+    assert ("belt_out_of_range" in d.details(0.0625)) is is_fault
+
+
+# -- drift from a range sensor ------------------------------------------------------------------------
+
+def range_driver(config=Config()) -> Driver:
+    config = with_settings(config, range={"enabled": True, "rear_edge_m": 1.5, "min_rear_margin_m": 0.5})
+    d = Driver(config, has_range=True)
+    d.imu(standing(0.0, 5.0, RATE))
+    d.core.ingest_range(0.0, 0.6)
+    d.arm(0.0)
+    return d
+
+
+@pytest.mark.parametrize("distance_m,is_drift", [(1.0, False), (math.nextafter(1.0, 2.0), True), (3.0, True)])
+def test_rear_margin_boundary(distance_m, is_drift):
+    d = range_driver()
+    d.core.ingest_range(0.25, distance_m)
+    assert ("near_rear_edge" in d.details(0.25)) is is_drift
+
+
+def test_a_trace_rear_edge_overrides_the_config():
+    core = SafetyCore(Config(), start_s=0.0, has_range=True, rear_edge_m=2.0)
+    assert core.range_drift.rear_edge_m == 2.0
+
+
+@pytest.mark.parametrize("age_s,is_stale", [(0.3125, False), (0.3125 + 2**-20, True)])
+def test_range_stale_boundary(age_s, is_stale):
+    d = range_driver(with_settings(range={"timeout_s": 0.3125}))
+    d.tick(0.25)
+    assert ("range_stale" in d.details(age_s)) is is_stale
+
+
+@pytest.mark.parametrize("distance_m,is_fault", [
+    (0.0, False), (-2**-20, True), (MAX_PLAUSIBLE_RANGE_M, False),
+    (math.nextafter(MAX_PLAUSIBLE_RANGE_M, 99.0), True)])
+def test_range_plausibility_boundary(distance_m, is_fault):
+    d = range_driver()
+    d.core.ingest_range(0.0625, distance_m)
+    assert ("range_out_of_range" in d.details(0.0625)) is is_fault
+
+
+# -- drift from IMU and belt speed ------------------------------------------------------------------
+
+def stepping(t0_s, t1_s, step_mps2=3.0):
+    """Standing, with a heel strike (a vertical spike of exactly step_mps2) every 0.5 s."""
+    samples = standing(t0_s, t1_s, RATE, seed=7)
+    return [(s[0], s[1], s[2], G + step_mps2 if round(s[0] * RATE) % 128 == 0 else s[3], *s[4:])
+            for s in samples]
+
+
+def drift_run(belt_mps, *, steps_until_s=1.0, until_s=4.0, step_mps2=3.0, config=Config()):
+    d = Driver(config, has_belt=True)
+    d.imu(stepping(0.0, steps_until_s, step_mps2)).imu(standing(steps_until_s, until_s + 1, RATE, seed=8))
+    d.core.ingest_belt(0.0, belt_mps)
+    d.arm(0.0)
+    for k in range(1, int(until_s * 64) + 1):
+        d.core.ingest_belt(k / 64, belt_mps)
+        verdict = d.tick(k / 64)
+        if verdict.is_new_trip:
+            return verdict
+    return None
+
+
+def test_a_walker_who_keeps_stepping_is_not_drifting():
+    assert drift_run(1.5, steps_until_s=10.0) is None
+
+
+def test_stopping_on_a_fast_belt_trips_after_the_no_step_time():
+    trip = drift_run(1.5)
+    assert trip.trip.detail == "stopped_stepping"
+    assert trip.trip.problems[0].values["no_step_s"] == pytest.approx(0.9, abs=1 / 64 + 1e-9)
+
+
+def test_stopping_on_a_slow_belt_trips_after_the_carry_distance():
+    trip = drift_run(0.3125)  # the last step is at 0.5 s; 0.5 m takes 1.6 s more
+    assert trip.trip.problems[0].values["carried_m"] == pytest.approx(0.5, abs=0.3125 / 64 + 1e-9)
+    assert trip.t_s == pytest.approx(0.5 + 1.6, abs=2 / 64)
+
+
+@pytest.mark.parametrize("belt_mps,is_trip", [(0.3, True), (math.nextafter(0.3, 0.0), False)])
+def test_min_belt_speed_boundary(belt_mps, is_trip):
+    assert (drift_run(belt_mps, until_s=6.0) is not None) is is_trip
+
+
+@pytest.mark.parametrize("step_mps2,is_step", [(1.5 + 1e-6, True), (1.5 - 1e-6, False)])
+def test_step_size_boundary(step_mps2, is_step):
+    """Spikes just over 1.5 m/s² count as steps (no trip while they go on); just under do not."""
+    trip = drift_run(1.5, steps_until_s=4.0, step_mps2=step_mps2)
+    assert (trip is None) is is_step
+
+
+def test_step_drift_is_off_when_a_range_sensor_sees_position():
+    core = SafetyCore(Config(), start_s=0.0, has_belt=True, has_range=True)
+    assert not core.is_step_drift_on
+
+
+# -- the mount ----------------------------------------------------------------------------------------
+
+def test_without_a_mount_the_vertical_is_found_from_gravity():
+    d = Driver(imu_mount=None)
+    tilted = [(s[0], s[3] * 0.6, 0.0, s[3] * 0.8, *s[4:]) for s in standing(0.0, 1.0, RATE)]
+    d.imu(tilted)
+    d.arm(0.0)
+    assert not d.core.is_mount_known
+    for k in range(1, 64):
+        assert d.tick(k / 64).is_relay_energized
