@@ -9,6 +9,7 @@ the devices are closed after.
 
 from __future__ import annotations
 
+import math
 import signal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -124,10 +125,12 @@ class Daemon:
                 if verdict.is_new_trip and stop_on_trip:
                     stop_at_s = now_s + after_trip_s if stop_at_s is None else min(stop_at_s, now_s + after_trip_s)
                 k += 1
-                behind = int((now_s - (start_s + k * self.period_s)) / self.period_s)
-                if behind > 0:  # missed ticks are skipped, not bunched; the core sees the late tick
-                    self.stats.late_ticks += behind
-                    k += behind
+                # Ticks whose time passed while this one ran are skipped, not bunched;
+                # the core sees the long interval at the next tick and judges it.
+                next_k = math.ceil((clock.now() - start_s) / self.period_s - 1e-6)
+                if next_k > k:
+                    self.stats.late_ticks += next_k - k
+                    k = next_k
         finally:
             self.devices.relay.release()
             self.devices.close()

@@ -1,9 +1,10 @@
 """Sensor health: stale, missing, failed, frozen and impossible readings.
 
 These checks answer "can the core trust what it is told?". Each takes the time
-as an argument; none reads a clock. A sensor that has never answered counts as
-stale from the moment the monitor started, so deny-by-default holds from the
-first tick.
+as an argument; none reads a clock.
+The IMU, the sensor every detector needs, is stricter: until its first good
+sample every tick is a fault, so nothing arms before it has spoken. The belt
+and range sensors must answer within their timeout of the start.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class ImuHealth:
         self.frozen_s = frozen_s
         self.max_accel_mps2 = max_accel_mps2
         self.max_gyro_radps = max_gyro_radps
-        self.last_good_t_s = start_s  # never answered: stale once timeout_s has passed since start
+        self.last_good_t_s = start_s
+        self.has_answered = False  # no sample yet: a fault, so nothing arms before the IMU speaks
         self.failed_in_a_row = 0
         self._last_values: tuple[float, ...] | None = None
         self._unchanged_since_t_s = start_s
@@ -51,6 +53,7 @@ class ImuHealth:
             self._unchanged_since_t_s = t_s
             self._last_values = values
         self.last_good_t_s = t_s
+        self.has_answered = True
         self.failed_in_a_row = 0
         return True
 
@@ -72,7 +75,9 @@ class ImuHealth:
             problems.extend(self._events)
             self._events.clear()
         age_s = now_s - self.last_good_t_s
-        if age_s > self.timeout_s:
+        if not self.has_answered:
+            problems.append(Problem(SENSOR_FAULT, "imu_no_data", now_s, {"since_start_s": age_s}))
+        elif age_s > self.timeout_s:
             problems.append(Problem(SENSOR_FAULT, "imu_stale", now_s, {"age_s": age_s}))
         unchanged_s = self.last_good_t_s - self._unchanged_since_t_s
         if unchanged_s >= self.frozen_s:

@@ -47,7 +47,7 @@ def test_a_reset_refused_for_a_fault_is_explained():
     d = Driver()
     verdict = (d.core.request_reset(), d.tick(1.0))[1]  # no IMU data at all
     assert verdict.state is LatchState.TRIPPED and not verdict.is_relay_energized
-    assert verdict.trip.reason == "sensor_fault" and verdict.trip.detail == "imu_stale"
+    assert verdict.trip.reason == "sensor_fault" and verdict.trip.detail == "imu_no_data"
 
 
 def test_a_trip_latches_after_the_fault_is_gone_until_a_reset():

@@ -1,0 +1,296 @@
+"""Fall and stumble detection from a waist IMU, streaming, pure Python.
+
+Input is one IMU sample at a time in the treadmill frame (x forward, y left,
+z up for the upright walker; specific force in m/s², angular rate in rad/s).
+Only heading-invariant quantities are used, so a walker facing the rear, an
+unknown heading, or a mount that is only roughly upright give the same result.
+
+Per sample the detector keeps:
+
+* ``u``: the up direction (unit vector) in the sensor frame. It is propagated
+  with the gyroscope (du/dt = u x w) and pulled toward the accelerometer
+  vector a/g0 with time constant ``attitude_tau_s``. The pull is *linear* in
+  the accelerometer (not normalised and not gated), so over a stride the pull
+  averages to gravity, and during partial free fall (|a| small) it barely
+  moves ``u``.
+* ``r``: the walker's own recent upright, a slow average of ``u``
+  (``reference_tau_s``). ``tilt`` is the angle between ``u`` and ``r``: how
+  far the trunk has left the posture it held for the last seconds, whatever
+  the direction (forward, backward, sideways) and whatever the mount offset.
+* ``v``: vertical velocity, the leaky integral of (a . u - mean of a . u),
+  i.e. vertical acceleration in the earth frame minus gravity. Subtracting the
+  slow mean instead of a fixed 9.81 removes accelerometer scale and offset
+  errors; the leak (``velocity_leak_tau_s``) keeps it from drifting.
+* ``w``: the angular rate about horizontal axes (|w - (w . u) u|, the trunk
+  tilting rate; yaw, i.e. turning, is excluded), low-passed over
+  ``rate_filter_tau_s``.
+
+Decisions (``classify``), v < 0 being downward:
+
+* fall, "drop": tilt > ``fall_drop_tilt_rad`` and -v > ``fall_drop_velocity_mps``;
+* fall, "topple": tilt > ``fall_topple_tilt_rad``, w > ``fall_topple_rate_radps``,
+  -v > ``fall_topple_velocity_mps``, and the trunk is not straightening up;
+* stumble: -v > ``stumble_velocity_mps``, -v > ``stumble_velocity_ratio`` x
+  the RMS of v over the recent gait, and w > ``stumble_rate_radps``: a drop
+  of the waist far outside the walker's own rhythm (so jogging's large
+  bounce does not count, a walker's sudden sag does).
+
+A fall is usually preceded by a stumble, so the first Finding of a fall is
+often reason "stumble"; both stop the belt.
+
+Every filter uses each sample's own dt, so behaviour does not depend on the
+sample rate. Warm-up: each average starts as a running mean (its time
+constant is min(tau, time since start)), so estimates are usable after a
+fraction of a second; see ``MotionParams.warmup_s``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from monitor.settings import setting
+
+STANDARD_GRAVITY_MPS2 = 9.80665
+
+
+@dataclass(frozen=True)
+class Finding:
+    reason: str  # "fall" or "stumble"
+    t_s: float  # time of the sample at which it fired
+    values: dict[str, float] = field(default_factory=dict)  # the values that caused it, named with units
+
+
+@dataclass(frozen=True)
+class MotionParams:
+    # --- estimation -------------------------------------------------------
+    attitude_tau_s: float = setting(
+        1.0, "time constant of the pull of the up vector toward the accelerometer; a stride (~1 s) is averaged out, gyro drift (<0.05 rad/s) stays below ~3 deg",
+        min=0.1, max=10.0)
+    reference_tau_s: float = setting(
+        4.0, "time constant of the walker's own upright reference; slow against a fall (<1.5 s), fast enough to follow posture changes and mount offsets",
+        min=0.5, max=30.0)
+    gravity_tau_s: float = setting(
+        10.0, "time constant of the mean vertical specific force removed before integrating; far slower than a fall, removes sensor scale error",
+        min=1.0, max=60.0)
+    velocity_leak_tau_s: float = setting(
+        1.0, "leak of the vertical velocity integrator; a fall's descent lasts < 1 s, and a 0.1 m/s² residual bias gives only 0.1 m/s",
+        min=0.1, max=10.0)
+    rate_filter_tau_s: float = setting(
+        0.04, "low-pass of the horizontal angular rate; removes single-sample spikes (sensor bounce) but keeps a 0.2 s rate burst",
+        min=0.0, max=0.5)
+    max_dt_s: float = setting(
+        0.05, "longest hole bridged by holding the last sample (a few failed reads: the velocity error stays below ~0.2 m/s); a longer hole restarts everything with the warm-up",
+        min=0.005, max=0.5)
+    startup_prior_s: float = setting(
+        0.1, "at start the averages hold the nominal upright (z up, 1 g) with the weight of this much data, so the first samples (maybe mid-stride) do not dominate",
+        min=0.0, max=2.0)
+    warmup_s: float = setting(
+        0.5, "no trip is decided for this long after start or a restart; the reference is held equal to the attitude meanwhile, so the attitude's convergence cannot look like tilt. 0.5 s is shorter than the descent of a fall (~0.7-1 s) and a fall's last 0.3 s is still caught",
+        min=0.0, max=3.0)
+    # --- fall, rule 1: the body is dropping and the trunk is off its upright ---
+    fall_drop_velocity_mps: float = setting(
+        1.0, "downward waist velocity; walking stays below 0.7 m/s, a fall's descent passes 1 m/s well before impact (a 5 cm free drop already gives 1 m/s)",
+        min=0.2, max=5.0)
+    fall_drop_tilt_rad: float = setting(
+        0.30, "trunk tilt from the walker's own upright (17 deg) required with the drop; jogging's vertical bounce comes with little tilt",
+        min=0.05, max=1.5)
+    # --- fall, rule 2: the trunk is toppling -----------------------------------
+    fall_topple_tilt_rad: float = setting(
+        0.35, "trunk tilt from the walker's own upright (20 deg), away from the vertical; walking and jogging posture swings stay below ~0.3 rad",
+        min=0.05, max=1.5)
+    fall_topple_rate_radps: float = setting(
+        1.0, "trunk tilting rate (horizontal axes), so a slow lean or a bend is not a fall",
+        min=0.1, max=10.0)
+    fall_topple_velocity_mps: float = setting(
+        0.1, "the waist must be moving down, at least this fast",
+        min=0.0, max=5.0)
+    fall_topple_uprighting_rad: float = setting(
+        0.35, "the topple rule is ignored when the trunk moved this much TOWARD the vertical of the treadmill frame (straightening up is not a fall); 0.35 rad (20 deg) = the mount error the caller guarantees, so no fall direction is blocked",
+        min=0.0, max=1.5)
+    # --- stumble: a sudden drop of the waist out of the walker's own rhythm ---
+    stumble_velocity_mps: float = setting(
+        0.5, "absolute floor on the downward waist velocity; walking rarely passes 0.5 m/s",
+        min=0.1, max=5.0)
+    stumble_velocity_ratio: float = setting(
+        3.2, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); jogging peaks reach ~2.8x",
+        min=1.0, max=20.0)
+    stumble_rate_radps: float = setting(
+        0.5, "together with some trunk tilting (rad/s), so a pure vertical bounce (a hop, a heavy step) is not a stumble",
+        min=0.0, max=10.0)
+    gait_rms_tau_s: float = setting(
+        2.0, "time constant of the recent-gait RMS vertical velocity: a few strides",
+        min=0.2, max=30.0)
+    gait_rms_initial_mps: float = setting(
+        0.5, "the RMS assumed at start / after gap(): a jogging level, so the stumble rule starts insensitive and becomes sensitive as the gait proves calm",
+        min=0.0, max=5.0)
+
+
+class MotionDetector:
+    def __init__(self, params: MotionParams = MotionParams()) -> None:
+        self.p = params
+        self._g0 = STANDARD_GRAVITY_MPS2
+        self._min_down_mps = min(params.fall_drop_velocity_mps, params.fall_topple_velocity_mps,
+                                 params.stumble_velocity_mps)
+        self._reset()
+
+    # state ------------------------------------------------------------------
+    def _reset(self) -> None:
+        self._t_prev: float | None = None
+        self._gap_pending = False
+        self._age_s = 0.0  # time since start / last gap
+        self.ux, self.uy, self.uz = 0.0, 0.0, 1.0
+        self.rx, self.ry, self.rz = 0.0, 0.0, 1.0
+        self.mean_av = self._g0
+        self.v_mps = 0.0
+        self.w_radps = 0.0
+        self.tilt_rad = 0.0
+        self.gait_ms = self.p.gait_rms_initial_mps ** 2  # mean square vertical velocity
+
+    def gap(self) -> None:
+        """Samples were missing (failed reads / a hole).
+
+        Decided at the next sample, when the length of the hole is known. A
+        hole up to ``max_dt_s`` (a few failed reads) is bridged: the filters
+        integrate over it as if the new sample had lasted the whole hole,
+        which errs by at most a few hundredths of a radian and ~0.2 m/s. A
+        longer hole restarts everything as at power-up (attitude, reference,
+        velocity, gait level, rate filter), with the warm-up. A jump in time
+        longer than ``max_dt_s`` without gap() is treated the same way.
+        """
+        self._gap_pending = True
+
+    # one sample ---------------------------------------------------------------
+    def update(self, t_s: float, ax: float, ay: float, az: float,
+               gx: float, gy: float, gz: float) -> Finding | None:
+        """One IMU sample in the treadmill frame (m/s², specific force: +9.81 on z at rest upright; rad/s). Returns a Finding the first time (and every time) a fall or stumble is detected at this sample, else None."""
+        p = self.p
+        tp = self._t_prev
+        dt = 0.0
+        if tp is not None:
+            dt = t_s - tp
+            if not (0.0 < dt <= p.max_dt_s):  # a hole, or a bad time stamp (NaN too)
+                if dt <= 0.0 and not self._gap_pending:
+                    dt = 0.0  # repeated or backward time stamp: no time passed
+                else:
+                    self._reset()
+                    tp = None
+                    dt = 0.0
+            self._gap_pending = False
+        self._t_prev = t_s
+        age = self._age_s + dt
+        self._age_s = age
+
+        ux, uy, uz = self.ux, self.uy, self.uz
+        # gyro propagation of the up vector (world vector seen in the body frame)
+        ux, uy, uz = (ux + dt * (uy * gz - uz * gy),
+                      uy + dt * (uz * gx - ux * gz),
+                      uz + dt * (ux * gy - uy * gx))
+        # linear pull toward a/g0; running mean during warm-up
+        g0 = self._g0
+        aw = age + p.startup_prior_s  # averaging window so far (running mean during warm-up)
+        ta = p.attitude_tau_s
+        k = dt / (aw if aw < ta else ta)
+        ux += k * (ax / g0 - ux)
+        uy += k * (ay / g0 - uy)
+        uz += k * (az / g0 - uz)
+        n = math.sqrt(ux * ux + uy * uy + uz * uz)
+        if n < 1e-6:
+            ux, uy, uz = 0.0, 0.0, 1.0
+        else:
+            ux /= n
+            uy /= n
+            uz /= n
+        self.ux, self.uy, self.uz = ux, uy, uz
+
+        # slow upright reference
+        if age < p.warmup_s:
+            # warm-up: the reference is the current estimate, so the
+            # convergence of u from the nominal start cannot look like tilt
+            rx, ry, rz = ux, uy, uz
+        else:
+            tr = p.reference_tau_s
+            kr = dt / (aw if aw < tr else tr)
+            rx = self.rx + kr * (ux - self.rx)
+            ry = self.ry + kr * (uy - self.ry)
+            rz = self.rz + kr * (uz - self.rz)
+            n = math.sqrt(rx * rx + ry * ry + rz * rz)
+            rx /= n
+            ry /= n
+            rz /= n
+        self.rx, self.ry, self.rz = rx, ry, rz
+        c = ux * rx + uy * ry + uz * rz
+        tilt = math.acos(c if c < 1.0 else 1.0)
+        self.tilt_rad = tilt
+
+        # vertical velocity
+        av = ax * ux + ay * uy + az * uz
+        tg = p.gravity_tau_s
+        kg = dt / (aw if aw < tg else tg)
+        self.mean_av += kg * (av - self.mean_av)
+        v = self.v_mps
+        v += dt * ((av - self.mean_av) - v / p.velocity_leak_tau_s)
+        self.v_mps = v
+        self.gait_ms += dt / p.gait_rms_tau_s * (v * v - self.gait_ms)
+
+        # horizontal-axis angular rate
+        wd = gx * ux + gy * uy + gz * uz
+        wh2 = gx * gx + gy * gy + gz * gz - wd * wd
+        wh = math.sqrt(wh2) if wh2 > 0.0 else 0.0
+        kw = dt / (p.rate_filter_tau_s + dt)
+        w = self.w_radps
+        w += kw * (wh - w) if tp is not None else wh
+        self.w_radps = w
+
+        if age < p.warmup_s:
+            return None
+        # --- decision (v < 0 is downward) ---
+        if -v <= self._min_down_mps:  # fast path: every rule needs the waist moving down
+            return None
+        gait_rms = math.sqrt(self.gait_ms)
+        incl_change = _acos(uz) - _acos(rz)
+        rule = classify(p, tilt, v, w, gait_rms, incl_change)
+        if rule is None:
+            return None
+        return Finding(
+            "stumble" if rule == "stumble" else "fall",
+            t_s,
+            {
+                "tilt_rad": tilt,
+                "vertical_velocity_mps": v,
+                "tilt_rate_radps": w,
+                "gait_rms_velocity_mps": gait_rms,
+                "inclination_change_rad": incl_change,
+                "rule_" + rule: 1.0,
+            },
+        )
+
+
+def _acos(c: float) -> float:
+    return math.acos(-1.0 if c < -1.0 else (1.0 if c > 1.0 else c))
+
+
+def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
+             tilt_rate_radps: float, gait_rms_velocity_mps: float,
+             inclination_change_rad: float) -> str | None:
+    """The decision on one sample's features: "drop" or "topple" (both a
+    fall), "stumble", or None. Pure, so each threshold can be tested alone.
+
+    tilt_rad: angle between the trunk's up direction now and its recent
+    upright; vertical_velocity_mps: positive up; tilt_rate_radps: angular
+    rate about horizontal axes; gait_rms_velocity_mps: RMS of the vertical
+    velocity over the last seconds; inclination_change_rad: inclination from
+    the treadmill's z now minus that of the recent upright (negative when the
+    trunk straightens up).
+    """
+    down = -vertical_velocity_mps
+    if tilt_rad > p.fall_drop_tilt_rad and down > p.fall_drop_velocity_mps:
+        return "drop"
+    if (tilt_rad > p.fall_topple_tilt_rad and tilt_rate_radps > p.fall_topple_rate_radps
+            and down > p.fall_topple_velocity_mps
+            and inclination_change_rad > -p.fall_topple_uprighting_rad):
+        return "topple"
+    if (down > p.stumble_velocity_mps and tilt_rate_radps > p.stumble_rate_radps
+            and down > p.stumble_velocity_ratio * gait_rms_velocity_mps):
+        return "stumble"
+    return None
