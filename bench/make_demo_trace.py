@@ -5,9 +5,11 @@ stumble (a foot catches, the trunk pitches forward and is caught again).
 
 A small kinematic model, seeded and deterministic: the trunk's pitch and roll
 follow the gait, the waist's linear acceleration follows the steps, and the IMU
-reports the specific force and angular rate in its own frame. Magnitudes are set
-from the SisFall waist recordings (walking: vertical 5 to 20 m/s², pitch rate
-within ±1.5 rad/s; stumbles: pitch rate 3 to 6 rad/s, fore-aft jolts of 20 to 45 m/s²).
+reports the specific force and angular rate in its own frame. The walking is
+sized like the SisFall waist recordings (vertical 5 to 20 m/s², trunk rates
+within about 1.5 rad/s). The stumble is a mild one, milder than most recorded
+stumbles: the trunk pitches 0.2 rad (at up to about 1.4 rad/s) and is caught,
+the waist sags at up to 10 m/s², and the foot's catch jolts it 22 m/s² backwards.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def make(seed: int = 20261124) -> Trace:
     t = np.arange(0, DURATION_S, 1 / RATE_HZ)
     w = 2 * np.pi * STEP_HZ * t
     # Trunk attitude: pitch (about y, forward positive) and roll (about x), in radians.
-    pitch = 0.04 * np.sin(w) + 0.55 * bump(t, STUMBLE_S, 0.22, 0.6)
+    pitch = 0.04 * np.sin(w) + 0.2 * bump(t, STUMBLE_S, 0.22, 0.6)
     roll = 0.035 * np.sin(w / 2)
     pitch_rate = np.gradient(pitch, t)
     roll_rate = np.gradient(roll, t)
@@ -52,7 +54,7 @@ def make(seed: int = 20261124) -> Trace:
     ay = 0.9 * np.sin(w / 2)
     # The stumble: the waist sags as the trunk pitches (partial free fall), then the
     # recovery step catches it with a hard landing.
-    az = (3.0 * np.sin(w) + 1.2 * np.sin(2 * w + 0.5) - 8.0 * bump(t, STUMBLE_S + 0.02, 0.1, 0.12)
+    az = (3.0 * np.sin(w) + 1.2 * np.sin(2 * w + 0.5) - 10.0 * bump(t, STUMBLE_S + 0.02, 0.1, 0.12)
           + 24.0 * bump(t, STUMBLE_S + 0.3, 0.04, 0.1))
     # Specific force seen by a sensor that pitches and rolls with the trunk.
     fx, fy, fz = ax, ay, az + G

@@ -38,9 +38,3 @@ def from_gravity(ax: float, ay: float, az: float) -> Rotation:
         -vy, vx, 1.0 - (vx * vx + vy * vy) * k,
     )
 
-
-def apply(r: Rotation, x: float, y: float, z: float) -> tuple[float, float, float]:
-    """R . v"""
-    return (r[0] * x + r[1] * y + r[2] * z,
-            r[3] * x + r[4] * y + r[5] * z,
-            r[6] * x + r[7] * y + r[8] * z)

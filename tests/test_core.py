@@ -13,6 +13,7 @@ from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent
 from monitor.config import Config
 from monitor.core import MAX_PLAUSIBLE_BELT_MPS, MAX_PLAUSIBLE_RANGE_M, SafetyCore
 from monitor.latch import LatchState
+from monitor.verdict import Problem
 from tests.support import G, IDENTITY_MOUNT, Driver, standing, with_settings
 
 RATE = 256.0  # samples per second: 1/256 s is exact
@@ -307,3 +308,13 @@ def test_without_a_mount_the_vertical_is_found_from_gravity():
     assert not d.core.is_mount_known
     for k in range(1, 64):
         assert d.tick(k / 64).is_relay_energized
+
+
+def test_a_trip_explains_itself_in_words():
+    d = armed()
+    d.core.imu_read_failed(1.01)
+    d.core.imu_read_failed(1.011)
+    d.core.imu_read_failed(1.012)
+    trip = d.tick(1.015625).trip
+    assert trip.describe() == "tripped at 1.016 s: sensor_fault (imu_read_failed: failed_reads_in_a_row=3)"
+    assert Problem("sensor_fault", "imu_overflow", 1.0).describe() == "sensor_fault (imu_overflow)"

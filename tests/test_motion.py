@@ -255,3 +255,27 @@ def test_params_have_units_in_names():
         assert name.endswith(units), name
     with pytest.raises(Exception):
         replace(P, warmup_s=1.0).warmup_s = 2.0  # frozen
+
+
+# -- defensive paths of the filter ----------------------------------------------------------------
+
+def test_a_repeated_time_stamp_counts_as_no_time_passed():
+    from monitor.motion import MotionDetector
+
+    detector = MotionDetector()
+    detector.update(0.0, 0.0, 0.0, 9.80665, 0.0, 0.0, 0.0)
+    detector.update(0.01, 0.0, 0.0, 9.80665, 0.0, 0.0, 0.0)
+    age = detector._age_s
+    assert detector.update(0.01, 0.0, 0.0, 9.80665, 0.0, 0.0, 0.0) is None
+    assert detector._age_s == age
+
+
+def test_a_specific_force_that_cancels_the_up_estimate_does_not_break_it():
+    """A sample that pulls the up vector exactly through zero (an impossible
+    reading, e.g. a sign flip) leaves a usable up vector, not a division by zero."""
+    from monitor.motion import MotionDetector
+
+    detector = MotionDetector()
+    detector.update(0.0, 0.0, 0.0, 9.80665, 0.0, 0.0, 0.0)
+    detector.update(0.05, 0.0, 0.0, -2 * 9.80665, 0.0, 0.0, 0.0)
+    assert (detector.ux, detector.uy, detector.uz) == (0.0, 0.0, 1.0)

@@ -10,7 +10,7 @@ from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, package_file
 from monitor.clock import MonotonicClock, ScaledClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.core import SafetyCore
-from monitor.daemon import Daemon
+from monitor.daemon import Daemon, LoopClock
 from monitor.replay import build_replay
 from monitor.sideline import Sideline
 from monitor.status import StatusLine
@@ -18,6 +18,7 @@ from monitor.trace import TraceError, read_trace
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
 BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
+MAX_BENCH_SPEED = 20.0  # faster, and a tick's real interval nears the loop's own work: it would run late
 
 
 def _load(args: argparse.Namespace) -> Config | int:
@@ -42,9 +43,10 @@ def run_command(args: argparse.Namespace) -> int:
     return run_bench(config, args.bench or str(package_file(DEMO_TRACE)), args.speed)
 
 
-def run_bench(config: Config, path: str, speed: float) -> int:
-    if not speed > 0:
-        return fail("--speed must be above 0")
+def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None = None) -> int:
+    """Play a trace through fake devices on a real-time clock (or the one given)."""
+    if not 0 < speed <= MAX_BENCH_SPEED:
+        return fail(f"--speed must be above 0 and at most {MAX_BENCH_SPEED:g} (the loop must keep up)")
     try:
         trace = read_trace(path)
     except TraceError as err:
@@ -52,7 +54,7 @@ def run_bench(config: Config, path: str, speed: float) -> int:
     if trace.samples == 0:
         return fail(f"{path}: the trace has no samples to play", EXIT_FAILED)
     t0_s = float(trace.t_s[0])
-    clock = ScaledClock(start_s=t0_s, speed=speed)
+    clock = clock or ScaledClock(start_s=t0_s, speed=speed)
     daemon = build_replay(trace, config, clock)
     status = StatusLine(sys.stdout, t0_s=t0_s)
     printer = Sideline(status.handle, name="status")

@@ -1,0 +1,154 @@
+"""`treadguard run`: the bench demo trips and says why; real hardware that is not
+there fails with a clear message and the relay never energized."""
+
+import io
+
+import pytest
+
+from monitor.cli import main
+from monitor.clock import SimulatedClock
+from monitor.commands import run as run_module
+from monitor.config import Config
+from monitor.core import SafetyCore
+from monitor.latch import LatchState
+from monitor.sideline import Sideline
+from monitor.status import StatusLine, describe
+from monitor.verdict import Problem, Trip, Verdict
+from tests.support import IDENTITY_MOUNT, sisfall
+
+
+@pytest.fixture
+def simulated(monkeypatch):
+    """Run the bench on a simulated clock: as fast as the machine, no wall time."""
+    monkeypatch.setattr(run_module, "ScaledClock", lambda start_s, speed: SimulatedClock(start_s))
+
+
+def test_the_bench_demo_trips_and_says_why(simulated, capsys):
+    assert main(["run", "--bench"]) == 0
+    out = capsys.readouterr().out
+    assert "walk-then-stumble.csv.gz" in out and "sensors: imu, belt, range" in out
+    assert "TRIPPED at 12.1" in out
+    assert "because " in out and "released in that tick" in out
+
+
+def test_the_bench_plays_any_trace(simulated, capsys):
+    assert main(["run", "--bench", str(sisfall("D01-SA02-R01"))]) == 0
+    assert "no trip" in capsys.readouterr().out
+
+
+def test_the_bench_refuses_a_broken_trace_clearly(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hello\n")
+    assert main(["run", "--bench", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"treadguard: {bad}:1: ") and "Traceback" not in err
+
+
+def test_the_bench_refuses_an_empty_trace(tmp_path, capsys):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("# treadmill-trace v1\nt,ax,ay,az,gx,gy,gz\n")
+    assert main(["run", "--bench", str(empty)]) == 1
+    assert "no samples" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("speed", ["0", "-1", "21"])
+def test_the_bench_speed_is_bounded(speed, capsys):
+    assert main(["run", "--bench", "--speed", speed]) == 2
+    assert "--speed must be above 0 and at most 20" in capsys.readouterr().err
+
+
+def test_run_with_a_broken_config_starts_nothing(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text("[relay]\ndriver = \"magic\"\n")
+    assert main(["run", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert 'relay.driver is "magic"' in err and "nothing was started" in err
+
+
+def test_run_on_hardware_needs_a_config(capsys):
+    assert main(["run", "--hardware"]) == 2
+    assert "needs --config FILE" in capsys.readouterr().err
+
+
+def test_run_with_fake_drivers_in_the_config_points_to_the_bench(tmp_path, capsys):
+    config = tmp_path / "c.toml"
+    config.write_text('[relay]\ndriver = "fake"\n')
+    assert main(["run", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "run --bench" in err and "relay stays released" in err
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(run_module, "run_bench", broken)
+    assert main(["run", "--bench"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: ValueError: boom" in err
+    with pytest.raises(ValueError):
+        main(["--debug", "run", "--bench"])
+
+
+# -- the status line and the side outputs -----------------------------------------------------------
+
+def _verdict(state, problems=(), trip=None, new=False, t=12.5):
+    return Verdict(t, state, state is LatchState.ARMED, tuple(problems), trip, new)
+
+
+def test_the_status_line_shows_state_sensors_and_the_trip():
+    core = SafetyCore(Config(), start_s=0.0, imu_mount=IDENTITY_MOUNT, has_belt=True, has_range=True)
+    core.ingest_belt(12.4, 1.25)
+    core.ingest_range(12.4, 0.9)
+    core.imu_health.last_good_t_s = 12.49
+    armed = describe(_verdict(LatchState.ARMED), core, t0_s=2.5)
+    assert armed.split() == ["10.00", "s", "ARMED", "belt", "1.25", "m/s", "rear", "margin", "0.70", "m",
+                             "imu", "age", "10", "ms"]
+    problem = Problem("sensor_fault", "belt_stale", 12.5, {"age_s": 0.6})
+    assert "problem: belt_stale" in describe(_verdict(LatchState.UNARMED, [problem]), core, 0.0)
+    trip = Trip(12.5, (Problem("stumble", "stumble_detected", 12.49),))
+    assert "tripped: stumble (stumble_detected)" in describe(_verdict(LatchState.TRIPPED, trip=trip), core, 0.0)
+
+
+def test_the_status_hook_throttles_but_never_misses_a_trip():
+    core = SafetyCore(Config(), start_s=0.0, imu_mount=IDENTITY_MOUNT, has_belt=False)
+    out = io.StringIO()
+    status = StatusLine(out)
+    lines = []
+    hook = status.tick_hook(lambda line: lines.append(line) or True)
+    for k in range(100):  # one second at 100 Hz: one line a second off a terminal
+        hook(_verdict(LatchState.ARMED, t=k / 100), core)
+    trip = Trip(1.0, (Problem("fall", "fall_detected", 1.0),))
+    hook(_verdict(LatchState.TRIPPED, trip=trip, new=True, t=1.005), core)
+    assert len(lines) == 2 and lines[1].endswith("\n") and "fall" in lines[1]
+    for line in lines:
+        status.handle(line)
+    assert out.getvalue().count("\n") == 2
+
+
+def test_a_full_side_queue_drops_instead_of_waiting():
+    handled = []
+    side = Sideline(handled.append, maxsize=2, threaded=False)
+    assert side.offer(1) and side.offer(2)
+    assert not side.offer(3) and side.dropped == 1
+    side.drain()
+    assert handled == [1, 2]
+
+
+def test_a_failing_side_output_is_counted_not_raised(capsys):
+    def broken(item):
+        raise OSError("disk full")
+
+    side = Sideline(broken, threaded=False)
+    side.offer("x")
+    side.close()
+    assert side.failures == 1 and "side output failed: disk full" in capsys.readouterr().err
+
+
+def test_a_threaded_side_output_finishes_its_queue_on_close():
+    handled = []
+    side = Sideline(handled.append)
+    for k in range(10):
+        side.offer(k)
+    side.close()
+    assert handled == list(range(10))
