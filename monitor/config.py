@@ -21,6 +21,8 @@ IMU_DRIVERS = ("fake", "mpu6050", "lsm6ds3")
 BELT_DRIVERS = ("fake", "pulse")
 RANGE_DRIVERS = ("fake", "hcsr04")
 RELAY_DRIVERS = ("fake", "gpio")
+ACCEL_FULL_SCALES_G = (2, 4, 8, 16)
+GYRO_FULL_SCALES_DPS = (250, 500, 1000, 2000)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,33 @@ class ImuConfig:
     max_gyro_radps: float = setting(
         35.0, "an angular rate beyond this (2000 deg/s) is not a reading but garbage", min=5.0, max=80.0
     )
+    i2c_bus: int = setting(1, "the I2C bus the IMU cable is on: /dev/i2c-N (1 on the Pi's header pins 3 and 5)",
+                           min=0, max=31)
+    i2c_address: int = setting(
+        0, "the IMU's I2C address; 0: the chip's usual one (0x68 = 104 for the MPU-6050 family, "
+        "0x69 = 105 with AD0 high; 0x6A = 106 for the LSM6DS3/DSOX, 0x6B = 107 with SA0 high)",
+        min=0, max=119,
+    )
+    sample_rate_hz: float = setting(
+        200.0, "IMU samples per second; the chip's nearest rate is used (MPU: 1000/(1+n), "
+        "LSM6DS: 104, 208, 416, 833 Hz)", min=50.0, max=1000.0,
+    )
+    lowpass_hz: float = setting(
+        42.0, "the chip's anti-aliasing low-pass bandwidth; its nearest setting is used "
+        "(must be at most half the sample rate)", min=5.0, max=500.0,
+    )
+    accel_full_scale_g: int = setting(
+        16, "accelerometer range in g (2, 4, 8 or 16): a fall's impact at the waist can pass 8 g; "
+        "16 g still resolves 0.005 m/s²", min=2, max=16,
+    )
+    gyro_full_scale_dps: int = setting(
+        2000, "gyroscope range in degrees per second as the datasheets name it (250, 500, 1000 or 2000); "
+        "readings are in rad/s", min=250, max=2000,
+    )
+    reset_check_s: float = setting(
+        0.5, "how often the driver checks that the chip still holds its configuration "
+        "(a chip that reset itself is a fault)", min=0.05, max=10.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +111,24 @@ class BeltConfig:
         0.3, "the belt must stay over its limit this long to trip, so one noisy reading does not",
         min=0.0, max=5.0,
     )
+    pin: int = setting(27, "GPIO (BCM number) of the pulse sensor's output; the sensor pulls it low, "
+                           "the pin's pull-up holds it high", min=2, max=27)
+    pulses_per_m: float = setting(
+        6.4, "pulses per metre of belt travel: calibrate it (mark the belt, move it a measured "
+        "length, count pulses); 6.4 is one magnet on a 50 mm roller", above=0.0, max=1000.0,
+    )
+    debounce_s: float = setting(
+        0.002, "an edge this soon after the previous edge is contact bounce or noise and is ignored",
+        min=0.0, max=0.05,
+    )
+    stopped_s: float = setting(
+        1.0, "no pulse for this long reads as a stopped belt (0 m/s); the slowest speed measured "
+        "is 1 / (pulses_per_m * stopped_s)", min=0.1, max=10.0,
+    )
+    max_accel_mps2: float = setting(
+        10.0, "a change of belt speed faster than this is not the belt but a missed or extra pulse: "
+        "that reading is dropped", min=1.0, max=100.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +143,13 @@ class RangeConfig:
         "trail the waist by up to about 0.4 m)", min=0.1, max=2.0,
     )
     timeout_s: float = setting(0.3, "no range reading for this long is a fault", min=0.05, max=2.0)
+    trigger_pin: int = setting(23, "GPIO (BCM number) wired to the HC-SR04's TRIG", min=2, max=27)
+    echo_pin: int = setting(24, "GPIO (BCM number) wired to the HC-SR04's ECHO, through a 5 V to 3.3 V "
+                                "divider", min=2, max=27)
+    max_distance_m: float = setting(
+        3.0, "the farthest distance the range sensor reports; must be beyond the rear edge",
+        above=0.3, max=4.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -122,6 +176,25 @@ class DriftConfig:
 @dataclass(frozen=True)
 class RelayConfig:
     driver: str = setting("gpio", "the relay in the safety-key loop", choices=RELAY_DRIVERS)
+    pin: int = setting(17, "GPIO (BCM number) driving the relay module's input", min=2, max=27)
+    active_high: bool = setting(
+        True, "true: a high pin energizes the relay, and the pull-down on the input releases it "
+        "when the Pi stops driving it (see wiring/); false only for a module that energizes on "
+        "low, and then the input needs a pull-UP so a dead Pi still releases it",
+    )
+    feedback_pin: int = setting(
+        -1, "GPIO (BCM number) of a force-guided relay's monitoring contact, read to check the "
+        "contacts really follow the command; -1: no feedback contact", min=-1, max=27,
+    )
+    feedback_closed_when_energized: bool = setting(
+        False, "the monitoring contact closes (pulls the feedback pin low) when the relay is "
+        "energized (a normally-open contact); false: it closes when released (normally-closed, the "
+        "usual force-guided monitoring contact)",
+    )
+    feedback_settle_s: float = setting(
+        0.05, "the relay's operate/release time: the feedback may disagree with the command this "
+        "long after a change before it is a fault", min=0.005, max=0.5,
+    )
 
 
 @dataclass(frozen=True)
@@ -242,6 +315,48 @@ def _cross_checks(config: Config) -> list[str]:
         problems.append(
             f"imu.timeout_s ({config.imu.timeout_s:g}) must be more than one loop period ({period_s:g} s)"
         )
+    imu = config.imu
+    if imu.accel_full_scale_g not in ACCEL_FULL_SCALES_G:
+        problems.append(f"imu.accel_full_scale_g is {imu.accel_full_scale_g}, must be one of "
+                        + ", ".join(map(str, ACCEL_FULL_SCALES_G)))
+    if imu.gyro_full_scale_dps not in GYRO_FULL_SCALES_DPS:
+        problems.append(f"imu.gyro_full_scale_dps is {imu.gyro_full_scale_dps}, must be one of "
+                        + ", ".join(map(str, GYRO_FULL_SCALES_DPS)))
+    if imu.lowpass_hz > imu.sample_rate_hz / 2:
+        problems.append(f"imu.lowpass_hz ({imu.lowpass_hz:g}) must be at most half of imu.sample_rate_hz "
+                        f"({imu.sample_rate_hz:g}), or the samples alias")
+    if 0 < imu.i2c_address < 8:
+        problems.append(f"imu.i2c_address ({imu.i2c_address}) is a reserved I2C address; use 0 for the chip's usual one")
+    belt = config.belt
+    if belt.enabled:
+        # the debounce must not hide pulses at the speed limit, or an overspeed could not be seen
+        fastest_period_s = 1.0 / (belt.pulses_per_m * 2 * max(belt.max_forward_mps, belt.max_backward_mps))
+        if belt.debounce_s >= fastest_period_s / 2:
+            problems.append(
+                f"belt.debounce_s ({belt.debounce_s:g}) must be less than half the pulse period at twice the "
+                f"speed limit ({fastest_period_s / 2:g} s with belt.pulses_per_m = {belt.pulses_per_m:g})")
+    relay = config.relay
+    if relay.feedback_pin == relay.pin:
+        problems.append(f"relay.feedback_pin ({relay.feedback_pin}) must not be the relay's own pin")
+    if config.range.enabled:
+        rng = config.range
+        if rng.trigger_pin == rng.echo_pin:
+            problems.append(f"range.trigger_pin and range.echo_pin must differ (both {rng.echo_pin})")
+        if rng.max_distance_m <= rng.rear_edge_m:
+            problems.append(f"range.max_distance_m ({rng.max_distance_m:g}) must be beyond range.rear_edge_m "
+                            f"({rng.rear_edge_m:g}), or a walker at the rear edge reads as no echo")
+    pins = [("relay.pin", relay.pin)]
+    pins += [("relay.feedback_pin", relay.feedback_pin)] if relay.feedback_pin >= 0 else []
+    pins += [("belt.pin", belt.pin)] if belt.enabled else []
+    if config.range.enabled:
+        pins += [("range.trigger_pin", config.range.trigger_pin), ("range.echo_pin", config.range.echo_pin)]
+    seen: dict[int, str] = {}
+    for name, pin in pins:
+        if pin in (2, 3) and config.imu.driver != "fake":
+            problems.append(f"{name} ({pin}) is an I2C pin (GPIO 2 and 3 carry the IMU's bus)")
+        if pin in seen:
+            problems.append(f"{name} ({pin}) is already used by {seen[pin]}")
+        seen.setdefault(pin, name)
     if config.range.enabled and config.range.min_rear_margin_m >= config.range.rear_edge_m:
         problems.append(
             f"range.min_rear_margin_m ({config.range.min_rear_margin_m:g}) must be less than "

@@ -46,22 +46,46 @@ def _driver_class(section: str, name: str) -> Any:
     return getattr(module, class_name)
 
 
-def open_devices(config: Config, clock: Callable[[], float]) -> Devices:
+def open_devices(config: Config, clock: Callable[[], float], *, i2c_bus: Any = None,
+                 pin_factory: Any = None) -> Devices:
     """Open every configured device; on any failure close what was opened (relay
-    released) and raise HardwareError."""
+    released) and raise HardwareError.
+
+    i2c_bus: an SMBus-compatible object used instead of /dev/i2c-N (the bench and the
+    tests pass a register-level fake). pin_factory: a gpiozero pin factory used instead
+    of the real one (tests pass MockFactory). Without them a real run opens the real
+    bus and the lgpio factory on the Pi's GPIO chip, and gpiozero falling back to
+    another pin factory by itself is an error.
+    """
     opened: list[Any] = []
+    section = "relay"
     try:
-        relay = _driver_class("relay", config.relay.driver).from_config(config.relay, clock)
+        # Every driver is found before any device is touched: a config naming a fake or an
+        # unknown part fails before the GPIO chip is opened.
+        relay_class = _driver_class("relay", config.relay.driver)
+        imu_class = _driver_class("imu", config.imu.driver)
+        belt_class = _driver_class("belt", config.belt.driver) if config.belt.enabled else None
+        range_class = _driver_class("range", config.range.driver) if config.range.enabled else None
+        if pin_factory is None:
+            from drivers.gpio_backend import forbid_fallback, real_pin_factory
+            forbid_fallback()
+            pin_factory = real_pin_factory()  # one factory for every GPIO device
+        gpio = {"pin_factory": pin_factory}
+        relay = relay_class.from_config(config.relay, clock, **gpio)
         opened.append(relay)
-        imu = _driver_class("imu", config.imu.driver).from_config(config.imu, clock)
+        section = "imu"
+        imu_args = {} if i2c_bus is None else {"bus": i2c_bus}
+        imu = imu_class.from_config(config.imu, clock, **imu_args)
         opened.append(imu)
         belt = None
-        if config.belt.enabled:
-            belt = _driver_class("belt", config.belt.driver).from_config(config.belt, clock)
+        if belt_class is not None:
+            section = "belt"
+            belt = belt_class.from_config(config.belt, clock, **gpio)
             opened.append(belt)
         range_sensor = None
-        if config.range.enabled:
-            range_sensor = _driver_class("range", config.range.driver).from_config(config.range, clock)
+        if range_class is not None:
+            section = "range"
+            range_sensor = range_class.from_config(config.range, clock, **gpio)
             opened.append(range_sensor)
     except Exception as err:
         for device in opened:
@@ -71,5 +95,7 @@ def open_devices(config: Config, clock: Callable[[], float]) -> Devices:
                 pass
         if isinstance(err, HardwareError):
             raise
-        raise HardwareError(f"a device could not be opened: {type(err).__name__}: {err}") from None
+        if isinstance(err, OSError):  # the drivers' errors say what to check
+            raise HardwareError(f"[{section}] {err}") from None
+        raise HardwareError(f"[{section}] a device could not be opened: {type(err).__name__}: {err}") from None
     return Devices(imu=imu, relay=relay, belt=belt, range_sensor=range_sensor)

@@ -1,0 +1,1 @@
+"""treadguard bench: evaluation scripts and the treadmill-and-walker simulator."""

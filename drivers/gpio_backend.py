@@ -1,0 +1,94 @@
+"""Choosing the gpiozero pin factory for a real run: lgpio on the Pi's own GPIO chip, or a loud error.
+
+gpiozero, left alone, tries lgpio, then RPi.GPIO, pigpio and finally a native
+fallback, with only a warning each time (PinFactoryFallback), and honours the
+GPIOZERO_PIN_FACTORY variable, which can name the mock factory. A safety relay
+driven through the wrong backend, or through none, must not start quietly. So a
+real run builds the lgpio factory itself, on the GPIO chip found by its kernel
+label (the Pi 5's RP1 is "pinctrl-rp1", and its /dev/gpiochipN number changed
+between kernel releases; earlier Pis are "pinctrl-bcm2711" / "pinctrl-bcm2835"),
+and turns gpiozero's fallback warnings into errors for anything else.
+Tests pass their own factory (gpiozero's MockFactory) and never come here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import struct
+import warnings
+from typing import Any, Callable, Iterable
+
+PI_GPIO_LABELS = ("pinctrl-rp1", "pinctrl-bcm2712", "pinctrl-bcm2711", "pinctrl-bcm2835")
+# GPIO_GET_CHIPINFO_IOCTL = _IOR(0xB4, 0x01, struct gpiochip_info { char name[32]; char label[32]; u32 lines; })
+_CHIPINFO_FORMAT = "32s32sI"
+_GPIO_GET_CHIPINFO_IOCTL = (2 << 30) | (struct.calcsize(_CHIPINFO_FORMAT) << 16) | (0xB4 << 8) | 0x01
+
+
+class GpioBackendError(OSError):
+    """No GPIO backend a real run may use; the message says what is missing."""
+
+
+def chip_label(path: str) -> str:
+    """The kernel's label of the GPIO chip at path (/dev/gpiochipN)."""
+    with open(path, "rb", buffering=0) as chip:
+        info = bytearray(struct.calcsize(_CHIPINFO_FORMAT))
+        fcntl.ioctl(chip, _GPIO_GET_CHIPINFO_IOCTL, info)
+    _name, label, _lines = struct.unpack(_CHIPINFO_FORMAT, bytes(info))
+    return label.split(b"\0", 1)[0].decode("ascii", "replace")
+
+
+def _chip_number(path: str) -> int:
+    return int(path.rsplit("gpiochip", 1)[1])
+
+
+def find_pi_gpio_chip(paths: Iterable[str] | None = None,
+                      label_of: Callable[[str], str] = chip_label) -> int:
+    """The number N of /dev/gpiochipN that carries the Pi's header pins, found by its label."""
+    paths = sorted(glob.glob("/dev/gpiochip[0-9]*") if paths is None else paths, key=_chip_number)
+    seen = []
+    for path in paths:
+        try:
+            label = label_of(path)
+        except OSError as err:
+            seen.append(f"{path}: unreadable ({err.strerror or err})")
+            continue
+        if label in PI_GPIO_LABELS:
+            return _chip_number(path)
+        seen.append(f"{path}: {label!r}")
+    found = "; ".join(seen) if seen else "no /dev/gpiochip* at all"
+    raise GpioBackendError(
+        f"no Raspberry Pi GPIO chip found (looked for a chip labelled {', '.join(PI_GPIO_LABELS)}; "
+        f"found {found}): run on a Raspberry Pi, and check that the service user may open "
+        f"/dev/gpiochip* (the gpio group)")
+
+
+def real_pin_factory(chip: int | None = None) -> Any:
+    """The lgpio pin factory on the Pi's GPIO chip; GpioBackendError says what is missing."""
+    try:
+        from gpiozero.pins.lgpio import LGPIOFactory
+        import lgpio  # noqa: F401  (gpiozero imports it lazily; fail here with a clear message)
+    except ImportError as err:
+        raise GpioBackendError(
+            f"the lgpio GPIO backend is missing ({err}): on Raspberry Pi OS `sudo apt install "
+            f"python3-lgpio`, or `pip install lgpio` in treadguard's environment; "
+            f"treadguard does not fall back to another backend") from None
+    if chip is None:
+        chip = find_pi_gpio_chip()
+    try:
+        with warnings.catch_warnings():
+            from gpiozero.exc import NativePinFactoryFallback, PinFactoryFallback
+            warnings.simplefilter("error", PinFactoryFallback)
+            warnings.simplefilter("error", NativePinFactoryFallback)
+            return LGPIOFactory(chip=chip)
+    except Exception as err:
+        raise GpioBackendError(
+            f"cannot open /dev/gpiochip{chip} with lgpio ({type(err).__name__}: {err}): check that the "
+            f"service user is in the gpio group and that no other program holds the pins") from None
+
+
+def forbid_fallback() -> None:
+    """From now on, gpiozero choosing a fallback pin factory by itself is an error, not a warning."""
+    from gpiozero.exc import NativePinFactoryFallback, PinFactoryFallback
+    warnings.simplefilter("error", PinFactoryFallback)
+    warnings.simplefilter("error", NativePinFactoryFallback)

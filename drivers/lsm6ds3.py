@@ -1,0 +1,326 @@
+"""The ST LSM6DS3 and LSM6DSOX IMUs over I2C: configure them, read their FIFO, report their health.
+
+Register names as in the LSM6DS3 and LSM6DSOX datasheets. The two chips share
+the control registers used here (CTRL1_XL, CTRL2_G, CTRL3_C at 0x10-0x12, the
+same ODR and full-scale codes) but their FIFOs differ:
+
+* LSM6DS3 (WHO_AM_I 0x69): untagged. FIFO_STATUS1/2 count unread 16-bit words;
+  with gyro and accel both at the ODR the pattern is Gx Gy Gz Ax Ay Az (gyro
+  data set first), each little-endian signed, read from FIFO_DATA_OUT_L/H
+  (a burst wraps from 0x3F back to 0x3E). FIFO_STATUS3/4 give the pattern
+  index of the next word: not 0 means the FIFO is out of step.
+* LSM6DSOX (WHO_AM_I 0x6C): tagged. Each FIFO word is 7 bytes read from
+  FIFO_DATA_OUT_TAG (0x78) on: a tag byte (TAG_SENSOR [7:3]: 0x01 gyro,
+  0x02 accel; TAG_CNT [2:1]: the time slot) and 6 data bytes, little-endian.
+  A burst wraps from 0x7E back to 0x78. The order of gyro and accel within a
+  time slot is not fixed, so they are paired by TAG_CNT; a pair may straddle
+  two reads.
+
+A FIFO overrun (FIFO_STATUS2 bit 6) resets the FIFO and is reported as
+"overflow"; a bus error as "read_failed"; control registers back at their
+reset values (power-down) as "device_reset". read() never raises.
+
+The low-pass setting: the LSM6DS3's accelerometer anti-aliasing bandwidth is
+set from imu.lowpass_hz (BW_XL with XL_BW_SCAL_ODR); its gyroscope, and both
+sensors of the LSM6DSOX, keep the chip's default filters tied to the ODR
+(about ODR/2 for the accelerometer).
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any, Callable
+
+from drivers import i2c
+from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent, Imu, ImuBatch, ImuSample
+from drivers.sample_clock import SampleClock
+
+Clock = Callable[[], float]
+STANDARD_GRAVITY_MPS2 = 9.80665
+DEG_TO_RAD = math.pi / 180.0
+
+# -- registers shared by both chips --------------------------------------------------------
+WHO_AM_I = 0x0F
+CTRL1_XL = 0x10  # ODR_XL [7:4], FS_XL [3:2]; DS3: BW_XL [1:0]; DSOX: LPF2_XL_EN [1]
+CTRL2_G = 0x11  # ODR_G [7:4], FS_G [3:2], FS_125 [1]
+CTRL3_C = 0x12  # BOOT [7], BDU [6], IF_INC [2], SW_RESET [0]; resets to 0x04
+CTRL4_C = 0x13  # DS3: XL_BW_SCAL_ODR [7]
+FIFO_STATUS1 = 0x3A  # DIFF_FIFO [7:0]
+FIFO_STATUS2 = 0x3B  # OVER_RUN / FIFO_OVR_IA [6]; DS3: FIFO_EMPTY [4], DIFF_FIFO [11:8]; DSOX: DIFF_FIFO [9:8]
+# -- LSM6DS3 only ---------------------------------------------------------------------------
+DS3_FIFO_CTRL3 = 0x08  # DEC_FIFO_GYRO [5:3], DEC_FIFO_XL [2:0]
+DS3_FIFO_CTRL5 = 0x0A  # ODR_FIFO [6:3], FIFO_MODE [2:0]
+DS3_FIFO_DATA_OUT_L = 0x3E
+# -- LSM6DSOX only --------------------------------------------------------------------------
+DSOX_FIFO_CTRL3 = 0x09  # BDR_GY [7:4], BDR_XL [3:0]
+DSOX_FIFO_CTRL4 = 0x0A  # FIFO_MODE [2:0]
+DSOX_FIFO_DATA_OUT_TAG = 0x78
+
+# -- bits and codes -------------------------------------------------------------------------
+CTRL3_BDU_IF_INC = 0x44
+CTRL3_SW_RESET = 0x01
+DS3_BW_SCAL_ODR = 0x80
+FIFO_OVERRUN = 0x40
+FIFO_MODE_BYPASS = 0b000
+FIFO_MODE_CONTINUOUS = 0b110
+DS3_NO_DECIMATION = (0b001 << 3) | 0b001
+ODR_CODES_HZ = {1: 12.5, 2: 26.0, 3: 52.0, 4: 104.0, 5: 208.0, 6: 416.0, 7: 833.0, 8: 1660.0}
+# full scale -> (FS field, sensitivity): accel in mg/LSB, gyro in mdps/LSB
+ACCEL_RANGES = {2: (0b00, 0.061), 4: (0b10, 0.122), 8: (0b11, 0.244), 16: (0b01, 0.488)}
+GYRO_RANGES = {250: (0b00, 8.75), 500: (0b01, 17.5), 1000: (0b10, 35.0), 2000: (0b11, 70.0)}  # 250: the chip's 245
+DS3_BW_XL_HZ = {0b00: 400.0, 0b01: 200.0, 0b10: 100.0, 0b11: 50.0}
+TAG_GYRO = 0x01
+TAG_ACCEL = 0x02
+
+DS3_SAMPLE_FORMAT = "<hhhhhh"  # gx, gy, gz, ax, ay, az: little-endian signed 16-bit
+DS3_WORDS_PER_SAMPLE = 6
+DS3_FIFO_WORDS = 4096  # 8 kbyte
+DSOX_WORD_BYTES = 7
+DSOX_MAX_WORDS_PER_READ = 512
+AXES_FORMAT = "<hhh"
+
+CHIPS = {0x69: "LSM6DS3", 0x6C: "LSM6DSOX"}
+DEFAULT_ADDRESS = 0x6A  # SA0 low; 0x6B with SA0 high
+RESET_POLLS = 50
+
+
+class ChipError(OSError):
+    """The chip on the bus is not one this driver can run; the message says what to check."""
+
+
+def choose_odr(sample_rate_hz: float) -> int:
+    """The ODR code whose rate is nearest to sample_rate_hz (by ratio)."""
+    return min(ODR_CODES_HZ, key=lambda code: abs(math.log(ODR_CODES_HZ[code] / sample_rate_hz)))
+
+
+class Lsm6ds3(Imu):
+    """An LSM6DS3 or LSM6DSOX read through its FIFO; times from its sample clock. Owns `bus`."""
+
+    def __init__(self, bus: Any, clock: Clock, *, address: int = DEFAULT_ADDRESS,
+                 sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
+                 accel_full_scale_g: int = 16, gyro_full_scale_dps: int = 2000,
+                 reset_check_s: float = 0.5) -> None:
+        if accel_full_scale_g not in ACCEL_RANGES:
+            raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
+        if gyro_full_scale_dps not in GYRO_RANGES:
+            raise ValueError(f"gyro_full_scale_dps must be one of {sorted(GYRO_RANGES)}, not {gyro_full_scale_dps}")
+        self._bus = bus
+        self._clock = clock
+        self.address = address
+        self.reset_check_s = reset_check_s
+        self._is_closed = False
+        self.overflows = 0
+        self.failed_reads = 0
+        self.resets = 0
+        self.unpaired_words = 0
+
+        self.who_am_i = self._identify()
+        self.chip = CHIPS[self.who_am_i]
+        self.is_dsox = self.who_am_i == 0x6C
+        self.odr_code = choose_odr(sample_rate_hz)
+        self.sample_rate_hz = ODR_CODES_HZ[self.odr_code]
+        fs_xl, accel_mg = ACCEL_RANGES[accel_full_scale_g]
+        fs_g, gyro_mdps = GYRO_RANGES[gyro_full_scale_dps]
+        # The one place raw counts become SI units.
+        self.accel_mps2_per_lsb = accel_mg * 1e-3 * STANDARD_GRAVITY_MPS2
+        self.gyro_radps_per_lsb = gyro_mdps * 1e-3 * DEG_TO_RAD
+        ctrl1 = (self.odr_code << 4) | (fs_xl << 2)
+        ctrl4 = 0
+        if self.is_dsox:
+            self.lowpass_hz = self.sample_rate_hz / 2
+        else:
+            bw = min(DS3_BW_XL_HZ, key=lambda c: abs(math.log(DS3_BW_XL_HZ[c] / lowpass_hz)))
+            self.lowpass_hz = DS3_BW_XL_HZ[bw]
+            ctrl1 |= bw
+            ctrl4 = DS3_BW_SCAL_ODR
+        self._ctrl = bytes([ctrl1, (self.odr_code << 4) | (fs_g << 2), CTRL3_BDU_IF_INC, ctrl4])
+        self._fifo_ctrl_reg = DSOX_FIFO_CTRL4 if self.is_dsox else DS3_FIFO_CTRL5
+        fifo_rate = 0 if self.is_dsox else self.odr_code << 3
+        self._fifo_ctrl = fifo_rate | FIFO_MODE_CONTINUOUS
+        self._pending: dict[int, list[Any]] = {}  # DSOX: TAG_CNT -> [accel, gyro] waiting for its pair
+        self._pending_cnt: int | None = None
+        self._sample_clock = SampleClock(1.0 / self.sample_rate_hz, clock())
+        self._configure()
+        self._next_check_s = clock() + reset_check_s
+
+    @classmethod
+    def from_config(cls, section: Any, clock: Clock, *, bus: Any = None) -> "Lsm6ds3":
+        """Open the chip named by the [imu] section; `bus` replaces /dev/i2c-N (tests)."""
+        owned = bus is None
+        if owned:
+            bus = i2c.open_bus(section.i2c_bus)
+        try:
+            return cls(bus, clock, address=section.i2c_address or DEFAULT_ADDRESS,
+                       sample_rate_hz=section.sample_rate_hz, lowpass_hz=section.lowpass_hz,
+                       accel_full_scale_g=section.accel_full_scale_g,
+                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s)
+        except BaseException:
+            if owned:
+                bus.close()
+            raise
+
+    # -- start-up ------------------------------------------------------------------------
+    def _identify(self) -> int:
+        where = f"I2C address 0x{self.address:02X}"
+        try:
+            who = i2c.read_byte(self._bus, self.address, WHO_AM_I)
+        except OSError as err:
+            raise ChipError(
+                f"no LSM6DS3/LSM6DSOX answers at {where} ({err}): check the cable and its wiring "
+                f"(SDA to GPIO 2, SCL to GPIO 3, VCC, GND), and the address (0x6A, or 0x6B with SA0 "
+                f"high: imu.i2c_address); `i2cdetect -y 1` lists what answers") from None
+        if who not in CHIPS:
+            known = ", ".join(f"0x{k:02X} {v}" for k, v in CHIPS.items())
+            raise ChipError(
+                f"the chip at {where} answers WHO_AM_I (0x0F) = 0x{who:02X}, which is not a chip this "
+                f"driver knows ({known}): check the wiring and the address (0x6A, or 0x6B with SA0 high), "
+                f"and that imu.driver names the chip on the board (an MPU-6050 answers 0x68 at "
+                f"register 0x75: imu.driver = \"mpu6050\")")
+        return who
+
+    def _configure(self) -> None:
+        bus, a = self._bus, self.address
+        i2c.write_byte(bus, a, CTRL3_C, CTRL3_SW_RESET)  # every register to its reset value
+        for _ in range(RESET_POLLS):  # SW_RESET clears itself when done (tens of microseconds)
+            try:
+                if not i2c.read_byte(bus, a, CTRL3_C) & CTRL3_SW_RESET:
+                    break
+            except OSError:
+                continue
+        else:
+            raise ChipError(f"the {self.chip} did not finish its reset: check the 3.3 V supply and the cable")
+        i2c.write_byte(bus, a, CTRL3_C, self._ctrl[2])
+        i2c.write_byte(bus, a, CTRL1_XL, self._ctrl[0])
+        i2c.write_byte(bus, a, CTRL2_G, self._ctrl[1])
+        i2c.write_byte(bus, a, CTRL4_C, self._ctrl[3])
+        if self.is_dsox:
+            i2c.write_byte(bus, a, DSOX_FIFO_CTRL3, (self.odr_code << 4) | self.odr_code)  # BDR_GY, BDR_XL
+        else:
+            i2c.write_byte(bus, a, DS3_FIFO_CTRL3, DS3_NO_DECIMATION)
+        self._reset_fifo()
+        check = i2c.read_block(bus, a, CTRL1_XL, 4)
+        if check != self._ctrl:
+            raise ChipError(f"the {self.chip} at 0x{a:02X} did not keep its configuration (wrote "
+                            f"{self._ctrl.hex()}, read {check.hex()}): check the cable and the 3.3 V supply")
+
+    def _reset_fifo(self) -> None:
+        bus, a = self._bus, self.address
+        i2c.write_byte(bus, a, self._fifo_ctrl_reg, (self._fifo_ctrl & ~0x07) | FIFO_MODE_BYPASS)  # empties it
+        i2c.write_byte(bus, a, self._fifo_ctrl_reg, self._fifo_ctrl)
+        self._pending.clear()
+        self._pending_cnt = None
+        self._sample_clock.restart(self._clock())
+
+    # -- the loop's read ---------------------------------------------------------------------
+    def read(self) -> ImuBatch:
+        batch = ImuBatch()
+        if self._is_closed:
+            batch.health.append(HealthEvent(self._clock(), READ_FAILED, "the IMU driver is closed"))
+            return batch
+        try:
+            if self._clock() >= self._next_check_s:
+                self._next_check_s = self._clock() + self.reset_check_s
+                if self._check_reset(batch):
+                    return batch
+            if self.is_dsox:
+                self._read_tagged(batch)
+            else:
+                self._read_untagged(batch)
+        except OSError as err:
+            self.failed_reads += 1
+            batch.health.append(HealthEvent(self._clock(), READ_FAILED, f"I2C: {err}"))
+        return batch
+
+    def _overflow(self, batch: ImuBatch, now_s: float, detail: str) -> None:
+        self.overflows += 1
+        self._reset_fifo()
+        batch.health.append(HealthEvent(now_s, OVERFLOW, f"{self.chip} FIFO {detail}: samples lost"))
+
+    def _read_untagged(self, batch: ImuBatch) -> None:
+        bus, a = self._bus, self.address
+        s1, s2, s3, s4 = i2c.read_block(bus, a, FIFO_STATUS1, 4)
+        now_s = self._clock()
+        words = ((s2 & 0x0F) << 8) | s1
+        pattern = ((s4 & 0x03) << 8) | s3
+        if s2 & FIFO_OVERRUN or words >= DS3_FIFO_WORDS - DS3_WORDS_PER_SAMPLE:
+            self._overflow(batch, now_s, f"overran ({words} words queued)")
+            return
+        if pattern != 0:  # the next word is not a gyro x: out of step, words were lost
+            self._overflow(batch, now_s, f"out of step (next word is pattern index {pattern})")
+            return
+        n = words // DS3_WORDS_PER_SAMPLE
+        if n == 0:
+            return
+        data = i2c.read_block(bus, a, DS3_FIFO_DATA_OUT_L, n * 2 * DS3_WORDS_PER_SAMPLE)
+        ka = self.accel_mps2_per_lsb
+        kg = self.gyro_radps_per_lsb
+        append = batch.samples.append
+        times = self._sample_clock.stamp(n, now_s)
+        for t_s, (gx, gy, gz, ax, ay, az) in zip(times, struct.iter_unpack(DS3_SAMPLE_FORMAT, data)):
+            append(ImuSample(t_s, ax * ka, ay * ka, az * ka, gx * kg, gy * kg, gz * kg))
+
+    def _read_tagged(self, batch: ImuBatch) -> None:
+        bus, a = self._bus, self.address
+        s1, s2 = i2c.read_block(bus, a, FIFO_STATUS1, 2)
+        now_s = self._clock()
+        if s2 & FIFO_OVERRUN:
+            self._overflow(batch, now_s, "overran")
+            return
+        words = min(((s2 & 0x03) << 8) | s1, DSOX_MAX_WORDS_PER_READ)
+        if words == 0:
+            return
+        data = i2c.read_block(bus, a, DSOX_FIFO_DATA_OUT_TAG, words * DSOX_WORD_BYTES)
+        ka = self.accel_mps2_per_lsb
+        kg = self.gyro_radps_per_lsb
+        complete: list[tuple[float, ...]] = []
+        pending = self._pending
+        for i in range(0, len(data), DSOX_WORD_BYTES):
+            tag = data[i]
+            sensor = tag >> 3
+            if sensor not in (TAG_ACCEL, TAG_GYRO):
+                continue  # not batched by this driver (timestamp, temperature)
+            cnt = (tag >> 1) & 0x03
+            if self._pending_cnt is not None and cnt != self._pending_cnt:
+                # the slot moved on without its pair: the partner word was lost
+                self.unpaired_words += sum(v is not None for v in pending.get(self._pending_cnt, []))
+                pending.pop(self._pending_cnt, None)
+            self._pending_cnt = cnt
+            slot = pending.setdefault(cnt, [None, None])
+            slot[0 if sensor == TAG_ACCEL else 1] = struct.unpack_from(AXES_FORMAT, data, i + 1)
+            if slot[0] is not None and slot[1] is not None:
+                (ax, ay, az), (gx, gy, gz) = slot
+                complete.append((ax * ka, ay * ka, az * ka, gx * kg, gy * kg, gz * kg))
+                del pending[cnt]
+                self._pending_cnt = None
+        times = self._sample_clock.stamp(len(complete), now_s)
+        batch.samples.extend(ImuSample(t_s, *values) for t_s, values in zip(times, complete))
+
+    def _check_reset(self, batch: ImuBatch) -> bool:
+        """True (and the chip configured again) when it lost its configuration."""
+        bus, a = self._bus, self.address
+        ctrl = i2c.read_block(bus, a, CTRL1_XL, 4)
+        fifo_ctrl = i2c.read_byte(bus, a, self._fifo_ctrl_reg)
+        if ctrl == self._ctrl and fifo_ctrl == self._fifo_ctrl:
+            return False
+        self.resets += 1
+        batch.health.append(HealthEvent(
+            self._clock(), DEVICE_RESET,
+            f"{self.chip} reset itself (CTRL1_XL..CTRL4_C {ctrl.hex()}, FIFO control 0x{fifo_ctrl:02X}; "
+            f"expected {self._ctrl.hex()}, 0x{self._fifo_ctrl:02X}); configured again"))
+        self._configure()
+        return True
+
+    def close(self) -> None:
+        if self._is_closed:
+            return
+        self._is_closed = True
+        try:
+            i2c.write_byte(self._bus, self.address, CTRL1_XL, 0)  # accelerometer power-down
+            i2c.write_byte(self._bus, self.address, CTRL2_G, 0)  # gyroscope power-down
+        except OSError:
+            pass
+        try:
+            self._bus.close()
+        except Exception:
+            pass

@@ -1,0 +1,61 @@
+"""Test support for the real drivers: gpiozero mock pins on the test's clock, pulse trains.
+
+gpiozero's MockPin stamps its edges with time.monotonic(); ClockedMockPin stamps
+them with the test's clock instead, so the edge timestamps a driver receives (the
+`ticks` of `when_changed`) are exactly the times a test drives the pin at, with
+no sleeping and no wall-clock time.
+"""
+
+from __future__ import annotations
+
+from gpiozero.pins.mock import MockFactory, MockPin, PinState
+
+from monitor.clock import SimulatedClock
+
+
+class ClockedMockPin(MockPin):
+    """A MockPin whose edges happen at the factory's test clock time."""
+
+    def _now(self) -> float:
+        return self._factory.test_clock()
+
+    def clear_states(self):
+        self._last_change = self._now() if hasattr(self._factory, "test_clock") else 0.0
+        self.states = [PinState(0.0, self._state)]
+
+    def _change_state(self, value):
+        if self._state != value:
+            t = self._now()
+            self._state = value
+            self.states.append(PinState(t - self._last_change, value))
+            self._last_change = t
+            return True
+        return False
+
+
+def clocked_factory(clock: SimulatedClock) -> MockFactory:
+    factory = MockFactory(pin_class=ClockedMockPin)
+    factory.test_clock = clock
+    return factory
+
+
+def pulse(pin: MockPin, clock: SimulatedClock, t_s: float, width_s: float = 0.004) -> None:
+    """One pulse from the sensor: pulled low at t_s for width_s, then released (high)."""
+    clock.t_s = t_s
+    pin.drive_low()
+    clock.t_s = t_s + width_s
+    pin.drive_high()
+
+
+def pulse_times(speed_of_t, t0_s: float, t1_s: float, pulses_per_m: float) -> list[float]:
+    """Pulse times for a belt whose speed (m/s) is speed_of_t(t), integrated in 0.1 ms steps."""
+    times, travelled_m, t, dt = [], 0.0, t0_s, 1e-4
+    spacing_m = 1.0 / pulses_per_m
+    next_m = spacing_m
+    while t < t1_s:
+        travelled_m += speed_of_t(t) * dt
+        t += dt
+        if travelled_m >= next_m:
+            times.append(t)
+            next_m += spacing_m
+    return times
