@@ -35,13 +35,22 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the monitor: on real hardware, or on the bench")
     mode = run.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--bench", nargs="?", const="", metavar="TRACE",
-                      help="play a trace through fake hardware in real time (default: the demo trace)")
+    mode.add_argument("--bench", nargs="?", const="", metavar="TRACE|SCENARIO",
+                      help="play a trace, or a bench scenario, through fake hardware in real time "
+                           "(default: the demo trace)")
     mode.add_argument("--hardware", action="store_true",
                       help="run on the real devices named in --config")
     run.add_argument("--config", metavar="FILE", help="the config file (required with --hardware)")
     run.add_argument("--speed", type=float, default=1.0, metavar="X",
                      help="bench playback speed, 1.0 = real time")
+
+    bench = commands.add_parser("bench", help="run the scenario library on the simulator, beside two baselines")
+    bench.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="only these scenarios (default: all)")
+    bench.add_argument("--json", action="store_true", help="one JSON object per scenario and system")
+    bench.add_argument("--list", action="store_true", help="list the scenarios and stop")
+    bench.add_argument("--export", metavar="FILE", help="write the one SCENARIO named as a trace file")
+    bench.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                       help="scenarios simulated in parallel (default: number of CPUs)")
 
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
@@ -63,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from monitor.commands.run import run_command
             return run_command(args)
+        if args.command == "bench":
+            from monitor.commands.bench import bench_command
+            return bench_command(args)
         from monitor.commands.config import config_command
         return config_command(args)
     except KeyboardInterrupt:

@@ -1,0 +1,263 @@
+"""Runs a scenario closed loop with treadguard or a baseline, and scores it.
+
+treadguard runs as itself: the real daemon loop and safety core, on a simulated
+clock, reading the simulated devices; its relay opens the simulated safety-key
+loop. The baselines run on the same world and the same IMU samples, ticking at
+the same rate, and stop the belt the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from bench.sim.body import Fall, Motion, Stumble, ramp, synthesize
+from bench.sim.scenarios import NORMAL, Scenario
+from bench.sim.world import (
+    DRIFTING, FALLEN, OFF, RAILS, STEPPING, STOPPED, Script, SimBeltSensor, SimRangeSensor, SimRelay,
+    Treadmill, World,
+)
+from drivers.fake import FakeImu
+from monitor.clock import SimulatedClock
+from monitor.config import Config
+from monitor.core import SafetyCore
+from monitor.daemon import Daemon, Devices
+from monitor.trace import Trace
+
+IMU_RATE_HZ = 200.0
+SYSTEMS = ("treadguard", "safety_key", "threshold")
+KEY_PULL_FRACTION = 0.7  # ISO 20957-6: the key releases at 70 % of the deck length back from the console
+THRESHOLD_ACCEL_MPS2 = 3 * 9.80665  # the classic fall threshold: 3 g resultant...
+THRESHOLD_RATE_RADPS = 3.1  # ...or 3.1 rad/s angular rate
+AFTER_STOP_S = 1.0  # keep simulating this long after the belt has stopped
+ARM_AT_S = 1.0  # the walker presses reset a second after clipping on, with data flowing
+
+
+def bench_config(walking: str = "forward", treadmill: Treadmill = Treadmill()) -> Config:
+    """treadguard as fitted on the bench treadmill: IMU, belt sensor and range sensor."""
+    base = Config()
+    from dataclasses import replace
+
+    return replace(base, session=replace(base.session, walking=walking),
+                   range=replace(base.range, enabled=True, rear_edge_m=treadmill.rear_edge_m))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    scenario: str
+    system: str
+    hazard: bool
+    walking: str
+    tripped: bool
+    trip_s: float | None  # from the event's onset (from the start for a normal session)
+    margin_m: float
+    safe: bool
+    reason: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"scenario": self.scenario, "system": self.system, "hazard": self.hazard,
+                "walking": self.walking, "tripped": self.tripped,
+                "trip_s": None if self.trip_s is None else round(self.trip_s, 3),
+                "margin_m": round(self.margin_m, 3), "safe": self.safe}
+
+
+@dataclass
+class Built:
+    """A scenario made concrete: the IMU samples and the walker's script."""
+
+    scenario: Scenario
+    motion: Motion
+    script: Script
+    samples: list
+    belt_open_loop_mps: np.ndarray
+
+
+def _belt_command(scenario: Scenario) -> Callable[[float], float]:
+    if not scenario.profile_kmh:
+        speed = scenario.speed_mps
+        return lambda t: speed
+    times = np.array([p[0] for p in scenario.profile_kmh])
+    speeds = np.array([p[1] for p in scenario.profile_kmh]) / 3.6
+    return lambda t: float(np.interp(t, times, speeds))
+
+
+def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
+    rng = np.random.default_rng(scenario.seed)
+    n = int(scenario.duration_s * IMU_RATE_HZ)
+    t = np.arange(n) / IMU_RATE_HZ + rng.uniform(0, 0.2 / IMU_RATE_HZ, n)  # a little jitter
+    command = _belt_command(scenario)
+    # The belt as the motor delivers it (the walker's stepping speed follows it).
+    belt = np.empty(n)
+    speed = command(0.0)
+    for i in range(n):
+        step = treadmill.motor_accel_mps2 / IMU_RATE_HZ
+        speed += max(-step, min(step, command(float(t[i])) - speed))
+        belt[i] = speed
+    onset, event = scenario.onset_s, scenario.event
+    gait_on = np.ones(n)
+    falls: tuple[Fall, ...] = ()
+    stumbles: tuple[Stumble, ...] = ()
+    clip_off = side_step = None
+    activity: Callable[[float], str] = lambda s: STEPPING
+    stumble_s: tuple[float, ...] = ()
+    if event == "stumble":
+        stumbles = (Stumble(onset, "backward" if scenario.walking == "backward" else "forward"),)
+        stumble_s = (onset,)
+    elif event in ("trip", "slip", "fall_forward", "fall_backward", "fall_sideways"):
+        direction = {"trip": "forward", "slip": "backward", "fall_forward": "forward",
+                     "fall_backward": "backward", "fall_sideways": "right"}[event]
+        push = {"trip": 1.0, "slip": 1.6}.get(event, 0.6)
+        falls = (Fall(onset, direction, push_radps=push, stumble_first=event == "trip"),)
+        activity = lambda s: FALLEN if s >= onset else STEPPING
+    elif event == "stop":
+        gait_on = 1.0 - ramp(t, onset, 0.5)
+        activity = lambda s: STOPPED if s >= onset else STEPPING
+    elif event == "drift":
+        activity = lambda s: DRIFTING if s >= onset else STEPPING
+    elif event == "step_off":
+        side_step = onset
+        gait_on = 1.0 - ramp(t, onset + 0.3, 0.3)
+        activity = lambda s: OFF if s >= onset + 0.3 else STEPPING
+    elif event == "rails":
+        back = onset + 60.0
+        side_step = onset
+        gait_on = 1.0 - ramp(t, onset + 0.3, 0.3) + ramp(t, back, 0.3)
+        activity = lambda s: RAILS if onset + 0.3 <= s < back else STEPPING
+    elif event == "clip_off":
+        clip_off = onset
+    motion = synthesize(t, belt, np.clip(gait_on, 0, 1), backward=scenario.walking == "backward",
+                        falls=falls, stumbles=stumbles, clip_off_s=clip_off, side_step_s=side_step, rng=rng)
+    shift, height = motion.fall_shift_m, motion.waist_height_m
+    script = Script(belt_command_mps=command, activity=activity, stumble_s=stumble_s)
+    if falls:
+        script.fall_shift_m = lambda s: float(np.interp(s, t, shift))
+        script.waist_height_m = lambda s: float(np.interp(s, t, height))
+    samples = np.column_stack([t, motion.accel_mps2, motion.gyro_radps]).tolist()
+    return Built(scenario, motion, script, samples, belt)
+
+
+def _score(built: Built, system: str, world: World, trip_at_s: float | None, reason: str | None) -> Outcome:
+    scenario = built.scenario
+    reference = scenario.onset_s if scenario.event != NORMAL else 0.0
+    margin = world.min_margin_m if math.isfinite(world.min_margin_m) \
+        else world.treadmill.deck_length_m - world.position_m
+    tripped = trip_at_s is not None
+    safe = margin >= 0.0 if scenario.hazard else not tripped
+    return Outcome(scenario.name, system, scenario.hazard, scenario.walking, tripped,
+                   None if trip_at_s is None else trip_at_s - reference, margin, safe, reason)
+
+
+def _end_time(world: World, scenario: Scenario) -> bool:
+    """Stop early once the belt has been stopped for a while: nothing more can happen."""
+    return world.is_loop_open and world.belt_mps == 0.0 and world.t_s > (world.loop_opened_s or 0) + AFTER_STOP_S
+
+
+def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Config | None = None) -> Outcome:
+    scenario = built.scenario
+    config = config or bench_config(scenario.walking, treadmill)
+    clock = SimulatedClock(0.0)
+    world = World(treadmill, built.script)
+    imu = FakeImu(clock.now, built.samples)
+    belt = SimBeltSensor(world, clock.now)
+    ranger = SimRangeSensor(world, clock.now)
+    if scenario.event == "i2c_errors":
+        for k in range(3):
+            imu.fail_reads(scenario.onset_s + k, scenario.onset_s + k + 0.05)
+    elif scenario.event == "imu_frozen":
+        imu.freeze(scenario.onset_s)
+    elif scenario.event == "belt_lost":
+        belt.is_lost_from_s = scenario.onset_s
+    elif scenario.event == "range_lost":
+        ranger.is_lost_from_s = scenario.onset_s
+    relay = SimRelay(world, clock.now)
+    core = SafetyCore(config, start_s=0.0, walking=scenario.walking, imu_mount=built.motion.imu_mount.tolist(),
+                      has_belt=True, has_range=config.range.enabled)
+    daemon = Daemon(core, Devices(imu=imu, relay=relay, belt=belt, range_sensor=ranger), clock)
+
+    def on_tick(verdict, core) -> None:
+        if not relay.has_armed and verdict.t_s >= ARM_AT_S and core.trip is None:
+            core.request_reset()
+        if _end_time(world, scenario):
+            daemon.stop()
+
+    daemon.on_tick = on_tick
+    stats = daemon.run(until_s=scenario.duration_s)
+    world.advance(clock.now())
+    first = stats.first_trip
+    return _score(built, "treadguard", world, None if first is None else first.t_s,
+                  None if first is None else f"{first.trip.reason}/{first.trip.detail}")
+
+
+def run_baseline(built: Built, system: str, treadmill: Treadmill = Treadmill()) -> Outcome:
+    """The safety key (a tether at 70 % of the deck) or the 3 g / 3.1 rad/s threshold."""
+    scenario = built.scenario
+    world = World(treadmill, built.script)
+    clock = SimulatedClock(0.0)
+    imu = FakeImu(clock.now, built.samples)
+    if scenario.event == "i2c_errors":
+        for k in range(3):
+            imu.fail_reads(scenario.onset_s + k, scenario.onset_s + k + 0.05)
+    elif scenario.event == "imu_frozen":
+        imu.freeze(scenario.onset_s)
+    period = 1.0 / Config().loop.rate_hz
+    trip_at = None
+    accel_limit2 = THRESHOLD_ACCEL_MPS2 ** 2
+    rate_limit2 = THRESHOLD_RATE_RADPS ** 2
+    k = 0
+    while k * period <= scenario.duration_s and not _end_time(world, scenario):
+        now = k * period
+        clock.sleep_until(now)
+        world.advance(now)
+        batch = imu.read()
+        if trip_at is None:
+            if system == "safety_key":
+                fired = world.position_m >= KEY_PULL_FRACTION * treadmill.deck_length_m \
+                    and world.script.activity(now) != OFF
+            else:
+                fired = any(s[1] ** 2 + s[2] ** 2 + s[3] ** 2 > accel_limit2
+                            or s[4] ** 2 + s[5] ** 2 + s[6] ** 2 > rate_limit2 for s in batch.samples)
+            if fired:
+                trip_at = now
+                world.open_loop()
+        k += 1
+    return _score(built, system, world, trip_at, None)
+
+
+def run_scenario(scenario: Scenario, systems: tuple[str, ...] = SYSTEMS,
+                 treadmill: Treadmill = Treadmill()) -> list[Outcome]:
+    built = build(scenario, treadmill)
+    return [run_treadguard(built, treadmill) if system == "treadguard" else run_baseline(built, system, treadmill)
+            for system in systems]
+
+
+def to_trace(scenario: Scenario, path: str, treadmill: Treadmill = Treadmill()) -> Trace:
+    """The scenario as a trace file would hold it, open loop (no monitor stops the
+    belt), with its ground truth in `label`."""
+    built = build(scenario, treadmill)
+    t = built.motion.t_s
+    world = World(treadmill, built.script)
+    belt_cells = np.full(len(t), np.nan)
+    range_cells = np.full(len(t), np.nan)
+    clock = SimulatedClock(0.0)
+    belt = SimBeltSensor(world, clock.now)
+    ranger = SimRangeSensor(world, clock.now)
+    for i, ts in enumerate(t):
+        clock.sleep_until(float(ts))
+        reading = belt.read()
+        if reading is not None:
+            belt_cells[i] = round(reading.speed_mps, 4)
+        seen = ranger.read()
+        if seen is not None:
+            range_cells[i] = round(seen.distance_m, 4)
+    label = {"event": scenario.event, "scenario": scenario.name, "hazard": scenario.hazard,
+             "onset_s": scenario.onset_s if scenario.event != NORMAL else None}
+    if math.isfinite(built.motion.impact_s):
+        label["impact_s"] = round(built.motion.impact_s, 3)
+    meta = {"source": f"treadguard bench simulator, scenario {scenario.name}: {scenario.summary}",
+            "imu_mount": np.round(built.motion.imu_mount, 9).tolist(), "walking": scenario.walking,
+            "rear_edge_m": treadmill.rear_edge_m, "label": label}
+    return Trace(path, meta, np.round(t, 6), built.motion.accel_mps2, built.motion.gyro_radps,
+                 np.ones(len(t), bool), belt_cells, range_cells)

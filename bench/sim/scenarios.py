@@ -1,0 +1,118 @@
+"""The scenario library: named walks on the treadmill, with and without hazards.
+
+Each scenario is a walker (facing the console or the rear, at a speed or a
+speed profile) and at most one event at a set time. Hazards are what a monitor
+must stop the belt for: stumbles, falls, being carried back, drifting back,
+leaving the belt, losing the clip, and a monitor gone blind (sensor faults).
+Normal sessions are what it must never stop: long steady walks and jogs, speed
+changes, standing on the side rails.
+
+Speeds of the hazards are those at which stopping the belt can still save the
+walker on a 1.4 m deck braking at 1 m/s² (see README, "what no monitor can do").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NORMAL = "none"
+EVENTS = (
+    NORMAL, "stumble", "trip", "slip", "fall_forward", "fall_backward", "fall_sideways", "stop", "drift",
+    "step_off", "rails", "clip_off", "i2c_errors", "imu_frozen", "belt_lost", "range_lost",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    event: str
+    walking: str = "forward"
+    speed_kmh: float = 4.0
+    onset_s: float = 20.0
+    duration_s: float = 30.0
+    profile_kmh: tuple[tuple[float, float], ...] = ()  # (t_s, km/h) points; overrides speed_kmh
+    seed: int = 0
+
+    @property
+    def hazard(self) -> bool:
+        """Must the belt stop? A monitor that has gone blind is a hazard too."""
+        return self.event not in (NORMAL, "rails")
+
+    @property
+    def speed_mps(self) -> float:
+        return self.speed_kmh / 3.6
+
+
+def _s(name: str, summary: str, event: str, **kw) -> Scenario:
+    """A scenario seeded from its name, so every run of it is the same."""
+    return Scenario(name, summary, event, seed=sum(ord(c) * 31 ** i for i, c in enumerate(name)) % 2**31, **kw)
+
+
+TEN_MIN = 600.0
+
+LIBRARY: tuple[Scenario, ...] = (
+    # -- stumbles, walking forward and backward, slow and fast, and jogging
+    _s("stumble-fwd-2kmh", "a foot catches at 2 km/h; the walker recovers", "stumble", speed_kmh=2.0),
+    _s("stumble-fwd-6kmh", "a foot catches at 6 km/h; the walker recovers", "stumble", speed_kmh=6.0),
+    _s("stumble-jog-9kmh", "a stumble while jogging at 9 km/h, recovered", "stumble", speed_kmh=9.0),
+    _s("stumble-bwd-1kmh", "walking backwards at 1 km/h, a heel catches; recovered", "stumble",
+       walking="backward", speed_kmh=1.0),
+    _s("stumble-bwd-4kmh", "walking backwards at 4 km/h, a heel catches; recovered", "stumble",
+       walking="backward", speed_kmh=4.0),
+    # -- falls
+    _s("trip-fall-fwd-4kmh", "trips and falls forward toward the console at 4 km/h", "trip", speed_kmh=4.0),
+    _s("fall-fwd-2kmh", "falls forward toward the console at 2 km/h", "fall_forward", speed_kmh=2.0),
+    _s("fall-fwd-4kmh", "falls forward toward the console at 4 km/h", "fall_forward", speed_kmh=4.0),
+    _s("slip-fall-bwd-1.5kmh", "slips and falls backward toward the rear at 1.5 km/h", "slip", speed_kmh=1.5),
+    _s("fall-backward-fwd-1.5kmh", "faints backward toward the rear at 1.5 km/h", "fall_backward", speed_kmh=1.5),
+    _s("fall-sideways-fwd-3kmh", "falls sideways at 3 km/h", "fall_sideways", speed_kmh=3.0),
+    _s("fall-toward-rear-bwd-1kmh", "walking backwards at 1 km/h, falls forward toward the rear",
+       "fall_forward", walking="backward", speed_kmh=1.0),
+    _s("fall-toward-console-bwd-3kmh", "walking backwards at 3 km/h, falls backward toward the console",
+       "fall_backward", walking="backward", speed_kmh=3.0),
+    _s("fall-sideways-bwd-2kmh", "walking backwards at 2 km/h, falls sideways", "fall_sideways",
+       walking="backward", speed_kmh=2.0),
+    _s("slip-fall-bwd-walker-2kmh", "walking backwards at 2 km/h, slips and falls toward the console", "slip",
+       walking="backward", speed_kmh=2.0),
+    # -- carried back, drifting back, leaving the belt
+    _s("stop-carried-fwd-1kmh", "stops walking at 1 km/h and is carried back", "stop", speed_kmh=1.0),
+    _s("stop-carried-fwd-3kmh", "stops walking at 3 km/h and is carried back", "stop", speed_kmh=3.0),
+    _s("stop-carried-bwd-1kmh", "walking backwards at 1 km/h, stops and is carried back", "stop",
+       walking="backward", speed_kmh=1.0),
+    _s("stop-carried-bwd-2.5kmh", "walking backwards at 2.5 km/h, stops and is carried back", "stop",
+       walking="backward", speed_kmh=2.5),
+    _s("drift-fwd-5kmh", "steps a little slower than the belt at 5 km/h and drifts back", "drift",
+       speed_kmh=5.0, duration_s=40.0),
+    _s("drift-bwd-2kmh", "walking backwards at 2 km/h, drifts back", "drift", walking="backward",
+       speed_kmh=2.0, duration_s=40.0),
+    _s("step-off-side-fwd-4kmh", "steps off to the side and leaves the belt running", "step_off", speed_kmh=4.0),
+    # -- the clip and the sensors
+    _s("clip-pulled-fwd-4kmh", "the IMU clip is pulled off the waist at 4 km/h", "clip_off", speed_kmh=4.0),
+    _s("clip-pulled-bwd-2kmh", "walking backwards, the IMU clip is pulled off", "clip_off",
+       walking="backward", speed_kmh=2.0),
+    _s("i2c-errors-fwd-5kmh", "bursts of I2C errors on the IMU cable", "i2c_errors", speed_kmh=5.0),
+    _s("imu-frozen-fwd-5kmh", "the IMU freezes at one value", "imu_frozen", speed_kmh=5.0),
+    _s("belt-sensor-lost-fwd-5kmh", "the belt-speed sensor stops answering", "belt_lost", speed_kmh=5.0),
+    _s("range-sensor-lost-fwd-5kmh", "the range sensor stops answering", "range_lost", speed_kmh=5.0),
+    # -- normal sessions: nothing may trip
+    _s("walk-fwd-1kmh-10min", "ten minutes of very slow walking", NORMAL, speed_kmh=1.0, duration_s=TEN_MIN),
+    _s("walk-fwd-4kmh-10min", "ten minutes of steady walking", NORMAL, speed_kmh=4.0, duration_s=TEN_MIN),
+    _s("walk-fwd-6kmh-10min", "ten minutes of brisk walking", NORMAL, speed_kmh=6.0, duration_s=TEN_MIN),
+    _s("jog-9kmh-10min", "ten minutes of jogging", NORMAL, speed_kmh=9.0, duration_s=TEN_MIN),
+    _s("jog-11kmh-10min", "ten minutes of faster jogging", NORMAL, speed_kmh=11.0, duration_s=TEN_MIN),
+    _s("walk-bwd-2kmh-10min", "ten minutes walking backwards", NORMAL, walking="backward", speed_kmh=2.0,
+       duration_s=TEN_MIN),
+    _s("walk-bwd-5kmh-10min", "ten minutes walking backwards, briskly", NORMAL, walking="backward",
+       speed_kmh=5.0, duration_s=TEN_MIN),
+    _s("speed-changes-fwd-12min", "warm-up, brisk walk, jog, cool-down", NORMAL, duration_s=720.0,
+       profile_kmh=((0, 2.0), (120, 2.0), (130, 5.0), (300, 5.0), (310, 9.0), (480, 9.0), (490, 6.0),
+                    (600, 6.0), (610, 3.0), (720, 3.0))),
+    _s("speed-changes-bwd-10min", "walking backwards, speeds 1 to 5 km/h", NORMAL, walking="backward",
+       duration_s=TEN_MIN, profile_kmh=((0, 1.0), (120, 1.0), (130, 3.0), (300, 3.0), (310, 5.0),
+                                        (450, 5.0), (460, 2.0), (600, 2.0))),
+    _s("side-rails-fwd-4kmh", "steps onto the side rails for a minute, belt running, then walks on", "rails",
+       speed_kmh=4.0, onset_s=60.0, duration_s=180.0),
+)
+
+BY_NAME = {s.name: s for s in LIBRARY}
