@@ -1,10 +1,16 @@
 """Scores the safety core on the SisFall recordings: falls caught before impact,
 stumbles caught, false trips while walking and jogging, and replay speed.
 
-    python bench/evaluate_sisfall.py [FOLDER] [--config FILE] [--jobs N] [--list]
+    python bench/evaluate_sisfall.py [FOLDER] [--config FILE] [--jobs N] [--list] [--cv]
 
 Each trace goes through `monitor.replay.replay`, the same path as
 `treadguard replay`. Only this script reads the `label` ground truth.
+
+--cv: leave-one-subject-out cross-validation. For each subject, the tuning
+rule of bench/tune_motion.py (threshold = 1.25 x the largest value seen in
+walking/jogging while the rule's other conditions held) is run on the OTHER
+subjects' walking/jogging recordings only; the held-out subject's traces are
+then replayed with those thresholds. The figures pool the held-out results.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dataclasses import replace  # noqa: E402
 
 from monitor.config import Config, load_config  # noqa: E402
 from monitor.replay import replay  # noqa: E402
@@ -88,12 +97,35 @@ def summarize(rows: list[dict]) -> dict:
     return summary
 
 
+def cross_validate(paths: list[str], config: Config, jobs: int) -> tuple[list[dict], list[str]]:
+    """Leave-one-subject-out: tune on the others' walking/jogging, replay the one."""
+    import tune_motion  # bench/, beside this file
+
+    adl_paths = [p for p in paths if NAME.search(Path(p).name)["activity"] in ADLS]
+    with multiprocessing.Pool(jobs) as pool:
+        feats = pool.map(tune_motion.features, adl_paths, chunksize=1)
+    subjects = sorted({NAME.search(Path(p).name)["subject"] for p in paths})
+    jobs_list = []
+    notes = []
+    for subject in subjects:
+        training = [f for f in feats if f["subject"] != subject]
+        params = tune_motion.tune(training, config.motion)
+        notes.append(f"{subject} held out: " + ", ".join(f"{k}={getattr(params, k):g}" for k in tune_motion.TUNED))
+        fold_config = replace(config, motion=params)
+        jobs_list += [(p, fold_config) for p in paths if NAME.search(Path(p).name)["subject"] == subject]
+    with multiprocessing.Pool(jobs) as pool:
+        rows = pool.map(score_one, jobs_list, chunksize=2)
+    return rows, notes
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER))
     parser.add_argument("--config", help="settings to evaluate (default: the built-in defaults)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--list", action="store_true", help="also list every missed or false trip")
+    parser.add_argument("--cv", action="store_true",
+                        help="leave-one-subject-out cross-validation of the tuning rule (bench/tune_motion.py)")
     args = parser.parse_args()
     paths = sorted(str(p) for p in Path(args.folder).glob("sisfall-*.csv*"))
     if not paths:
@@ -101,13 +133,22 @@ def main() -> int:
         return 1
     config = load_config(args.config) if args.config else Config()
     start = time.perf_counter()
-    with multiprocessing.Pool(args.jobs) as pool:
-        rows = pool.map(score_one, [(p, config) for p in paths], chunksize=2)
+    if args.cv:
+        rows, notes = cross_validate(paths, config, args.jobs)
+    else:
+        with multiprocessing.Pool(args.jobs) as pool:
+            rows = pool.map(score_one, [(p, config) for p in paths], chunksize=2)
     wall_s = time.perf_counter() - start
     samples = sum(r["samples"] for r in rows)
     s = summarize(rows)
-    print(f"{len(rows)} traces, {samples} samples, replayed in {wall_s:.1f} s on {args.jobs} process(es): "
-          f"{samples / wall_s:,.0f} samples/s")
+    if args.cv:
+        print("leave-one-subject-out cross-validation; thresholds tuned per fold on the other subjects:")
+        for note in notes:
+            print("  " + note)
+        print(f"{len(rows)} held-out traces, {samples} samples, tuned and replayed in {wall_s:.1f} s")
+    else:
+        print(f"{len(rows)} traces, {samples} samples, replayed in {wall_s:.1f} s on {args.jobs} process(es): "
+              f"{samples / wall_s:,.0f} samples/s")
     print(f"{'activity':8} {'files':>5} {'tripped':>7}  result")
     for activity, e in s["activities"].items():
         if activity in FALLS:

@@ -25,15 +25,32 @@ Per sample the detector keeps:
   tilting rate; yaw, i.e. turning, is excluded), low-passed over
   ``rate_filter_tau_s``.
 
+* ``j``: the jolt, |a - g0 u| (specific force minus gravity along the up
+  estimate, i.e. the dynamic acceleration, any direction), low-passed over
+  ``jolt_filter_tau_s`` so a single-sample spike and the sample rate do not
+  matter; and the walker's own levels: ``jolt_level`` (RMS of ``j``) and
+  ``rate_level`` (RMS of ``w``) over the last seconds (``jolt_level_tau_s``,
+  ``gait_rms_tau_s``).
+
 Decisions (``classify``), v < 0 being downward:
 
 * fall, "drop": tilt > ``fall_drop_tilt_rad`` and -v > ``fall_drop_velocity_mps``;
 * fall, "topple": tilt > ``fall_topple_tilt_rad``, w > ``fall_topple_rate_radps``,
   -v > ``fall_topple_velocity_mps``, and the trunk is not straightening up;
-* stumble: -v > ``stumble_velocity_mps``, -v > ``stumble_velocity_ratio`` x
+* stumble, "sag": -v > ``stumble_velocity_mps``, -v > ``stumble_velocity_ratio`` x
   the RMS of v over the recent gait, and w > ``stumble_rate_radps``: a drop
   of the waist far outside the walker's own rhythm (so jogging's large
-  bounce does not count, a walker's sudden sag does).
+  bounce does not count, a walker's sudden sag does);
+* stumble, "jolt": (j / jolt_level, held for ``jolt_hold_s``) x (w / rate_level)
+  > ``stumble_jolt_score_ratio``: a foot-strike or trip jolt far above the
+  walker's own, together with a trunk rotation far above the walker's own.
+  Both factors are relative to the same walker a few seconds earlier, so a
+  jogger's hard heel strikes (large jolt, large rate level) do not count.
+
+The data-driven thresholds (the two tilts, the velocity ratio, the jolt
+score) were set by one rule, ``bench/tune_motion.py``: 1.25 x the largest
+value seen in walking and jogging of 11 people (SisFall) while the rule's
+other conditions held; see docs/detection.md.
 
 A fall is usually preceded by a stumble, so the first Finding of a fall is
 often reason "stumble"; both stop the belt.
@@ -93,17 +110,17 @@ class MotionParams:
         1.0, "downward waist velocity; walking stays below 0.7 m/s, a fall's descent passes 1 m/s well before impact (a 5 cm free drop already gives 1 m/s)",
         min=0.2, max=5.0)
     fall_drop_tilt_rad: float = setting(
-        0.30, "trunk tilt from the walker's own upright (17 deg) required with the drop; jogging's vertical bounce comes with little tilt",
+        0.37, "trunk tilt from the walker's own upright (21 deg) required with the drop; 1.25 x the most tilt seen in walking/jogging (11 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
         min=0.05, max=1.5)
     # --- fall, rule 2: the trunk is toppling -----------------------------------
     fall_topple_tilt_rad: float = setting(
-        0.35, "trunk tilt from the walker's own upright (20 deg), away from the vertical; walking and jogging posture swings stay below ~0.3 rad",
+        0.44, "trunk tilt from the walker's own upright (25 deg); 1.25 x the most tilt seen in walking/jogging (11 people) while the other topple conditions held",
         min=0.05, max=1.5)
     fall_topple_rate_radps: float = setting(
         1.0, "trunk tilting rate (horizontal axes), so a slow lean or a bend is not a fall",
         min=0.1, max=10.0)
     fall_topple_velocity_mps: float = setting(
-        0.1, "the waist must be moving down, at least this fast",
+        0.3, "the waist must be moving down at least this fast (a toppling trunk pivots the waist down); a tilt with the waist not descending is a bend or the clip slipping on the belt, not a fall",
         min=0.0, max=5.0)
     fall_topple_uprighting_rad: float = setting(
         0.35, "the topple rule is ignored when the trunk moved this much TOWARD the vertical of the treadmill frame (straightening up is not a fall); 0.35 rad (20 deg) = the mount error the caller guarantees, so no fall direction is blocked",
@@ -113,7 +130,7 @@ class MotionParams:
         0.5, "absolute floor on the downward waist velocity; walking rarely passes 0.5 m/s",
         min=0.1, max=5.0)
     stumble_velocity_ratio: float = setting(
-        3.2, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); jogging peaks reach ~2.8x",
+        3.9, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in walking/jogging (11 people)",
         min=1.0, max=20.0)
     stumble_rate_radps: float = setting(
         0.5, "together with some trunk tilting (rad/s), so a pure vertical bounce (a hop, a heavy step) is not a stumble",
@@ -124,6 +141,31 @@ class MotionParams:
     gait_rms_initial_mps: float = setting(
         0.5, "the RMS assumed at start / after gap(): a jogging level, so the stumble rule starts insensitive and becomes sensitive as the gait proves calm",
         min=0.0, max=5.0)
+    # --- stumble, rule 2: a jolt and a trunk rotation far above the walker's own ---
+    stumble_jolt_score_ratio: float = setting(
+        8.8, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in walking/jogging (11 people)",
+        min=1.0, max=100.0)
+    jolt_filter_tau_s: float = setting(
+        0.03, "low-pass of the jolt (dynamic acceleration magnitude); keeps a foot strike (~50 ms) and removes single-sample spikes, so 50 Hz and 2 kHz sensors see the same peak",
+        min=0.0, max=0.2)
+    jolt_level_tau_s: float = setting(
+        2.0, "time constant of the walker's own jolt and trunk-rate levels (RMS): a few strides, so a change of pace is learnt within seconds",
+        min=0.2, max=30.0)
+    jolt_level_initial_mps2: float = setting(
+        8.0, "the jolt level (RMS) assumed at start / after a gap: a jogging level (walking ~2-6, jogging ~7-16 m/s²), so the jolt rule starts insensitive and becomes sensitive as the gait proves calm",
+        min=0.0, max=50.0)
+    rate_level_initial_radps: float = setting(
+        1.0, "the trunk-rate level (RMS) assumed at start / after a gap: a jogging level (walking ~0.2-0.9, jogging ~0.7-2 rad/s)",
+        min=0.0, max=10.0)
+    jolt_level_min_mps2: float = setting(
+        2.0, "the jolt level never counts as lower than this (the calmest walking seen: ~2 m/s² RMS), so standing still, whose level is only sensor noise, does not make a step look like a jolt",
+        min=0.1, max=20.0)
+    rate_level_min_radps: float = setting(
+        0.3, "the trunk-rate level never counts as lower than this (the calmest walking seen: ~0.2-0.3 rad/s RMS), for the same reason",
+        min=0.01, max=5.0)
+    jolt_hold_s: float = setting(
+        0.2, "a jolt counts for this long (decaying hold), so a trip's jolt and the trunk rotation that follows it within a step are combined",
+        min=0.0, max=1.0)
 
 
 class MotionDetector:
@@ -146,6 +188,11 @@ class MotionDetector:
         self.w_radps = 0.0
         self.tilt_rad = 0.0
         self.gait_ms = self.p.gait_rms_initial_mps ** 2  # mean square vertical velocity
+        self.jolt_mps2 = 0.0  # low-passed dynamic acceleration magnitude
+        self.jolt_ms = self.p.jolt_level_initial_mps2 ** 2  # walker's mean square jolt
+        self.rate_ms = self.p.rate_level_initial_radps ** 2  # walker's mean square trunk rate
+        self.jolt_ratio_held = 0.0  # jolt / jolt level, peak-held
+        self.jolt_score = 0.0  # held jolt ratio x rate ratio
 
     def gap(self) -> None:
         """Samples were missing (failed reads / a hole).
@@ -242,18 +289,49 @@ class MotionDetector:
         w += kw * (wh - w) if tp is not None else wh
         self.w_radps = w
 
+        # jolt: dynamic acceleration magnitude, against the walker's own levels
+        dx = ax - g0 * ux
+        dy = ay - g0 * uy
+        dz = az - g0 * uz
+        jm = math.sqrt(dx * dx + dy * dy + dz * dz)
+        tj = p.jolt_filter_tau_s
+        j = self.jolt_mps2
+        j += dt / (tj + dt) * (jm - j) if tp is not None else jm
+        self.jolt_mps2 = j
+        kl = dt / p.jolt_level_tau_s
+        jolt_ms = self.jolt_ms
+        jolt_ms += kl * (j * j - jolt_ms)
+        self.jolt_ms = jolt_ms
+        rate_ms = self.rate_ms
+        rate_ms += dt / p.gait_rms_tau_s * (w * w - rate_ms)
+        self.rate_ms = rate_ms
+        jolt_level = math.sqrt(jolt_ms)
+        if jolt_level < p.jolt_level_min_mps2:
+            jolt_level = p.jolt_level_min_mps2
+        rate_level = math.sqrt(rate_ms)
+        if rate_level < p.rate_level_min_radps:
+            rate_level = p.rate_level_min_radps
+        jr = j / jolt_level
+        th = p.jolt_hold_s
+        held = self.jolt_ratio_held * th / (th + dt) if th > 0.0 else 0.0
+        if jr > held:
+            held = jr
+        self.jolt_ratio_held = held
+        score = held * w / rate_level
+        self.jolt_score = score
+
         if age < p.warmup_s:
             return None
         # --- decision (v < 0 is downward) ---
-        if -v <= self._min_down_mps:  # fast path: every rule needs the waist moving down
-            return None
+        if -v <= self._min_down_mps and score <= p.stumble_jolt_score_ratio:
+            return None  # fast path: every rule but the jolt needs the waist moving down
         gait_rms = math.sqrt(self.gait_ms)
         incl_change = _acos(uz) - _acos(rz)
-        rule = classify(p, tilt, v, w, gait_rms, incl_change)
+        rule = classify(p, tilt, v, w, gait_rms, incl_change, score)
         if rule is None:
             return None
         return Finding(
-            "stumble" if rule == "stumble" else "fall",
+            "stumble" if rule in ("stumble", "jolt") else "fall",
             t_s,
             {
                 "tilt_rad": tilt,
@@ -261,6 +339,10 @@ class MotionDetector:
                 "tilt_rate_radps": w,
                 "gait_rms_velocity_mps": gait_rms,
                 "inclination_change_rad": incl_change,
+                "jolt_mps2": j,
+                "jolt_level_mps2": jolt_level,
+                "tilt_rate_level_radps": rate_level,
+                "jolt_score_ratio": score,
                 "rule_" + rule: 1.0,
             },
         )
@@ -272,16 +354,18 @@ def _acos(c: float) -> float:
 
 def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
              tilt_rate_radps: float, gait_rms_velocity_mps: float,
-             inclination_change_rad: float) -> str | None:
+             inclination_change_rad: float, jolt_score_ratio: float = 0.0) -> str | None:
     """The decision on one sample's features: "drop" or "topple" (both a
-    fall), "stumble", or None. Pure, so each threshold can be tested alone.
+    fall), "stumble" or "jolt" (both a stumble), or None. Pure, so each
+    threshold can be tested alone.
 
     tilt_rad: angle between the trunk's up direction now and its recent
     upright; vertical_velocity_mps: positive up; tilt_rate_radps: angular
     rate about horizontal axes; gait_rms_velocity_mps: RMS of the vertical
     velocity over the last seconds; inclination_change_rad: inclination from
     the treadmill's z now minus that of the recent upright (negative when the
-    trunk straightens up).
+    trunk straightens up); jolt_score_ratio: (jolt / the walker's jolt
+    level, peak-held) x (tilt rate / the walker's tilt-rate level).
     """
     down = -vertical_velocity_mps
     if tilt_rad > p.fall_drop_tilt_rad and down > p.fall_drop_velocity_mps:
@@ -293,4 +377,6 @@ def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
     if (down > p.stumble_velocity_mps and tilt_rate_radps > p.stumble_rate_radps
             and down > p.stumble_velocity_ratio * gait_rms_velocity_mps):
         return "stumble"
+    if jolt_score_ratio > p.stumble_jolt_score_ratio:
+        return "jolt"
     return None

@@ -28,7 +28,8 @@ def _cell(row: dict) -> str:
     return f"{when:>9} {row['margin_m']:6.2f} {'safe' if row['safe'] else 'UNSAFE':6}"
 
 
-def print_table(results: list[list[dict]], out=sys.stdout) -> None:
+def print_table(results: list[list[dict]], out=None) -> None:
+    out = out or sys.stdout  # looked up now: sys.stdout may have been replaced since import
     systems = [r["system"] for r in results[0]]
     head = f"{'scenario':34} {'haz':3} {'walk':4} | " + " | ".join(f"{s:^23}" for s in systems)
     sub = f"{'':34} {'':3} {'':4} | " + " | ".join(f"{'trip':>9} {'margin':>6} {'':6}" for _ in systems)
