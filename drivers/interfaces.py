@@ -131,6 +131,13 @@ class Relay(abc.ABC):
         """True while the contacts are commanded closed."""
         raise NotImplementedError  # abstract
 
+    @property
+    def is_feedback_ok(self) -> bool:
+        """False when the monitoring contact disagrees with the command (beyond the
+        relay's operate/release time): a welded contact, a dead coil, a cut wire.
+        True for a relay without a monitoring contact."""
+        return True
+
     def close(self) -> None:
         """Release the relay and the device. Safe to call twice."""
         self.release()

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from drivers import i2c
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent, Imu, ImuBatch, ImuSample
@@ -100,7 +100,8 @@ class Lsm6ds3(Imu):
     def __init__(self, bus: Any, clock: Clock, *, address: int = DEFAULT_ADDRESS,
                  sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
                  accel_full_scale_g: int = 16, gyro_full_scale_dps: int = 2000,
-                 reset_check_s: float = 0.5) -> None:
+                 reset_check_s: float = 0.5, accel_bias_mps2: Sequence[float] = (0.0, 0.0, 0.0),
+                 gyro_bias_radps: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
         if accel_full_scale_g not in ACCEL_RANGES:
             raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
         if gyro_full_scale_dps not in GYRO_RANGES:
@@ -125,6 +126,9 @@ class Lsm6ds3(Imu):
         # The one place raw counts become SI units.
         self.accel_mps2_per_lsb = accel_mg * 1e-3 * STANDARD_GRAVITY_MPS2
         self.gyro_radps_per_lsb = gyro_mdps * 1e-3 * DEG_TO_RAD
+        # Calibrated offsets (imu.accel_bias_mps2, imu.gyro_bias_radps), subtracted in the same place.
+        self.accel_bias_mps2 = tuple(float(b) for b in accel_bias_mps2)
+        self.gyro_bias_radps = tuple(float(b) for b in gyro_bias_radps)
         ctrl1 = (self.odr_code << 4) | (fs_xl << 2)
         ctrl4 = 0
         if self.is_dsox:
@@ -154,7 +158,8 @@ class Lsm6ds3(Imu):
             return cls(bus, clock, address=section.i2c_address or DEFAULT_ADDRESS,
                        sample_rate_hz=section.sample_rate_hz, lowpass_hz=section.lowpass_hz,
                        accel_full_scale_g=section.accel_full_scale_g,
-                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s)
+                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s,
+                       accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps)
         except BaseException:
             if owned:
                 bus.close()
@@ -255,10 +260,13 @@ class Lsm6ds3(Imu):
         data = i2c.read_block(bus, a, DS3_FIFO_DATA_OUT_L, n * 2 * DS3_WORDS_PER_SAMPLE)
         ka = self.accel_mps2_per_lsb
         kg = self.gyro_radps_per_lsb
+        bax, bay, baz = self.accel_bias_mps2
+        bgx, bgy, bgz = self.gyro_bias_radps
         append = batch.samples.append
         times = self._sample_clock.stamp(n, now_s)
         for t_s, (gx, gy, gz, ax, ay, az) in zip(times, struct.iter_unpack(DS3_SAMPLE_FORMAT, data)):
-            append(ImuSample(t_s, ax * ka, ay * ka, az * ka, gx * kg, gy * kg, gz * kg))
+            append(ImuSample(t_s, ax * ka - bax, ay * ka - bay, az * ka - baz,
+                             gx * kg - bgx, gy * kg - bgy, gz * kg - bgz))
 
     def _read_tagged(self, batch: ImuBatch) -> None:
         bus, a = self._bus, self.address
@@ -273,6 +281,8 @@ class Lsm6ds3(Imu):
         data = i2c.read_block(bus, a, DSOX_FIFO_DATA_OUT_TAG, words * DSOX_WORD_BYTES)
         ka = self.accel_mps2_per_lsb
         kg = self.gyro_radps_per_lsb
+        bax, bay, baz = self.accel_bias_mps2
+        bgx, bgy, bgz = self.gyro_bias_radps
         complete: list[tuple[float, ...]] = []
         pending = self._pending
         for i in range(0, len(data), DSOX_WORD_BYTES):
@@ -290,7 +300,8 @@ class Lsm6ds3(Imu):
             slot[0 if sensor == TAG_ACCEL else 1] = struct.unpack_from(AXES_FORMAT, data, i + 1)
             if slot[0] is not None and slot[1] is not None:
                 (ax, ay, az), (gx, gy, gz) = slot
-                complete.append((ax * ka, ay * ka, az * ka, gx * kg, gy * kg, gz * kg))
+                complete.append((ax * ka - bax, ay * ka - bay, az * ka - baz,
+                                 gx * kg - bgx, gy * kg - bgy, gz * kg - bgz))
                 del pending[cnt]
                 self._pending_cnt = None
         times = self._sample_clock.stamp(len(complete), now_s)

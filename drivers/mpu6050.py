@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import struct
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from drivers import i2c
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent, Imu, ImuBatch, ImuSample
@@ -111,7 +111,8 @@ class Mpu6050(Imu):
     def __init__(self, bus: Any, clock: Clock, *, address: int = DEFAULT_ADDRESS,
                  sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
                  accel_full_scale_g: int = 16, gyro_full_scale_dps: int = 2000,
-                 reset_check_s: float = 0.5) -> None:
+                 reset_check_s: float = 0.5, accel_bias_mps2: Sequence[float] = (0.0, 0.0, 0.0),
+                 gyro_bias_radps: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
         if accel_full_scale_g not in ACCEL_RANGES:
             raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
         if gyro_full_scale_dps not in GYRO_RANGES:
@@ -134,6 +135,9 @@ class Mpu6050(Imu):
         # The one place raw counts become SI units.
         self.accel_mps2_per_lsb = STANDARD_GRAVITY_MPS2 / accel_lsb_per_g
         self.gyro_radps_per_lsb = DEG_TO_RAD / gyro_lsb_per_dps
+        # Calibrated offsets (imu.accel_bias_mps2, imu.gyro_bias_radps), subtracted in the same place.
+        self.accel_bias_mps2 = tuple(float(b) for b in accel_bias_mps2)
+        self.gyro_bias_radps = tuple(float(b) for b in gyro_bias_radps)
         self._config_bytes = bytes([self.divider, self.dlpf_cfg, fs_sel << FS_SHIFT, afs_sel << FS_SHIFT])
 
         self.who_am_i = self._identify()
@@ -156,7 +160,8 @@ class Mpu6050(Imu):
             return cls(bus, clock, address=section.i2c_address or DEFAULT_ADDRESS,
                        sample_rate_hz=section.sample_rate_hz, lowpass_hz=section.lowpass_hz,
                        accel_full_scale_g=section.accel_full_scale_g,
-                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s)
+                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s,
+                       accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps)
         except BaseException:
             if owned:
                 bus.close()
@@ -263,9 +268,12 @@ class Mpu6050(Imu):
         times = self._sample_clock.stamp(n, now_s)
         ka = self.accel_mps2_per_lsb
         kg = self.gyro_radps_per_lsb
+        bax, bay, baz = self.accel_bias_mps2
+        bgx, bgy, bgz = self.gyro_bias_radps
         append = batch.samples.append
         for t_s, (ax, ay, az, gx, gy, gz) in zip(times, struct.iter_unpack(SAMPLE_FORMAT, data)):
-            append(ImuSample(t_s, ax * ka, ay * ka, az * ka, gx * kg, gy * kg, gz * kg))
+            append(ImuSample(t_s, ax * ka - bax, ay * ka - bay, az * ka - baz,
+                             gx * kg - bgx, gy * kg - bgy, gz * kg - bgz))
 
     def _check_reset(self, batch: ImuBatch) -> bool:
         """True (and the chip configured again) when it lost its configuration."""

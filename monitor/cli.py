@@ -1,4 +1,4 @@
-"""The `treadguard` command: replay, run, config.
+"""The `treadguard` command: replay, run, bench, check, calibrate, record, config.
 
 Every failure a person can cause (a bad path, a broken trace, a config typo, a
 missing device) ends in a one-line message that names what is wrong and what to
@@ -52,6 +52,21 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                        help="scenarios simulated in parallel (default: number of CPUs)")
 
+    check = commands.add_parser("check", help="find and test every configured device, and say what to fix")
+    check.add_argument("--config", metavar="FILE", help="the config file (default: the default parts and pins)")
+
+    calibrate = commands.add_parser(
+        "calibrate", help="measure the IMU's mount and offsets and the belt's pulses per metre, "
+                          "and write them into the config file")
+    calibrate.add_argument("--config", metavar="FILE", help="the config file to update (required)")
+    calibrate.add_argument("--only", choices=("imu", "belt"), help="calibrate only this part")
+
+    record = commands.add_parser("record", help="record the live sensors to a trace file, "
+                                                "with the monitor guarding as in `run`")
+    record.add_argument("path", metavar="FILE", help="the trace to write (.csv, or .csv.gz compressed)")
+    record.add_argument("--config", metavar="FILE", help="the config file (default: the default parts and pins)")
+    record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)")
+
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
     what.add_argument("--check", metavar="FILE", help="check every setting and report every problem")
@@ -75,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from monitor.commands.bench import bench_command
             return bench_command(args)
+        if args.command == "check":
+            from monitor.commands.check import check_command
+            return check_command(args)
+        if args.command == "calibrate":
+            from monitor.commands.calibrate import calibrate_command
+            return calibrate_command(args)
+        if args.command == "record":
+            from monitor.commands.record import record_command
+            return record_command(args)
         from monitor.commands.config import config_command
         return config_command(args)
     except KeyboardInterrupt:

@@ -46,7 +46,8 @@ class ImuConfig:
     driver: str = setting("mpu6050", "which IMU chip is on the waist clip", choices=IMU_DRIVERS)
     mount: list = setting(
         [], "3x3 rotation from the sensor frame to the treadmill frame (x to the console, "
-        "y left, z up) with the walker upright; empty: found from gravity at start",
+        "y left, z up) with the walker upright, measured by `treadguard calibrate`; empty: found from "
+        "gravity at start",
     )
     timeout_s: float = setting(
         0.05, "the newest IMU sample older than this is stale: a fault", min=0.01, max=0.5
@@ -63,6 +64,16 @@ class ImuConfig:
     )
     max_gyro_radps: float = setting(
         35.0, "an angular rate beyond this (2000 deg/s) is not a reading but garbage", min=5.0, max=80.0
+    )
+    accel_bias_mps2: list = setting(
+        [0.0, 0.0, 0.0], "accelerometer offset (x, y, z, sensor frame) the driver subtracts from every "
+        "reading; measured along gravity by `treadguard calibrate` (a chip's zero-g offset is up to "
+        "about 0.8 m/s²)", min=-2.0, max=2.0,
+    )
+    gyro_bias_radps: list = setting(
+        [0.0, 0.0, 0.0], "gyroscope offset (x, y, z, sensor frame) the driver subtracts from every "
+        "reading; measured at rest by `treadguard calibrate` (a chip's zero-rate offset is up to "
+        "about 0.35 rad/s = 20 deg/s)", min=-0.5, max=0.5,
     )
     i2c_bus: int = setting(1, "the I2C bus the IMU cable is on: /dev/i2c-N (1 on the Pi's header pins 3 and 5)",
                            min=0, max=31)
@@ -114,8 +125,8 @@ class BeltConfig:
     pin: int = setting(27, "GPIO (BCM number) of the pulse sensor's output; the sensor pulls it low, "
                            "the pin's pull-up holds it high", min=2, max=27)
     pulses_per_m: float = setting(
-        6.4, "pulses per metre of belt travel: calibrate it (mark the belt, move it a measured "
-        "length, count pulses); 6.4 is one magnet on a 50 mm roller", above=0.0, max=1000.0,
+        6.4, "pulses per metre of belt travel: `treadguard calibrate` measures it (a taped belt turned "
+        "round by hand); 6.4 is one magnet on a 50 mm roller", above=0.0, max=1000.0,
     )
     debounce_s: float = setting(
         0.002, "an edge this soon after the previous edge is contact bounce or noise and is ignored",

@@ -126,6 +126,10 @@ class SafetyCore:
         """A whole IMU read failed (the driver raised instead of reporting)."""
         self._health_event(HealthEvent(t_s, READ_FAILED, detail))
 
+    def relay_feedback_failed(self, now_s: float) -> None:
+        """The relay's monitoring contact disagrees with the command: judged at the next tick."""
+        self._events.append(Problem(SENSOR_FAULT, "relay_feedback", now_s, {}))
+
     def ingest_belt(self, t_s: float, speed_mps: float) -> None:
         if self.belt_health.accept(t_s, speed_mps):
             self.overspeed.update(t_s, speed_mps)

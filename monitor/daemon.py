@@ -89,6 +89,12 @@ class Daemon:
                 reading = None
             if reading is not None:
                 core.ingest_range(reading.t_s, reading.distance_m)
+        try:
+            is_feedback_ok = devices.relay.is_feedback_ok
+        except Exception:  # the monitoring contact cannot be read: it cannot vouch for the relay
+            is_feedback_ok = False
+        if not is_feedback_ok:
+            core.relay_feedback_failed(now_s)
         verdict = core.tick(now_s)
         if verdict.is_relay_energized and not self._is_stopping:
             devices.relay.energize()

@@ -41,7 +41,11 @@ def describe_bounds(field: dataclasses.Field) -> str:
         parts.append(f"at least {meta['min']:g}")
     if meta.get("max") is not None:
         parts.append(f"at most {meta['max']:g}")
-    return " and ".join(parts) if parts else "any value of its type"
+    if not parts:
+        return "any value of its type"
+    if field.default is dataclasses.MISSING and isinstance(field.default_factory(), list):
+        return f"{len(field.default_factory())} numbers, each " + " and ".join(parts)
+    return " and ".join(parts)
 
 
 def check_value(field: dataclasses.Field, value: Any) -> tuple[Any, str | None]:
@@ -68,6 +72,8 @@ def check_value(field: dataclasses.Field, value: Any) -> tuple[Any, str | None]:
         if not is_within:
             return value, f"is {value!r}, must be {describe_bounds(field)}"
         return value, None
+    if kind is list and any(meta.get(k) is not None for k in ("min", "max", "above")):
+        return _check_numbers(field, value, len(default))
     if kind is str:
         if not isinstance(value, str):
             return value, f"must be a string, not {value!r}"
@@ -75,3 +81,17 @@ def check_value(field: dataclasses.Field, value: Any) -> tuple[Any, str | None]:
             return value, f'is "{value}", must be {describe_bounds(field)}'
         return value, None
     return value, None
+
+
+def _check_numbers(field: dataclasses.Field, value: Any, length: int) -> tuple[Any, str | None]:
+    """A list of `length` numbers, each within the field's bounds (a vector setting)."""
+    if (not isinstance(value, list) or len(value) != length
+            or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value)):
+        return value, f"must be a list of {length} numbers, not {value!r}"
+    numbers = [float(x) for x in value]
+    element = dataclasses.field(default=0.0, metadata=field.metadata)
+    for x in numbers:
+        _, error = check_value(element, x)
+        if error:
+            return value, f"is {value!r}, must be {describe_bounds(field)}"
+    return numbers, None

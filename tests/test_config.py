@@ -37,6 +37,9 @@ def test_every_bound_accepts_its_edge_and_rejects_beyond(section, field, kind):
         inside, outside = bound, bound - step
     else:
         inside, outside = bound, bound + step
+    if field.default is dataclasses.MISSING and isinstance(field.default_factory(), list):
+        n = len(field.default_factory())  # a vector setting: each of its numbers has the bounds
+        inside, outside = [inside] * n, [inside] * (n - 1) + [outside]
     assert _own_errors({section: {field.name: inside}}, section, field.name) == []
     errors = _own_errors({section: {field.name: outside}}, section, field.name)
     assert len(errors) == 1 and "must be" in errors[0]
@@ -143,3 +146,9 @@ def test_config_check_lists_every_problem_and_fails(tmp_path, capsys):
 def test_config_example_prints_the_example(capsys):
     assert main(["config", "--example"]) == 0
     assert capsys.readouterr().out == EXAMPLE_PATH.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("value", [0.1, [0.1, 0.2], [0.1, 0.2, "x"], [0.1, 0.2, math.nan], [True, 0.0, 0.0]])
+def test_a_vector_setting_needs_three_numbers_within_bounds(value):
+    with pytest.raises(ConfigError, match="imu.gyro_bias_radps"):
+        parse_config({"imu": {"gyro_bias_radps": value}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any, Callable
 
 from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, package_file
 from monitor.clock import MonotonicClock, ScaledClock
@@ -15,6 +16,7 @@ from monitor.replay import build_replay
 from monitor.sideline import Sideline
 from monitor.status import StatusLine
 from monitor.trace import TraceError, read_trace
+from monitor.verdict import Verdict
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
 BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
@@ -81,18 +83,29 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     return EXIT_OK
 
 
-def run_hardware(config: Config) -> int:
+def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any = None,
+                 pin_factory: Any = None, until_s: float | None = None,
+                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None) -> int:
+    """The daemon on the devices the config names, until SIGTERM/SIGINT.
+
+    A real run passes only the config: the monotonic clock, /dev/i2c-N and the lgpio
+    pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
+    an end time and a tick hook; everything else, signals included, is the real path.
+    """
     from monitor.hardware import HardwareError, open_devices
 
-    clock = MonotonicClock()
+    clock = clock or MonotonicClock()
     try:
-        devices = open_devices(config, clock)
+        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
     core = SafetyCore(config, start_s=clock.now())
-    daemon = Daemon(core, devices, clock)
+    daemon = Daemon(core, devices, clock, on_tick=on_tick)
     daemon.install_signal_handlers()
     print("treadguard: running; the relay stays released until a reset "
           "(`systemctl kill -s USR1 treadguard` or the reset button) while every check passes", flush=True)
-    daemon.run()
+    try:
+        daemon.run(until_s=until_s)
+    finally:
+        daemon.restore_signal_handlers()
     return EXIT_OK

@@ -1,0 +1,273 @@
+"""`treadguard check`: find and test every configured device, and say what to fix.
+
+Each device is opened and tested on its own, so a missing one does not hide the
+others: the IMU (which chip, gravity at rest, the sample rate it really delivers),
+the belt sensor (pulses while the person moves the belt by hand), the range sensor
+(distances), and the relay (clicked only after the person confirms, its monitoring
+contact read if one is configured). Each gets a verdict, OK or PROBLEM with what
+was seen and what to check; the exit status is 1 if any device has a problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from monitor.clock import MonotonicClock
+from monitor.commands.devices import (
+    STANDARD_GRAVITY_MPS2, Ask, CommandClock, DeviceUnavailable, GpioFactory, NoAnswer, asker, close_quietly,
+    describe_health, is_yes, norm, open_one, record_imu, wait_reading,
+)
+from monitor.config import Config, ConfigError, load_config
+
+IMU_MEASURE_S = 1.0
+GRAVITY_TOLERANCE = 0.05  # a still chip reads 1 g within its zero-g offset (up to ~8 % uncalibrated)
+RATE_TOLERANCE = 0.10  # the chips' oscillators are good to a few percent
+STILL_SPREAD_MPS2 = 0.3  # a larger spread of |a| means the clip moved while it was measured
+BELT_COUNT_S = 3.0
+RANGE_MEASURE_S = 2.0
+RELAY_HOLD_S = 0.5
+
+OK = "OK"
+PROBLEM = "PROBLEM"
+NOT_TESTED = "NOT TESTED"
+
+
+@dataclass
+class Report:
+    """One device's findings and verdict."""
+
+    title: str
+    out: TextIO
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    is_tested: bool = True
+
+    @property
+    def verdict(self) -> str:
+        if self.problems:
+            return PROBLEM
+        return OK if self.is_tested else NOT_TESTED
+
+    def found(self, line: str) -> None:
+        """A finding, printed at once (the person sees progress between the prompts)."""
+        self.lines.append(line)
+        print(f"   {line}", file=self.out, flush=True)
+
+    def problem(self, line: str) -> None:
+        self.problems.append(line)
+
+
+def check_command(args: argparse.Namespace) -> int:
+    if args.config:
+        try:
+            config = load_config(args.config)
+        except ConfigError as err:
+            for problem in err.problems:
+                print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
+            return fail(f"{len(err.problems)} problem(s) in {err.source}; nothing was checked")
+    else:
+        config = Config()
+        print("treadguard check: no --config given: checking the default parts and pins "
+              "(see `treadguard config --example`)")
+    return run_check(config)
+
+
+def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = None, i2c_bus: Any = None,
+              pin_factory: Any = None, out: TextIO | None = None) -> int:
+    """Check every configured device; print the findings; 0 when all are OK."""
+    out = out or sys.stdout
+    clock = clock or MonotonicClock()
+    ask = asker(ask)
+    gpio = GpioFactory(pin_factory)
+    checks = [("IMU", "imu", _check_imu)]
+    if config.belt.enabled:
+        checks.append(("belt sensor", "belt", _check_belt))
+    if config.range.enabled:
+        checks.append(("range sensor", "range", _check_range))
+    checks.append(("relay", "relay", _check_relay))
+    reports = []
+    try:
+        for title, section, check in checks:
+            report = Report(f"{title} ([{section}] driver = \"{getattr(config, section).driver}\")", out)
+            print(f"\n== {report.title}", file=out, flush=True)
+            device = None
+            try:
+                device = open_one(config, section, clock, i2c_bus=i2c_bus, gpio=gpio)
+                check(device, config, clock, ask, report, out)
+            except DeviceUnavailable as err:
+                report.problem(f"{err}")
+            finally:
+                close_quietly(device)
+            _print_report(report, out)
+            reports.append(report)
+    except NoAnswer as err:
+        return fail(f"{err}; the check stopped", EXIT_USAGE)
+    problems = [r for r in reports if r.problems]
+    untested = [r for r in reports if r.verdict == NOT_TESTED]
+    print("", file=out)
+    if problems:
+        print(f"treadguard check: {len(problems)} of {len(reports)} devices have a PROBLEM: "
+              + ", ".join(r.title.split(" (")[0] for r in problems), file=out)
+        return EXIT_FAILED
+    note = f" ({len(untested)} not tested: " + ", ".join(r.title.split(" (")[0] for r in untested) + ")" \
+        if untested else ""
+    print(f"treadguard check: all {len(reports)} devices OK{note}", file=out)
+    return EXIT_OK
+
+
+def _print_report(report: Report, out: TextIO) -> None:
+    if report.problems:
+        for problem in report.problems:
+            print(f"   PROBLEM: {problem}", file=out)
+    else:
+        print(f"   {report.verdict}", file=out)
+
+
+# -- the IMU ---------------------------------------------------------------------------------
+def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
+    report.found(f"found: {imu.chip} (WHO_AM_I 0x{imu.who_am_i:02X}) at I2C address 0x{imu.address:02X} "
+                 f"on /dev/i2c-{config.imu.i2c_bus}")
+    ask("Put the IMU clip down on a still surface (or hold it perfectly still), then press Enter: ")
+    recording = record_imu(imu, clock, IMU_MEASURE_S)
+    expected_hz = imu.sample_rate_hz
+    if not recording.samples:
+        report.problem(f"the chip answers but delivered no samples in {recording.elapsed_s:.1f} s"
+                       + (f" ({describe_health(recording.health)})" if recording.health else "")
+                       + ": check the 3.3 V supply and the cable; a clone may not run the FIFO "
+                       "(try the other imu.driver if the board carries another chip)")
+        return
+    gravity = norm(recording.accel_mean_mps2)
+    error = gravity / STANDARD_GRAVITY_MPS2 - 1.0
+    spread = recording.accel_spread_mps2
+    report.found(f"gravity at rest: {gravity:.2f} m/s² over {recording.elapsed_s:.1f} s "
+                 f"({error * 100:+.1f} % from 9.81; within ±{GRAVITY_TOLERANCE * 100:.0f} % is OK), "
+                 f"spread {spread:.3f} m/s²")
+    gyro = norm(recording.gyro_mean_radps)
+    report.found(f"gyro at rest: {gyro:.3f} rad/s ({gyro * 57.29578:.2f} deg/s; `treadguard calibrate` "
+                 f"measures and removes this offset)")
+    rate = recording.rate_hz
+    report.found(f"sample rate delivered: {rate:.1f} Hz ({len(recording.samples)} samples; "
+                 f"the chip was set to {expected_hz:g} Hz)")
+    if recording.health:
+        report.problem(f"trouble while reading: {describe_health(recording.health)}: check the cable "
+                       "(length, connectors, twisted pairs), the 3.3 V supply and the I2C pull-ups")
+    if spread > STILL_SPREAD_MPS2:
+        report.problem(f"the clip moved while it was measured (spread {spread:.2f} m/s²): put it down "
+                       "on something still and run the check again")
+    elif abs(error) > GRAVITY_TOLERANCE:
+        report.problem(f"gravity reads {gravity:.2f} m/s², more than {GRAVITY_TOLERANCE * 100:.0f} % from 9.81: "
+                       "check imu.accel_full_scale_g and that the board carries the chip the driver "
+                       "says; run `treadguard calibrate` to measure the offset; a chip this far off "
+                       "may be faulty")
+    if abs(rate / expected_hz - 1.0) > RATE_TOLERANCE:
+        report.problem(f"the chip delivered {rate:.1f} Hz, not the {expected_hz:g} Hz it was set to: "
+                       "samples are lost or the chip's clock is off; check the cable and the bus "
+                       "speed (100 kHz or more)")
+
+
+# -- the belt sensor --------------------------------------------------------------------------
+def _check_belt(belt: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
+    pin = config.belt.pin
+    report.found(f"opened on GPIO {pin}")
+    ask(f"With the treadmill stopped and unplugged (or its safety key out), start moving the belt "
+        f"by hand, then press Enter, and keep it moving for {BELT_COUNT_S:g} s: ")
+    pulses_0, bounces_0, implausible_0 = belt.pulses, belt.bounces, belt.implausible_pulses
+    speeds = [r.speed_mps for r in wait_reading(clock, BELT_COUNT_S, belt.read)]
+    print("   ... you can stop moving the belt.", file=out)
+    pulses = belt.pulses - pulses_0
+    bounces = belt.bounces - bounces_0
+    implausible = belt.implausible_pulses - implausible_0
+    ppm = config.belt.pulses_per_m
+    average = pulses / ppm / BELT_COUNT_S
+    report.found(f"{pulses} pulses in {BELT_COUNT_S:g} s: {pulses / ppm:.2f} m of belt, {average:.2f} m/s "
+                 f"on average at belt.pulses_per_m = {ppm:g}; fastest reading {max(speeds, default=0.0):.2f} m/s")
+    if bounces or implausible:
+        report.found(f"{bounces} edges ignored as bounce, {implausible} pulses dropped as implausible")
+    if pulses == 0:
+        report.problem(f"no pulses from GPIO {pin} while the belt moved: check the sensor's output wire "
+                       f"(to GPIO {pin}), its supply (3.3 V) and ground, its gap to the magnet or mark "
+                       "on the roller, and belt.pin")
+    elif bounces > pulses:
+        report.problem(f"more bounces ({bounces}) than pulses ({pulses}): the signal is noisy; route the "
+                       "sensor cable away from the motor wires, use a shielded or twisted cable, or "
+                       "raise belt.debounce_s")
+
+
+# -- the range sensor -------------------------------------------------------------------------
+def _check_range(sensor: Any, config: Config, clock: CommandClock, ask: Ask, report: Report,
+                 out: TextIO) -> None:
+    rng = config.range
+    report.found(f"opened on TRIG GPIO {rng.trigger_pin}, ECHO GPIO {rng.echo_pin}")
+    ask("Stand on the belt where you walk (or hold a board there, at waist height), then press Enter: ")
+    distances = [r.distance_m for r in wait_reading(clock, RANGE_MEASURE_S, sensor.read)]
+    if not distances:
+        report.problem(f"no readings in {RANGE_MEASURE_S:g} s: check TRIG (GPIO {rng.trigger_pin}), ECHO "
+                       f"(GPIO {rng.echo_pin}, through the 5 V to 3.3 V divider), the sensor's 5 V and GND")
+        return
+    report.found(f"{len(distances)} readings in {RANGE_MEASURE_S:g} s: nearest {min(distances):.2f} m, "
+                 f"median {statistics.median(distances):.2f} m, farthest {max(distances):.2f} m "
+                 f"(rear edge at {rng.rear_edge_m:g} m)")
+    median = statistics.median(distances)
+    if median >= rng.max_distance_m * 0.99:
+        report.problem(f"no echo within range.max_distance_m ({rng.max_distance_m:g} m): the sensor sees "
+                       "nothing; aim it at the walker's waist, and check ECHO's divider")
+    elif median >= rng.rear_edge_m:
+        report.problem(f"the median reading {median:.2f} m is beyond the rear edge ({rng.rear_edge_m:g} m): "
+                       "the sensor does not see you; aim it at the walker's waist, or check "
+                       "range.rear_edge_m")
+
+
+# -- the relay ---------------------------------------------------------------------------------
+def _check_relay(relay: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
+    cfg = config.relay
+    level = "high" if cfg.active_high else "low"
+    has_feedback = bool(getattr(relay, "has_feedback", False))
+    report.found(f"opened on GPIO {cfg.pin} (energized when {level}), released"
+                 + (f"; monitoring contact on GPIO {cfg.feedback_pin}" if has_feedback else
+                    "; no monitoring contact configured"))
+    print("   The relay test closes the relay's contacts for a moment: the same as putting the safety key\n"
+          "   in. STOP THE BELT AND UNPLUG THE TREADMILL (or take its safety key out) first.", file=out)
+    answer = ask("Is the belt stopped and the treadmill unplugged? Type yes to click the relay, "
+                 "anything else to skip: ")
+    if not is_yes(answer):
+        report.found("the relay was not clicked (skipped at the prompt)")
+        report.is_tested = False
+        return
+    settle_s = cfg.feedback_settle_s
+    seen = []
+
+    def look(state: str) -> None:
+        clock.sleep_until(clock.now() + 2 * settle_s)
+        if has_feedback:
+            closed = relay.is_feedback_closed
+            seen.append((state, closed, relay.is_feedback_ok))
+            report.found(f"{state}: monitoring contact {'closed' if closed else 'open'}"
+                         + ("" if relay.is_feedback_ok else " (disagrees with the command)"))
+
+    look("released")
+    try:
+        relay.energize()
+        clock.sleep_until(clock.now() + RELAY_HOLD_S)
+        look("energized")
+    except OSError as err:
+        report.problem(f"the relay could not be energized ({err}): check that no other program "
+                       f"(the treadguard service?) holds GPIO {cfg.pin}")
+    finally:
+        relay.release()
+    look("released again")
+    clicked = ask("Did you hear the relay click on and off (and see its LED light)? [y/n]: ")
+    if not is_yes(clicked):
+        report.problem(f"the relay did not click: check the module's VCC (5 V) and GND, the wire from "
+                       f"GPIO {cfg.pin} to IN, and relay.active_high (the module's trigger level, "
+                       "often a jumper H/L)")
+    bad = [state for state, _closed, ok in seen if not ok]
+    if bad:
+        report.problem(f"the monitoring contact disagreed with the command when {', '.join(bad)}: "
+                       f"check the wire from the contact to GPIO {cfg.feedback_pin} and GND, and "
+                       "relay.feedback_closed_when_energized; if it never changes, the relay may be "
+                       "welded or its coil dead: replace it")

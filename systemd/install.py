@@ -1,0 +1,395 @@
+#!/usr/bin/env python3
+"""Install treadguard as a hardened systemd service on Raspberry Pi OS (Bookworm and later).
+
+    sudo python3 systemd/install.py              install, or update an installation
+    sudo python3 systemd/install.py --uninstall  remove it; the config and trip records stay
+    sudo python3 systemd/install.py --uninstall --purge   remove those too
+
+What it does, each step idempotent (a second run changes nothing that is already right):
+  - the system user and group `treadguard`, in the gpio and i2c groups
+    (/etc/sysusers.d/treadguard.conf, applied by systemd-sysusers);
+  - the virtual environment /opt/treadguard/venv with treadguard from this checkout
+    (`python3 -m venv`, then `pip install`); an existing one is upgraded in place, or
+    recreated when its Python is not this one;
+  - /etc/treadguard/config.toml from the documented example, ONLY if there is none:
+    an existing config is never touched;
+  - the unit /etc/systemd/system/treadguard.service, enabled (started at boot);
+  - /etc/systemd/system.conf.d/treadguard-watchdog.conf: systemd feeds the Pi's hardware
+    watchdog, so a frozen Pi resets (and a reset Pi's pins are inputs: the relay drops);
+  - /etc/modules-load.d/treadguard.conf: i2c-dev, so /dev/i2c-1 exists before the service;
+then it prints the /boot/firmware/config.txt lines to add, and how to start the service.
+It never starts the service and never edits config.txt: a person does that, knowingly.
+
+--root DIR installs into a scratch root instead of / (tests, staging). The venv made
+there works only at that path. --no-venv skips the venv (offline tests only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MIN_PYTHON = (3, 11)
+NAME = "treadguard"
+UNIT_NAME = "treadguard.service"
+PREFIX = "opt/treadguard"
+VENV = f"{PREFIX}/venv"
+CONFIG_DIR = "etc/treadguard"
+CONFIG = f"{CONFIG_DIR}/config.toml"
+STATE_DIR = "var/lib/treadguard"
+UNIT = f"etc/systemd/system/{UNIT_NAME}"
+WANTS_LINK = f"etc/systemd/system/multi-user.target.wants/{UNIT_NAME}"
+SYSUSERS = "etc/sysusers.d/treadguard.conf"
+WATCHDOG_CONF = "etc/systemd/system.conf.d/treadguard-watchdog.conf"
+MODULES_CONF = "etc/modules-load.d/treadguard.conf"
+
+SYSUSERS_TEXT = """\
+# treadguard: the service's own user and group, and the groups that own the devices
+# it needs (/dev/gpiochip*: gpio, /dev/i2c-*: i2c on Raspberry Pi OS). Installed by
+# treadguard's systemd/install.py; applied with systemd-sysusers.
+u treadguard - "treadguard treadmill safety monitor" /var/lib/treadguard
+m treadguard gpio
+m treadguard i2c
+"""
+
+# The Pi's watchdog (bcm2835-wdt) allows at most about 15 s; systemd pings it every half
+# period. 5 s: a frozen Pi resets within 5 s without spurious resets under heavy load.
+WATCHDOG_TEXT = """\
+# treadguard: systemd (PID 1) feeds the SoC's hardware watchdog. If the whole Pi
+# freezes, the feeding stops and the watchdog resets the board; after a reset every
+# GPIO is an input, so the relay's pull-down opens the treadmill's safety-key loop.
+# Needs dtparam=watchdog=on in /boot/firmware/config.txt. Installed by treadguard's
+# systemd/install.py; takes effect at the next boot (or `systemctl daemon-reexec`).
+[Manager]
+RuntimeWatchdogSec=5s
+RebootWatchdogSec=2min
+"""
+
+MODULES_TEXT = """\
+# treadguard: the I2C character devices (/dev/i2c-N) for the IMU. Loaded at boot,
+# before treadguard.service, whose device ACL covers only drivers loaded at its start.
+i2c-dev
+"""
+
+CONFIG_TXT_ADVICE = """\
+Add these lines to /boot/firmware/config.txt (under [all]), then reboot:
+
+    dtparam=i2c_arm=on
+        The I2C bus on header pins 3 (SDA) and 5 (SCL), /dev/i2c-1: the IMU's tether.
+    dtparam=i2c_arm_baudrate=400000
+        400 kHz fast mode: each tick's IMU read (a few dozen bytes) takes a quarter of
+        the time it takes at the default 100 kHz, so the loop spends less of its 10 ms in
+        I2C. Caveat: I2C is meant for short distances. A long tether cable adds
+        capacitance (roughly 50-100 pF per metre; fast mode allows 400 pF in all), edges
+        get slow and reads fail, which trips the monitor (imu_read_failed). Past about
+        1 m of cable, use dtparam=i2c_arm_baudrate=100000, or an I2C bus extender.
+    dtparam=watchdog=on
+        The SoC's hardware watchdog, fed by systemd (installed:
+        /etc/systemd/system.conf.d/treadguard-watchdog.conf, RuntimeWatchdogSec=5s).
+        A frozen Pi resets; a reset Pi's pins are inputs, the pull-down opens the relay.
+    dtparam=strict_gpiod=on
+        When a program that drives a GPIO line ends (a crash, a watchdog kill, a stop),
+        the kernel returns the pin to an input, so the pull-down opens the relay.
+        Raspberry Pi kernels otherwise keep a released output at its last level, which
+        could hold the relay closed after the daemon died. Needs a kernel from mid-2024
+        or later (`sudo apt full-upgrade`).
+"""
+
+
+class InstallError(Exception):
+    """A problem a person can fix; the message says how."""
+
+
+# -- checks -------------------------------------------------------------------------------
+def check_python(version: tuple[int, ...] = tuple(sys.version_info)) -> None:
+    if tuple(version[:2]) < MIN_PYTHON:
+        have = ".".join(str(part) for part in version[:3])
+        raise InstallError(
+            f"Python {have} is too old: treadguard needs Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer "
+            f"(Raspberry Pi OS Bookworm has 3.11). Run this with a newer python3, or upgrade the OS.")
+
+
+def check_privileges(root: Path | None, euid: int | None = None) -> None:
+    euid = os.geteuid() if euid is None else euid
+    if root is None and euid != 0:
+        raise InstallError(
+            "installing into the real system needs root: run `sudo python3 systemd/install.py` "
+            "(or pass --root DIR to install into a scratch directory)")
+
+
+def check_systemd(root: Path | None, run_dir: Path = Path("/run/systemd/system")) -> None:
+    if shutil.which("systemd-sysusers") is None:
+        raise InstallError(
+            "systemd-sysusers not found: treadguard runs as a systemd service and needs systemd "
+            "(Raspberry Pi OS has it; on another system install systemd first)")
+    if root is None and not run_dir.is_dir():
+        raise InstallError(
+            f"systemd is not running on this machine ({run_dir} is missing): treadguard runs as a "
+            f"systemd service. Install on a system booted with systemd, e.g. Raspberry Pi OS")
+
+
+# -- small file helpers -----------------------------------------------------------------
+class Installer:
+    def __init__(self, root: Path | None, source: Path, *, out=sys.stdout) -> None:
+        self.root = root
+        self.source = source
+        self.out = out
+
+    def path(self, relative: str) -> Path:
+        return (self.root or Path("/")) / relative
+
+    @property
+    def is_real_root(self) -> bool:
+        return self.root is None
+
+    def say(self, message: str) -> None:
+        print(message, file=self.out, flush=True)
+
+    def run(self, command: list[str], what: str) -> subprocess.CompletedProcess:
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            raise InstallError(f"{what} failed ({' '.join(command)}, exit {result.returncode}):\n"
+                               f"{result.stdout.strip()}")
+        return result
+
+    def write(self, relative: str, text: str, mode: int = 0o644) -> None:
+        """Write the file unless it already holds exactly this; say which."""
+        path = self.path(relative)
+        data = text.encode()
+        if path.is_file() and not path.is_symlink() and path.read_bytes() == data:
+            if (path.stat().st_mode & 0o7777) != mode:
+                path.chmod(mode)
+            self.say(f"  unchanged  /{relative}")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_bytes(data)
+        temporary.chmod(mode)
+        os.replace(temporary, path)
+        self.say(f"  wrote      /{relative}")
+
+    def remove(self, relative: str) -> None:
+        path = self.path(relative)
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+            self.say(f"  removed    /{relative}")
+        elif path.is_dir():
+            shutil.rmtree(path)
+            self.say(f"  removed    /{relative}/")
+
+    def prune_empty(self, relative_dir: str) -> None:
+        """Remove a directory we may have created, if nothing else is in it."""
+        path = self.path(relative_dir)
+        try:
+            path.rmdir()
+        except OSError:  # not empty, or not there: leave it
+            pass
+
+    # -- the steps ------------------------------------------------------------------------
+    def create_user(self) -> None:
+        self.write(SYSUSERS, SYSUSERS_TEXT)
+        command = ["systemd-sysusers"]
+        if self.root is not None:
+            command.append(f"--root={self.root}")
+        command.append(Path(SYSUSERS).name)  # a bare name is looked up in <root>/etc/sysusers.d
+        self.run(command, "creating the treadguard user")
+        self.say("  user       treadguard (groups gpio, i2c)")
+
+    def create_venv(self) -> None:
+        venv = self.path(VENV)
+        python = venv / "bin" / "python"
+        wanted = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        if python.exists():
+            probe = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            have = probe.stdout.strip() if probe.returncode == 0 else "broken"
+            if have == wanted:
+                self.run([sys.executable, "-m", "venv", "--upgrade", "--system-site-packages", str(venv)],
+                         "upgrading the virtual environment")
+                self.say(f"  venv       /{VENV} (kept, Python {wanted})")
+            else:
+                self.run([sys.executable, "-m", "venv", "--clear", "--system-site-packages", str(venv)],
+                         "recreating the virtual environment")
+                self.say(f"  venv       /{VENV} (recreated: it had Python {have}, this is {wanted})")
+        else:
+            venv.parent.mkdir(parents=True, exist_ok=True)
+            self.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                     "creating the virtual environment")
+            self.say(f"  venv       /{VENV} (created, Python {wanted})")
+        # Build from a clean copy: pip builds in the source tree, which would leave
+        # root-owned build/ and egg-info files in the person's checkout.
+        with tempfile.TemporaryDirectory(prefix="treadguard-src-") as scratch:
+            copy = Path(scratch) / "treadguard"
+            shutil.copytree(self.source, copy, ignore=shutil.ignore_patterns(
+                ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
+            self.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                      "--upgrade", str(copy)], "installing treadguard into the virtual environment")
+        self.say(f"  installed  treadguard into /{VENV}")
+        lgpio = subprocess.run([str(python), "-c", "import lgpio"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        if lgpio.returncode != 0:
+            self.say("  note       the lgpio GPIO library is not importable in the venv: on the Pi run "
+                     "`sudo apt install python3-lgpio` (the venv sees system packages)")
+
+    def install_config(self) -> None:
+        path = self.path(CONFIG)
+        if path.exists() or path.is_symlink():
+            self.say(f"  kept       /{CONFIG} (an existing config is never changed)")
+            return
+        example = self.source / "monitor" / "example-config.toml"
+        if not example.is_file():
+            raise InstallError(f"{example} is missing: run install.py from a complete treadguard checkout")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path(CONFIG_DIR).chmod(0o755)
+        self.write(CONFIG, example.read_text())
+        self.say(f"             (from the example: edit it for your wiring, then "
+                 f"`treadguard config --check /{CONFIG}`)")
+
+    def install_unit(self) -> None:
+        unit = self.source / "systemd" / UNIT_NAME
+        self.write(UNIT, unit.read_text())
+        self.write(WATCHDOG_CONF, WATCHDOG_TEXT)
+        self.write(MODULES_CONF, MODULES_TEXT)
+        if self.is_real_root:
+            self.run(["systemctl", "daemon-reload"], "reloading systemd")
+        self.enable()
+
+    def enable(self) -> None:
+        link = self.path(WANTS_LINK)
+        target = f"/{UNIT}"
+        if link.is_symlink() and os.readlink(link) == target:
+            self.say(f"  unchanged  /{WANTS_LINK} (enabled)")
+            return
+        systemctl = shutil.which("systemctl")
+        if systemctl is not None:
+            command = [systemctl] + ([f"--root={self.root}"] if self.root is not None else []) + ["enable", UNIT_NAME]
+            self.run(command, "enabling the service")
+        else:  # what `systemctl enable` does for WantedBy=multi-user.target
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if link.is_symlink() or link.exists():
+                link.unlink()
+            link.symlink_to(target)
+        self.say(f"  enabled    {UNIT_NAME} (/{WANTS_LINK})")
+
+    def install(self, *, with_venv: bool = True) -> None:
+        self.say(f"treadguard: installing into {self.root or '/'}")
+        self.create_user()
+        if with_venv:
+            self.create_venv()
+        else:
+            self.say("  skipped    the virtual environment (--no-venv)")
+        self.install_config()
+        self.install_unit()
+        self.say("")
+        self.say(CONFIG_TXT_ADVICE)
+        self.say(start_advice())
+
+    # -- uninstall ------------------------------------------------------------------------
+    def uninstall(self, *, purge: bool = False) -> None:
+        self.say(f"treadguard: uninstalling from {self.root or '/'}")
+        systemctl = shutil.which("systemctl")
+        if self.is_real_root and systemctl is not None:
+            subprocess.run([systemctl, "disable", "--now", UNIT_NAME],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.say(f"  stopped and disabled {UNIT_NAME}")
+        self.remove(WANTS_LINK)
+        self.prune_empty("etc/systemd/system/multi-user.target.wants")
+        for relative in (UNIT, WATCHDOG_CONF, MODULES_CONF, SYSUSERS):
+            self.remove(relative)
+        self.prune_empty("etc/systemd/system.conf.d")
+        self.prune_empty("etc/modules-load.d")
+        self.prune_empty("etc/sysusers.d")
+        self.remove(PREFIX)
+        if purge:
+            self.remove(CONFIG_DIR)
+            self.remove(STATE_DIR)
+        elif self.path(CONFIG).exists():
+            self.say(f"  kept       /{CONFIG} (--purge removes it, and the trip records in /{STATE_DIR})")
+        if self.is_real_root and systemctl is not None:
+            self.run([systemctl, "daemon-reload"], "reloading systemd")
+        self.say("  kept       the treadguard user and group (system accounts are not deleted: "
+                 "`sudo userdel treadguard` if you want it gone)")
+        self.say("  The hardware watchdog stays on only if you keep dtparam=watchdog=on and another "
+                 "RuntimeWatchdogSec= setting; the config.txt lines are yours to remove.")
+
+
+def start_advice() -> str:
+    return f"""\
+Then:
+    sudoedit /{CONFIG}        # drivers, pins, bus: match your wiring
+    sudo -u treadguard /{VENV}/bin/treadguard config --check /{CONFIG}
+    sudo reboot                                   # for the config.txt lines and the watchdog
+    sudo systemctl start treadguard               # it also starts by itself at every boot
+    systemctl status treadguard                   # "running; relay released until a reset"
+    journalctl -u treadguard -f                   # what it says, trips included
+The relay stays released (the treadmill will not run) until a person resets:
+`sudo systemctl kill -s USR1 treadguard` or the reset button."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="install.py", description="Install treadguard as a systemd service (run with sudo).")
+    parser.add_argument("--root", metavar="DIR", help="install into DIR instead of / (tests, staging)")
+    parser.add_argument("--uninstall", action="store_true", help="remove the service, venv and system files")
+    parser.add_argument("--purge", action="store_true",
+                        help="with --uninstall: also remove /etc/treadguard and /var/lib/treadguard")
+    parser.add_argument("--no-venv", action="store_true",
+                        help="skip the virtual environment (offline tests only; the service needs it)")
+    parser.add_argument("--source", metavar="DIR", default=str(Path(__file__).resolve().parent.parent),
+                        help="the treadguard checkout to install (default: the one holding this script)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.purge and not args.uninstall:
+        print("install.py: --purge goes with --uninstall", file=sys.stderr)
+        return 2
+    root = Path(args.root).resolve() if args.root else None
+    source = Path(args.source).resolve()
+    try:
+        check_python()
+        check_privileges(root)
+        check_systemd(root)
+        if not (source / "pyproject.toml").is_file() or not (source / "systemd" / UNIT_NAME).is_file():
+            raise InstallError(f"{source} is not a treadguard checkout (no pyproject.toml and "
+                               f"systemd/{UNIT_NAME}): pass --source DIR")
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        installer = Installer(root, source)
+        if args.uninstall:
+            installer.uninstall(purge=args.purge)
+        else:
+            installer.install(with_venv=not args.no_venv)
+    except InstallError as err:
+        print(f"install.py: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """Every path under root with its content hash or symlink target (for idempotence tests)."""
+    digest = {}
+    for path in sorted(root.rglob("*")):
+        relative = str(path.relative_to(root))
+        if path.is_symlink():
+            digest[relative] = "-> " + os.readlink(path)
+        elif path.is_dir():
+            digest[relative] = "dir"
+        else:
+            digest[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+if __name__ == "__main__":
+    if sys.version_info < MIN_PYTHON:  # before anything newer than the oldest Python could fail
+        print(f"install.py: Python {sys.version.split()[0]} is too old: treadguard needs Python "
+              f"{MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer (Raspberry Pi OS Bookworm has 3.11)", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(main())
