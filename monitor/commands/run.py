@@ -4,6 +4,7 @@ hardware playing a trace in real time and a live status line."""
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import sys
 from typing import Any, Callable
 
@@ -12,6 +13,8 @@ from monitor.clock import MonotonicClock, ScaledClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.core import SafetyCore
 from monitor.daemon import Daemon, LoopClock
+from monitor.latch import LatchState
+from monitor.notify import Notifier, WatchdogFeeder
 from monitor.replay import build_replay
 from monitor.sideline import Sideline
 from monitor.status import StatusLine
@@ -100,12 +103,48 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
     core = SafetyCore(config, start_s=clock.now())
-    daemon = Daemon(core, devices, clock, on_tick=on_tick)
+    service = ServiceNotifier(Notifier.from_environment(), on_tick)
+    daemon = Daemon(core, devices, clock, on_tick=service.on_tick)
     daemon.install_signal_handlers()
+    _enable_stack_dumps()
     print("treadguard: running; the relay stays released until a reset "
-          "(`systemctl kill -s USR1 treadguard` or the reset button) while every check passes", flush=True)
+          "(`systemctl kill -s USR1 treadguard`) while every check passes", flush=True)
+    service.notifier.ready("running; relay released until a reset")  # devices open, relay released
     try:
         daemon.run(until_s=until_s)
     finally:
+        service.notifier.stopping("stopped; relay released")
         daemon.restore_signal_handlers()
     return EXIT_OK
+
+
+def _enable_stack_dumps() -> None:
+    """On a watchdog SIGABRT, every thread's stack goes to the process's stderr (the journal)."""
+    try:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+    except (AttributeError, OSError, ValueError):  # no real stderr: nothing to write the stacks to
+        pass
+
+
+class ServiceNotifier:
+    """Tells systemd how the loop is doing: WATCHDOG=1 while it ticks on time, and
+    its state in STATUS. Sends never block (monitor.notify drops them instead)."""
+
+    def __init__(self, notifier: Notifier, chained: Callable[[Verdict, SafetyCore], Any] | None = None) -> None:
+        self.notifier = notifier
+        self.feeder = WatchdogFeeder.from_environment(notifier)
+        self.chained = chained
+        self._state: LatchState | None = None
+
+    def on_tick(self, verdict: Verdict, core: SafetyCore) -> None:
+        # A late tick is not healthy; a stalled loop never gets here at all.
+        is_on_time = not any(p.detail == "loop_late" for p in verdict.problems)
+        self.feeder.feed_if_due(verdict.t_s, is_healthy=is_on_time)
+        if verdict.state is not self._state:
+            self._state = verdict.state
+            if verdict.trip is not None:
+                self.notifier.status(f"TRIPPED: {verdict.trip.describe()}; relay released until a reset")
+            else:
+                self.notifier.status(verdict.state.value)
+        if self.chained is not None:
+            self.chained(verdict, core)
