@@ -24,8 +24,9 @@ from drivers.fake import FakeImu
 from monitor.clock import SimulatedClock
 from monitor.config import Config
 from monitor.core import SafetyCore
-from monitor.daemon import Daemon, Devices
+from monitor.daemon import Daemon, Devices, LoopClock
 from monitor.trace import Trace
+from monitor.verdict import Verdict
 
 IMU_RATE_HZ = 200.0
 SYSTEMS = ("treadguard", "safety_key", "threshold")
@@ -155,10 +156,14 @@ def _end_time(world: World, scenario: Scenario) -> bool:
     return world.is_loop_open and world.belt_mps == 0.0 and world.t_s > (world.loop_opened_s or 0) + AFTER_STOP_S
 
 
-def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Config | None = None) -> Outcome:
+def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Config | None = None, *,
+                   clock: LoopClock | None = None,
+                   on_tick: Callable[[Verdict, SafetyCore], None] | None = None) -> Outcome:
+    """The real daemon on the simulated devices; on a simulated clock unless another
+    is given (the live bench plays it in real time), with an optional extra tick hook."""
     scenario = built.scenario
     config = config or bench_config(scenario.walking, treadmill)
-    clock = SimulatedClock(0.0)
+    clock = clock or SimulatedClock(0.0)
     world = World(treadmill, built.script)
     imu = FakeImu(clock.now, built.samples)
     belt = SimBeltSensor(world, clock.now)
@@ -177,13 +182,15 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
                       has_belt=True, has_range=config.range.enabled)
     daemon = Daemon(core, Devices(imu=imu, relay=relay, belt=belt, range_sensor=ranger), clock)
 
-    def on_tick(verdict, core) -> None:
+    def walker_and_world(verdict: Verdict, core: SafetyCore) -> None:
         if not relay.has_armed and verdict.t_s >= ARM_AT_S and core.trip is None:
             core.request_reset()
+        if on_tick is not None:
+            on_tick(verdict, core)
         if _end_time(world, scenario):
             daemon.stop()
 
-    daemon.on_tick = on_tick
+    daemon.on_tick = walker_and_world
     stats = daemon.run(until_s=scenario.duration_s)
     world.advance(clock.now())
     first = stats.first_trip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import faulthandler
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, package_file
@@ -49,9 +50,14 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None = None) -> int:
-    """Play a trace through fake devices on a real-time clock (or the one given)."""
+    """Play a trace, or a bench scenario, through fake devices on a real-time clock (or the one given)."""
     if not 0 < speed <= MAX_BENCH_SPEED:
         return fail(f"--speed must be above 0 and at most {MAX_BENCH_SPEED:g} (the loop must keep up)")
+    if not Path(path).exists():
+        from bench.sim.scenarios import BY_NAME
+
+        if path in BY_NAME:
+            return run_scenario_live(path, speed, clock)
     try:
         trace = read_trace(path)
     except TraceError as err:
@@ -83,6 +89,33 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
         for problem in first.trip.problems:
             print(f"  because {problem.describe()}")
         print("  the relay was released in that tick; the belt stays stopped until a person resets")
+    return EXIT_OK
+
+
+def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -> int:
+    """One bench scenario, closed loop, in real time: the simulated walker, belt and
+    sensors, the real daemon, and a status line."""
+    from bench.sim.run import build, run_treadguard
+    from bench.sim.scenarios import BY_NAME
+
+    scenario = BY_NAME[name]
+    print(f"treadguard bench: scenario {name}: {scenario.summary} ({scenario.duration_s:g} s, "
+          f"walking {scenario.walking}; the event at {scenario.onset_s:g} s; the walker arms it at 1 s) "
+          f"at {speed:g}x real time; Ctrl-C stops")
+    status = StatusLine(sys.stdout)
+    printer = Sideline(status.handle, name="status")
+    try:
+        outcome = run_treadguard(build(scenario), clock=clock or ScaledClock(0.0, speed),
+                                 on_tick=status.tick_hook(printer.offer))
+    finally:
+        printer.close()
+    print()
+    if outcome.tripped:
+        print(f"TRIPPED {outcome.trip_s:+.2f} s from the event: {outcome.reason}")
+    else:
+        print("no trip")
+    print(f"the walker's smallest distance to the rear edge while the belt moved: {outcome.margin_m:.2f} m; "
+          f"{'safe' if outcome.safe else 'NOT SAFE'}")
     return EXIT_OK
 
 
