@@ -33,7 +33,8 @@ import struct
 from typing import Any, Callable, Sequence
 
 from drivers import i2c
-from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent, Imu, ImuBatch, ImuSample
+from drivers.interfaces import DEVICE_RESET, OVERFLOW, HealthEvent, ImuBatch, ImuSample
+from drivers.fifo_imu import ChipError, FifoImu
 from drivers.sample_clock import SampleClock
 
 Clock = Callable[[], float]
@@ -85,17 +86,15 @@ DEFAULT_ADDRESS = 0x6A  # SA0 low; 0x6B with SA0 high
 RESET_POLLS = 50
 
 
-class ChipError(OSError):
-    """The chip on the bus is not one this driver can run; the message says what to check."""
-
-
 def choose_odr(sample_rate_hz: float) -> int:
     """The ODR code whose rate is nearest to sample_rate_hz (by ratio)."""
     return min(ODR_CODES_HZ, key=lambda code: abs(math.log(ODR_CODES_HZ[code] / sample_rate_hz)))
 
 
-class Lsm6ds3(Imu):
+class Lsm6ds3(FifoImu):
     """An LSM6DS3 or LSM6DSOX read through its FIFO; times from its sample clock. Owns `bus`."""
+
+    DEFAULT_ADDRESS = DEFAULT_ADDRESS
 
     def __init__(self, bus: Any, clock: Clock, *, address: int = DEFAULT_ADDRESS,
                  sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
@@ -106,14 +105,8 @@ class Lsm6ds3(Imu):
             raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
         if gyro_full_scale_dps not in GYRO_RANGES:
             raise ValueError(f"gyro_full_scale_dps must be one of {sorted(GYRO_RANGES)}, not {gyro_full_scale_dps}")
-        self._bus = bus
-        self._clock = clock
-        self.address = address
-        self.reset_check_s = reset_check_s
-        self._is_closed = False
-        self.overflows = 0
-        self.failed_reads = 0
-        self.resets = 0
+        self._init_common(bus, clock, address=address, reset_check_s=reset_check_s,
+                          accel_bias_mps2=accel_bias_mps2, gyro_bias_radps=gyro_bias_radps)
         self.unpaired_words = 0
 
         self.who_am_i = self._identify()
@@ -126,9 +119,6 @@ class Lsm6ds3(Imu):
         # The one place raw counts become SI units.
         self.accel_mps2_per_lsb = accel_mg * 1e-3 * STANDARD_GRAVITY_MPS2
         self.gyro_radps_per_lsb = gyro_mdps * 1e-3 * DEG_TO_RAD
-        # Calibrated offsets (imu.accel_bias_mps2, imu.gyro_bias_radps), subtracted in the same place.
-        self.accel_bias_mps2 = tuple(float(b) for b in accel_bias_mps2)
-        self.gyro_bias_radps = tuple(float(b) for b in gyro_bias_radps)
         ctrl1 = (self.odr_code << 4) | (fs_xl << 2)
         ctrl4 = 0
         if self.is_dsox:
@@ -146,24 +136,7 @@ class Lsm6ds3(Imu):
         self._pending_cnt: int | None = None
         self._sample_clock = SampleClock(1.0 / self.sample_rate_hz, clock())
         self._configure()
-        self._next_check_s = clock() + reset_check_s
-
-    @classmethod
-    def from_config(cls, section: Any, clock: Clock, *, bus: Any = None) -> "Lsm6ds3":
-        """Open the chip named by the [imu] section; `bus` replaces /dev/i2c-N (tests)."""
-        owned = bus is None
-        if owned:
-            bus = i2c.open_bus(section.i2c_bus)
-        try:
-            return cls(bus, clock, address=section.i2c_address or DEFAULT_ADDRESS,
-                       sample_rate_hz=section.sample_rate_hz, lowpass_hz=section.lowpass_hz,
-                       accel_full_scale_g=section.accel_full_scale_g,
-                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s,
-                       accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps)
-        except BaseException:
-            if owned:
-                bus.close()
-            raise
+        self._start_reset_checks()
 
     # -- start-up ------------------------------------------------------------------------
     def _identify(self) -> int:
@@ -218,24 +191,11 @@ class Lsm6ds3(Imu):
         self._sample_clock.restart(self._clock())
 
     # -- the loop's read ---------------------------------------------------------------------
-    def read(self) -> ImuBatch:
-        batch = ImuBatch()
-        if self._is_closed:
-            batch.health.append(HealthEvent(self._clock(), READ_FAILED, "the IMU driver is closed"))
-            return batch
-        try:
-            if self._clock() >= self._next_check_s:
-                self._next_check_s = self._clock() + self.reset_check_s
-                if self._check_reset(batch):
-                    return batch
-            if self.is_dsox:
-                self._read_tagged(batch)
-            else:
-                self._read_untagged(batch)
-        except OSError as err:
-            self.failed_reads += 1
-            batch.health.append(HealthEvent(self._clock(), READ_FAILED, f"I2C: {err}"))
-        return batch
+    def _read_fifo(self, batch: ImuBatch) -> None:
+        if self.is_dsox:
+            self._read_tagged(batch)
+        else:
+            self._read_untagged(batch)
 
     def _overflow(self, batch: ImuBatch, now_s: float, detail: str) -> None:
         self.overflows += 1
@@ -322,16 +282,6 @@ class Lsm6ds3(Imu):
         self._configure()
         return True
 
-    def close(self) -> None:
-        if self._is_closed:
-            return
-        self._is_closed = True
-        try:
-            i2c.write_byte(self._bus, self.address, CTRL1_XL, 0)  # accelerometer power-down
-            i2c.write_byte(self._bus, self.address, CTRL2_G, 0)  # gyroscope power-down
-        except OSError:
-            pass
-        try:
-            self._bus.close()
-        except Exception:
-            pass
+    def _power_down(self) -> None:
+        i2c.write_byte(self._bus, self.address, CTRL1_XL, 0)  # accelerometer power-down
+        i2c.write_byte(self._bus, self.address, CTRL2_G, 0)  # gyroscope power-down

@@ -27,7 +27,8 @@ import struct
 from typing import Any, Callable, Sequence
 
 from drivers import i2c
-from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent, Imu, ImuBatch, ImuSample
+from drivers.interfaces import DEVICE_RESET, OVERFLOW, HealthEvent, ImuBatch, ImuSample
+from drivers.fifo_imu import ChipError, FifoImu
 from drivers.sample_clock import SampleClock
 
 Clock = Callable[[], float]
@@ -87,10 +88,6 @@ GYRO_RANGES = {250: (0, 131.0), 500: (1, 65.5), 1000: (2, 32.8), 2000: (3, 16.4)
 DLPF_BANDWIDTHS_HZ = {1: 188.0, 2: 98.0, 3: 42.0, 4: 20.0, 5: 10.0, 6: 5.0}
 
 
-class ChipError(OSError):
-    """The chip on the bus is not one this driver can run; the message says what to check."""
-
-
 def choose_divider(sample_rate_hz: float) -> int:
     """SMPLRT_DIV for the rate nearest to sample_rate_hz."""
     return max(0, min(MAX_DIVIDER, round(INTERNAL_RATE_HZ / sample_rate_hz) - 1))
@@ -101,12 +98,14 @@ def choose_dlpf(lowpass_hz: float) -> int:
     return min(DLPF_BANDWIDTHS_HZ, key=lambda cfg: abs(math.log(DLPF_BANDWIDTHS_HZ[cfg] / lowpass_hz)))
 
 
-class Mpu6050(Imu):
+class Mpu6050(FifoImu):
     """An MPU-6050-family IMU read through its FIFO; times from its sample clock.
 
     The driver owns `bus` and closes it on close(). Construction identifies and
     configures the chip and raises ChipError (an OSError) with what to check.
     """
+
+    DEFAULT_ADDRESS = DEFAULT_ADDRESS
 
     def __init__(self, bus: Any, clock: Clock, *, address: int = DEFAULT_ADDRESS,
                  sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
@@ -117,15 +116,8 @@ class Mpu6050(Imu):
             raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
         if gyro_full_scale_dps not in GYRO_RANGES:
             raise ValueError(f"gyro_full_scale_dps must be one of {sorted(GYRO_RANGES)}, not {gyro_full_scale_dps}")
-        self._bus = bus
-        self._clock = clock
-        self.address = address
-        self.reset_check_s = reset_check_s
-        self._is_closed = False
-        self.overflows = 0
-        self.failed_reads = 0
-        self.resets = 0
-
+        self._init_common(bus, clock, address=address, reset_check_s=reset_check_s,
+                          accel_bias_mps2=accel_bias_mps2, gyro_bias_radps=gyro_bias_radps)
         self.divider = choose_divider(sample_rate_hz)
         self.sample_rate_hz = INTERNAL_RATE_HZ / (1 + self.divider)
         self.dlpf_cfg = choose_dlpf(lowpass_hz)
@@ -135,9 +127,6 @@ class Mpu6050(Imu):
         # The one place raw counts become SI units.
         self.accel_mps2_per_lsb = STANDARD_GRAVITY_MPS2 / accel_lsb_per_g
         self.gyro_radps_per_lsb = DEG_TO_RAD / gyro_lsb_per_dps
-        # Calibrated offsets (imu.accel_bias_mps2, imu.gyro_bias_radps), subtracted in the same place.
-        self.accel_bias_mps2 = tuple(float(b) for b in accel_bias_mps2)
-        self.gyro_bias_radps = tuple(float(b) for b in gyro_bias_radps)
         self._config_bytes = bytes([self.divider, self.dlpf_cfg, fs_sel << FS_SHIFT, afs_sel << FS_SHIFT])
 
         self.who_am_i = self._identify()
@@ -148,24 +137,7 @@ class Mpu6050(Imu):
         self._max_read = (self.fifo_bytes // SAMPLE_BYTES) * SAMPLE_BYTES
         self._sample_clock = SampleClock(1.0 / self.sample_rate_hz, clock())
         self._configure()
-        self._next_check_s = clock() + reset_check_s
-
-    @classmethod
-    def from_config(cls, section: Any, clock: Clock, *, bus: Any = None) -> "Mpu6050":
-        """Open the chip named by the [imu] section; `bus` replaces /dev/i2c-N (tests)."""
-        owned = bus is None
-        if owned:
-            bus = i2c.open_bus(section.i2c_bus)
-        try:
-            return cls(bus, clock, address=section.i2c_address or DEFAULT_ADDRESS,
-                       sample_rate_hz=section.sample_rate_hz, lowpass_hz=section.lowpass_hz,
-                       accel_full_scale_g=section.accel_full_scale_g,
-                       gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s,
-                       accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps)
-        except BaseException:
-            if owned:
-                bus.close()
-            raise
+        self._start_reset_checks()
 
     # -- start-up ------------------------------------------------------------------------
     def _identify(self) -> int:
@@ -231,24 +203,8 @@ class Mpu6050(Imu):
         self._sample_clock.restart(self._clock())
 
     # -- the loop's read ---------------------------------------------------------------------
-    def read(self) -> ImuBatch:
-        batch = ImuBatch()
-        if self._is_closed:
-            batch.health.append(HealthEvent(self._clock(), READ_FAILED, "the IMU driver is closed"))
-            return batch
-        try:
-            self._read_into(batch)
-        except OSError as err:
-            self.failed_reads += 1
-            batch.health.append(HealthEvent(self._clock(), READ_FAILED, f"I2C: {err}"))
-        return batch
-
-    def _read_into(self, batch: ImuBatch) -> None:
+    def _read_fifo(self, batch: ImuBatch) -> None:
         bus, a = self._bus, self.address
-        if self._clock() >= self._next_check_s:
-            self._next_check_s = self._clock() + self.reset_check_s
-            if self._check_reset(batch):
-                return
         status = i2c.read_byte(bus, a, INT_STATUS)
         count_h, count_l = i2c.read_block(bus, a, FIFO_COUNTH, 2)
         now_s = self._clock()
@@ -290,15 +246,5 @@ class Mpu6050(Imu):
         self._configure()
         return True
 
-    def close(self) -> None:
-        if self._is_closed:
-            return
-        self._is_closed = True
-        try:
-            i2c.write_byte(self._bus, self.address, PWR_MGMT_1, PWR_SLEEP)  # back to sleep: draws ~10 uA
-        except OSError:
-            pass
-        try:
-            self._bus.close()
-        except Exception:
-            pass
+    def _power_down(self) -> None:
+        i2c.write_byte(self._bus, self.address, PWR_MGMT_1, PWR_SLEEP)  # back to sleep: draws ~10 uA
