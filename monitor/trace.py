@@ -30,12 +30,13 @@ import json
 import math
 import os
 import re
-import secrets
 import zlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from monitor.atomic import replace_file
 
 __all__ = ["Trace", "TraceError", "read_trace", "write_trace", "MAGIC"]
 
@@ -642,22 +643,8 @@ def _format_column(values: np.ndarray) -> list[str]:
 
 
 def _write_atomically(name: str, payload: bytes) -> None:
-    folder = os.path.dirname(name) or "."
-    tmp = os.path.join(folder, f".{os.path.basename(name)}.{secrets.token_hex(4)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, name)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        replace_file(name, payload)
     except OSError as e:
         raise TraceError(
             name,
@@ -665,18 +652,3 @@ def _write_atomically(name: str, payload: bytes) -> None:
             f"cannot write the trace: {e.strerror or e}; check that the folder exists, "
             "is writable and has free space (any file already under this name is unchanged)",
         ) from None
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename itself durable; best effort (not every system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

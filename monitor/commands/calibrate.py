@@ -40,21 +40,20 @@ import argparse
 import dataclasses
 import math
 import os
-import stat
 import sys
-import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, TextIO
 
 import tomlkit
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
 from monitor.clock import MonotonicClock
 from monitor.commands.devices import (
     STANDARD_GRAVITY_MPS2, Ask, CommandClock, DeviceUnavailable, GpioFactory, ImuRecording, NoAnswer, asker,
     close_quietly, describe_health, norm, open_one, record_imu,
 )
+from monitor.atomic import replace_file
 from monitor.config import Config, ConfigError, load_config, parse_config
 
 POSE_S = 2.0  # seconds measured in each pose
@@ -90,9 +89,7 @@ def run_calibrate(path: str | os.PathLike[str], *, only: str | None = None, ask:
         config = load_config(path)
         text = path.read_text(encoding="utf-8")
     except ConfigError as err:
-        for problem in err.problems:
-            print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
-        return fail(f"{len(err.problems)} problem(s) in {err.source}; fix them first, nothing was measured")
+        return report_config_error(err, "fix them first, nothing was measured")
     clock = clock or MonotonicClock()
     ask = asker(ask)
     gpio = GpioFactory(pin_factory)
@@ -280,35 +277,6 @@ def update_config_text(text: str, updates: dict[tuple[str, str], Any], *, source
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace the file at `path` (following a symlink) by `text`, never half-written:
-    a temporary file in the same folder, fsynced, renamed over it; mode and owner kept."""
-    target = Path(os.path.realpath(path))
-    before = target.stat()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, stat.S_IMODE(before.st_mode))
-        try:
-            os.chown(tmp, before.st_uid, before.st_gid)
-        except OSError:
-            pass  # not ours to give away; the content is what matters
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        folder = os.open(target.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(folder)
-    except OSError:
-        pass
-    finally:
-        os.close(folder)
+    """Replace the file at `path` (following a symlink) by `text`, never half-written;
+    mode and owner kept (monitor.atomic)."""
+    replace_file(path, text.encode("utf-8"))
