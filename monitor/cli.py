@@ -11,6 +11,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.config import ConfigError
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
@@ -117,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
 def fail(message: str, code: int = EXIT_USAGE) -> int:
     print(f"treadguard: {message}", file=sys.stderr)
     return code
+
+
+def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
+    """Every problem in a config on its own line, then what was not done; the exit status."""
+    for problem in err.problems:
+        print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
+    return fail(f"{len(err.problems)} problem(s) in {err.source}; {consequence}", code)
 
 
 def package_file(relative: str) -> Path:

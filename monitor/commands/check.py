@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
 from monitor.clock import MonotonicClock
 from monitor.commands.devices import (
     STANDARD_GRAVITY_MPS2, Ask, CommandClock, DeviceUnavailable, GpioFactory, NoAnswer, asker, close_quietly,
@@ -67,9 +67,7 @@ def check_command(args: argparse.Namespace) -> int:
         try:
             config = load_config(args.config)
         except ConfigError as err:
-            for problem in err.problems:
-                print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
-            return fail(f"{len(err.problems)} problem(s) in {err.source}; nothing was checked")
+            return report_config_error(err, "nothing was checked")
     else:
         config = Config()
         print("treadguard check: no --config given: checking the default parts and pins "

@@ -31,7 +31,7 @@ from typing import Any, Callable, TextIO
 import numpy as np
 
 from drivers.interfaces import READ_FAILED, BeltReading, BeltSensor, Imu, ImuBatch, RangeReading, RangeSensor
-from monitor.cli import EXIT_FAILED, EXIT_OK, fail
+from monitor.cli import EXIT_FAILED, EXIT_OK, fail, report_config_error
 from monitor.clock import MonotonicClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.core import SafetyCore
@@ -143,9 +143,7 @@ def record_command(args: argparse.Namespace) -> int:
         try:
             config = load_config(args.config)
         except ConfigError as err:
-            for problem in err.problems:
-                print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
-            return fail(f"{len(err.problems)} problem(s) in {err.source}; nothing was recorded")
+            return report_config_error(err, "nothing was recorded")
     return run_record(args.path, config, seconds=args.seconds)
 
 

@@ -12,7 +12,7 @@ import multiprocessing
 import sys
 from typing import Iterator
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
 from monitor.config import Config, ConfigError, load_config
 from monitor.replay import ReplayResult, replay
 from monitor.trace import TraceError, read_trace
@@ -49,7 +49,7 @@ def replay_command(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config) if args.config else Config()
     except ConfigError as err:
-        return fail(str(err).replace("\n", "\ntreadguard: "), EXIT_USAGE)
+        return report_config_error(err, "nothing was replayed")
     if args.jobs < 1:
         return fail("--jobs must be at least 1", EXIT_USAGE)
     failed = 0

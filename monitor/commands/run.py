@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, package_file
+from monitor.cli import EXIT_FAILED, EXIT_OK, fail, report_config_error, package_file
 from monitor.clock import MonotonicClock, ScaledClock
 from monitor.config import Config, ConfigError, load_config
 from monitor.core import SafetyCore
@@ -33,9 +33,7 @@ def _load(args: argparse.Namespace) -> Config | int:
     try:
         return load_config(args.config)
     except ConfigError as err:
-        for problem in err.problems:
-            print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
-        return fail(f"{len(err.problems)} problem(s) in {err.source}; nothing was started")
+        return report_config_error(err, "nothing was started")
 
 
 def run_command(args: argparse.Namespace) -> int:
