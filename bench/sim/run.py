@@ -140,6 +140,19 @@ def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
     return Built(scenario, motion, script, samples, belt)
 
 
+def scripted_imu(built: Built, clock: LoopClock) -> FakeImu:
+    """The scenario's IMU samples on a fake IMU, with its sensor fault if it has one:
+    three 50 ms bursts of I2C errors a second apart, or a freeze."""
+    scenario = built.scenario
+    imu = FakeImu(clock.now, built.samples)
+    if scenario.event == "i2c_errors":
+        for k in range(3):
+            imu.fail_reads(scenario.onset_s + k, scenario.onset_s + k + 0.05)
+    elif scenario.event == "imu_frozen":
+        imu.freeze(scenario.onset_s)
+    return imu
+
+
 def _score(built: Built, system: str, world: World, trip_at_s: float | None, reason: str | None) -> Outcome:
     scenario = built.scenario
     reference = scenario.onset_s if scenario.event != NORMAL else 0.0
@@ -165,15 +178,10 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
     config = config or bench_config(scenario.walking, treadmill)
     clock = clock or SimulatedClock(0.0)
     world = World(treadmill, built.script)
-    imu = FakeImu(clock.now, built.samples)
+    imu = scripted_imu(built, clock)
     belt = SimBeltSensor(world, clock.now)
     ranger = SimRangeSensor(world, clock.now)
-    if scenario.event == "i2c_errors":
-        for k in range(3):
-            imu.fail_reads(scenario.onset_s + k, scenario.onset_s + k + 0.05)
-    elif scenario.event == "imu_frozen":
-        imu.freeze(scenario.onset_s)
-    elif scenario.event == "belt_lost":
+    if scenario.event == "belt_lost":
         belt.is_lost_from_s = scenario.onset_s
     elif scenario.event == "range_lost":
         ranger.is_lost_from_s = scenario.onset_s
@@ -203,12 +211,7 @@ def run_baseline(built: Built, system: str, treadmill: Treadmill = Treadmill()) 
     scenario = built.scenario
     world = World(treadmill, built.script)
     clock = SimulatedClock(0.0)
-    imu = FakeImu(clock.now, built.samples)
-    if scenario.event == "i2c_errors":
-        for k in range(3):
-            imu.fail_reads(scenario.onset_s + k, scenario.onset_s + k + 0.05)
-    elif scenario.event == "imu_frozen":
-        imu.freeze(scenario.onset_s)
+    imu = scripted_imu(built, clock)
     period = 1.0 / Config().loop.rate_hz
     trip_at = None
     accel_limit2 = THRESHOLD_ACCEL_MPS2 ** 2
