@@ -6,6 +6,7 @@ tick of the trip."""
 from __future__ import annotations
 
 import functools
+import json
 import os
 import signal
 
@@ -33,10 +34,15 @@ pin = 17
 """
 
 
+def config_in(tmp_path) -> str:
+    """The config, with trip records kept in the test's own folder."""
+    return CONFIG + f'\n[record]\ntrip_dir = "{tmp_path / "trips"}"\n'
+
+
 def test_run_config_on_fakes_arms_on_sigusr1_trips_on_an_unplugged_chip_and_releases_in_that_tick(
         tmp_path, monkeypatch, capsys):
     path = tmp_path / "treadguard.toml"
-    path.write_text(CONFIG)
+    path.write_text(config_in(tmp_path))
     clock = SimulatedClock(100.0)
     bus = FakeMpu6050(clock)
     factory = clocked_factory(clock)
@@ -71,11 +77,14 @@ def test_run_config_on_fakes_arms_on_sigusr1_trips_on_an_unplugged_chip_and_rele
     assert energized_t == armed[0]  # the relay follows the verdict in the same tick
     assert released_t == trip_t  # ... and is released in the very tick of the trip
     assert relay_pin.state is False and bus.is_closed
+    records = sorted((tmp_path / "trips").glob("trip-*.json"))  # and the trip is explained on disk
+    assert len(records) == 1
+    assert json.loads(records[0].read_text())["detail"] == "imu_read_failed"  # the unplugged chip
 
 
 def test_run_hardware_with_a_missing_chip_starts_nothing(tmp_path, capsys):
     path = tmp_path / "treadguard.toml"
-    path.write_text(CONFIG)
+    path.write_text(config_in(tmp_path))
     clock = SimulatedClock(0.0)
     factory = clocked_factory(clock)
     from monitor.config import load_config

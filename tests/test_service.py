@@ -16,7 +16,7 @@ from monitor.clock import SimulatedClock
 from monitor.commands import run as run_module
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
-from tests.test_run_hardware import CONFIG
+from tests.test_run_hardware import config_in
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "treadguard.service"
 
@@ -31,7 +31,7 @@ def run_as_the_unit(tmp_path, monkeypatch, stall_at_s: float, stall_s: float, un
     argv = shlex.split(unit_setting("ExecStart"))[1:]
     assert argv == ["run", "--config", "/etc/treadguard/config.toml"]
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG)
+    config.write_text(config_in(tmp_path))
     argv[-1] = str(config)  # the same arguments, with the test's config file
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -20,6 +20,7 @@ from monitor.replay import build_replay
 from monitor.sideline import Sideline
 from monitor.status import StatusLine
 from monitor.trace import TraceError, read_trace
+from monitor.trip_record import TripRecorder, trip_record_writer
 from monitor.verdict import Verdict
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
@@ -134,7 +135,15 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
     core = SafetyCore(config, start_s=clock.now())
-    service = ServiceNotifier(Notifier.from_environment(), on_tick)
+    records = Sideline(trip_record_writer(config.record.trip_dir, _say), maxsize=4, name="trip-records")
+    recorder = TripRecorder(core, records.offer)
+
+    def hooks(verdict: Verdict, core: SafetyCore) -> None:
+        recorder.on_tick(verdict, core)
+        if on_tick is not None:
+            on_tick(verdict, core)
+
+    service = ServiceNotifier(Notifier.from_environment(), hooks)
     daemon = Daemon(core, devices, clock, on_tick=service.on_tick)
     daemon.install_signal_handlers()
     _enable_stack_dumps()
@@ -146,7 +155,13 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     finally:
         service.notifier.stopping("stopped; relay released")
         daemon.restore_signal_handlers()
+        recorder.finish(core)
+        records.close()
     return EXIT_OK
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _enable_stack_dumps() -> None:
