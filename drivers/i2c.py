@@ -52,7 +52,3 @@ def write_byte(bus: Any, address: int, register: int, value: int) -> None:
 def read_byte(bus: Any, address: int, register: int) -> int:
     return bus.read_byte_data(address, register) & 0xFF
 
-
-def set_bits(value: int, mask: int, field: int) -> int:
-    """`value` with the bits under `mask` replaced by `field` (already shifted), masked."""
-    return (value & ~mask & 0xFF) | (field & mask)

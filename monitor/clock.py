@@ -7,13 +7,10 @@ import time
 
 
 class MonotonicClock:
-    """Wall time that never jumps: seconds from time.monotonic(), shifted by offset_s."""
-
-    def __init__(self, offset_s: float = 0.0) -> None:
-        self.offset_s = offset_s
+    """Wall time that never jumps: seconds from time.monotonic()."""
 
     def now(self) -> float:
-        return time.monotonic() + self.offset_s
+        return time.monotonic()
 
     def __call__(self) -> float:
         return self.now()
@@ -28,7 +25,6 @@ class ScaledClock(MonotonicClock):
     """Real time sped up (or slowed) by `speed`, starting at start_s: for the bench."""
 
     def __init__(self, start_s: float = 0.0, speed: float = 1.0) -> None:
-        super().__init__()
         self.speed = speed
         self._origin_s = time.monotonic()
         self.start_s = start_s

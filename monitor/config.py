@@ -229,13 +229,6 @@ class Config:
     relay: RelayConfig = RelayConfig()
     record: RecordConfig = RecordConfig()
 
-    @property
-    def uses_fakes(self) -> bool:
-        drivers = [self.imu.driver, self.relay.driver]
-        drivers += [self.belt.driver] if self.belt.enabled else []
-        drivers += [self.range.driver] if self.range.enabled else []
-        return "fake" in drivers
-
 
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}
 

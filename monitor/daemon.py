@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import signal
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
@@ -48,7 +48,6 @@ class LoopStats:
     late_ticks: int = 0
     first_trip: Verdict | None = None
     last: Verdict | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 class Daemon:

@@ -73,7 +73,6 @@ class Built:
     motion: Motion
     script: Script
     samples: list
-    belt_open_loop_mps: np.ndarray
 
 
 def _belt_command(scenario: Scenario) -> Callable[[float], float]:
@@ -137,7 +136,7 @@ def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
         script.fall_shift_m = lambda s: float(np.interp(s, t, shift))
         script.waist_height_m = lambda s: float(np.interp(s, t, height))
     samples = np.column_stack([t, motion.accel_mps2, motion.gyro_radps]).tolist()
-    return Built(scenario, motion, script, samples, belt)
+    return Built(scenario, motion, script, samples)
 
 
 def scripted_imu(built: Built, clock: LoopClock) -> FakeImu:

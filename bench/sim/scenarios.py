@@ -16,10 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NORMAL = "none"
-EVENTS = (
-    NORMAL, "stumble", "trip", "slip", "fall_forward", "fall_backward", "fall_sideways", "stop", "drift",
-    "step_off", "rails", "clip_off", "i2c_errors", "imu_frozen", "belt_lost", "range_lost",
-)
 
 
 @dataclass(frozen=True)
