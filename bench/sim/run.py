@@ -181,9 +181,11 @@ def _end_time(world: World, scenario: Scenario) -> bool:
 
 def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Config | None = None, *,
                    clock: LoopClock | None = None,
-                   on_tick: Callable[[Verdict, SafetyCore], None] | None = None) -> Outcome:
+                   on_tick: Callable[[Verdict, SafetyCore], None] | None = None,
+                   on_daemon: Callable[[Daemon], None] | None = None) -> Outcome:
     """The real daemon on the simulated devices; on a simulated clock unless another
-    is given (the live bench plays it in real time), with an optional extra tick hook."""
+    is given (the live bench plays it in real time), with an optional extra tick hook
+    and a hook that sees the daemon before it runs (the live bench installs its signals)."""
     scenario = built.scenario
     config = config or bench_config(scenario.walking, treadmill)
     clock = clock or SimulatedClock(0.0)
@@ -209,6 +211,8 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
             daemon.stop()
 
     daemon.on_tick = walker_and_world
+    if on_daemon is not None:
+        on_daemon(daemon)
     stats = daemon.run(until_s=scenario.duration_s)
     world.advance(clock.now())
     first = stats.first_trip

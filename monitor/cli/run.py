@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +19,7 @@ from monitor.formats.trace_reader import read_trace
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
+from monitor.service.bench_session import BenchSession
 from monitor.service.clock import MonotonicClock, ScaledClock
 from monitor.service.daemon import Daemon, LoopClock
 from monitor.service.notify import Notifier, WatchdogFeeder
@@ -27,6 +30,7 @@ from monitor.service.trip_record import TripRecorder, trip_record_writer
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
 BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
+MIN_BENCH_SPEED = 0.1  # slower, and one tick lasts a tenth of a second of real time or more
 MAX_BENCH_SPEED = 20.0  # faster, and a tick's real interval nears the loop's own work: it would run late
 
 
@@ -43,22 +47,111 @@ def run_command(args: argparse.Namespace) -> int:
     config = _load(args)
     if isinstance(config, int):
         return config
-    if args.hardware:
+    if args.bench is None:  # `run --config FILE` (or `--hardware --config FILE`): the real treadmill
         if not args.config:
-            return fail("`run --hardware` needs --config FILE (see `treadguard config --example`)")
+            return fail("`run` needs --config FILE for the real treadmill (see `treadguard config --example`), "
+                        "or --bench to try it on fake hardware")
         return run_hardware(config)
-    return run_bench(config, args.bench or str(package_file(DEMO_TRACE)), args.speed)
+    trip_dir = config.record.trip_dir if args.config else bench_trip_dir()
+    return run_bench(config, args.bench or str(package_file(DEMO_TRACE)), args.speed, trip_dir=trip_dir)
 
 
-def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None = None) -> int:
+def bench_trip_dir() -> str:
+    """Where the bench keeps its trip records when no config names a folder: the
+    person's own state folder (XDG), not the daemon's."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "treadguard", "bench-trips")
+
+
+def _scenario_named(path: str) -> tuple[str | None, int | None]:
+    """(scenario name, None) when path names one; (None, exit status) when it looks like a
+    misspelt one (said so); (None, None) when it is meant as a trace file."""
+    from bench.sim.scenarios import BY_NAME, unknown_scenario_message
+
+    if path in BY_NAME:
+        return path, None
+    if os.sep in path or "." in os.path.basename(path):  # a file name: read_trace says what is wrong
+        return None, None
+    return None, fail(unknown_scenario_message(path) + "; or give a trace file (.csv, .csv.gz)")
+
+
+class _BenchRun:
+    """The pieces every live bench session shares: the status line and its printer,
+    the session log, the trip records, and the signals (Ctrl-C and SIGTERM stop,
+    SIGUSR1 re-arms), each acted on within a fraction of a second."""
+
+    def __init__(self, t0_s: float, clock: LoopClock, trip_dir: str | None) -> None:
+        self.clock = clock
+        self.status = StatusLine(sys.stdout, t0_s=t0_s)
+        self.printer = Sideline(self.status.handle, name="status")
+        self.session = BenchSession(self.status, t0_s)
+        self.said: list[str] = []
+        self.trip_dir = trip_dir
+        self.records: Sideline | None = None
+        self.recorder: TripRecorder | None = None
+        self._status_hook = self.status.tick_hook(self.printer.offer)
+        self._previous: dict[int, Any] = {}
+
+    def on_tick(self, verdict: Verdict, core: SafetyCore) -> None:
+        self.session.on_tick(verdict, core)
+        if self.trip_dir is not None:
+            if self.recorder is None:
+                self.records = Sideline(trip_record_writer(self.trip_dir, self.said.append), maxsize=4,
+                                        name="trip-records")
+                self.recorder = TripRecorder(core, self.records.offer)
+            self.recorder.on_tick(verdict, core)
+        self._status_hook(verdict, core)
+
+    def install_signals(self, daemon: Daemon) -> None:
+        def stop(signum: int, frame: Any) -> None:
+            self.session.stopped_by = "you" if signum == signal.SIGINT else signal.Signals(signum).name
+            daemon.stop()
+            self._wake()
+
+        def rearm(signum: int, frame: Any) -> None:
+            self.session.ask_rearm()
+            daemon.core.request_reset()
+            self._wake()
+
+        for signum, handler in ((signal.SIGINT, stop), (signal.SIGTERM, stop), (signal.SIGUSR1, rearm)):
+            self._previous[signum] = signal.signal(signum, handler)
+
+    def _wake(self) -> None:
+        wake = getattr(self.clock, "wake", None)
+        if wake is not None:
+            wake()
+
+    def finish(self, core: SafetyCore | None) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+        self.printer.close()
+        self.status.end()
+        if self.recorder is not None and core is not None:
+            self.recorder.finish(core)
+        if self.records is not None:
+            self.records.close()
+
+    def tell_records(self) -> None:
+        for line in self.said:
+            print(line.replace("treadguard: ", "", 1))
+        if self.said and self.trip_dir is not None:
+            print(f"explain it: treadguard trips show latest --dir {self.trip_dir}")
+
+
+def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None = None, *,
+              trip_dir: str | None = None) -> int:
     """Play a trace, or a bench scenario, through fake devices on a real-time clock (or the one given)."""
-    if not 0 < speed <= MAX_BENCH_SPEED:
-        return fail(f"--speed must be above 0 and at most {MAX_BENCH_SPEED:g} (the loop must keep up)")
+    if not MIN_BENCH_SPEED <= speed <= MAX_BENCH_SPEED:
+        return fail(f"--speed {speed:g} is out of range: the bench plays from {MIN_BENCH_SPEED:g}x "
+                    f"(slower, and a tick would take seconds) to {MAX_BENCH_SPEED:g}x real time "
+                    f"(faster, and the loop could not keep up)")
     if not Path(path).exists():
-        from bench.sim.scenarios import BY_NAME
-
-        if path in BY_NAME:
-            return run_scenario_live(path, speed, clock)
+        name, refused = _scenario_named(path)
+        if refused is not None:
+            return refused
+        if name is not None:
+            return run_scenario_live(name, speed, clock, trip_dir=trip_dir)
     try:
         trace = read_trace(path)
     except TraceError as err:
@@ -68,32 +161,41 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     t0_s = float(trace.t_s[0])
     clock = clock or ScaledClock(start_s=t0_s, speed=speed)
     daemon = build_replay(trace, config, clock)
-    status = StatusLine(sys.stdout, t0_s=t0_s)
-    printer = Sideline(status.handle, name="status")
-    daemon.on_tick = status.tick_hook(printer.offer)
+    bench = _BenchRun(t0_s, clock, trip_dir)
+    session = bench.session
+
+    def on_tick(verdict: Verdict, core: SafetyCore) -> None:
+        bench.on_tick(verdict, core)
+        # After a trip, play on a moment to show it holds; a re-arm plays on to the end.
+        if session.trips and session.state is LatchState.TRIPPED \
+                and verdict.t_s - t0_s >= session.trips[-1][0] + BENCH_AFTER_TRIP_S:
+            daemon.stop()
+
+    daemon.on_tick = on_tick
     sensors = ["imu"] + (["belt"] if daemon.core.has_belt else []) + (["range"] if daemon.core.has_range else [])
     print(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
-          f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; Ctrl-C stops")
-    daemon.install_signal_handlers()
+          f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; "
+          f"Ctrl-C stops, SIGUSR1 re-arms")
+    bench.install_signals(daemon)
     try:
-        stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True, stop_on_trip=True,
-                           after_trip_s=BENCH_AFTER_TRIP_S)
+        stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True)
     finally:
-        daemon.restore_signal_handlers()
-        printer.close()
-    print()
+        bench.finish(daemon.core)
     first = stats.first_trip
-    if first is None or first.trip is None:
-        print(f"no trip: the monitor stayed armed for the whole trace ({stats.ticks} ticks)")
-    else:
+    if first is not None and first.trip is not None:
         print(f"TRIPPED at {first.t_s - t0_s:.2f} s into the trace: {first.trip.reason}")
         for problem in first.trip.problems:
             print(f"  because {problem.describe()}")
-        print("  the relay was released in that tick; the belt stays stopped until a person resets")
+        print("  the relay was released in that tick; the belt stays stopped until a person re-arms")
+    elif session.stopped_by is None:
+        print(f"no trip: the monitor stayed armed for the whole trace ({stats.ticks} ticks)")
+    print(session.summary())
+    bench.tell_records()
     return EXIT_OK
 
 
-def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -> int:
+def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *,
+                      trip_dir: str | None = None) -> int:
     """One bench scenario, closed loop, in real time: the simulated walker, belt and
     sensors, the real daemon, and a status line."""
     from bench.sim.run import build, run_treadguard
@@ -102,21 +204,28 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -
     scenario = BY_NAME[name]
     print(f"treadguard bench: scenario {name}: {scenario.summary} ({scenario.duration_s:g} s, "
           f"walking {scenario.walking}; the event at {scenario.onset_s:g} s; the walker arms it at 1 s) "
-          f"at {speed:g}x real time; Ctrl-C stops")
-    status = StatusLine(sys.stdout)
-    printer = Sideline(status.handle, name="status")
+          f"at {speed:g}x real time; Ctrl-C stops, SIGUSR1 re-arms")
+    clock = clock or ScaledClock(0.0, speed)
+    bench = _BenchRun(0.0, clock, trip_dir)
+    daemons: list[Daemon] = []
+
+    def on_daemon(daemon: Daemon) -> None:
+        daemons.append(daemon)
+        bench.install_signals(daemon)
+
     try:
-        outcome = run_treadguard(build(scenario), clock=clock or ScaledClock(0.0, speed),
-                                 on_tick=status.tick_hook(printer.offer))
+        outcome = run_treadguard(build(scenario), clock=clock, on_tick=bench.on_tick, on_daemon=on_daemon)
     finally:
-        printer.close()
-    print()
+        bench.finish(daemons[0].core if daemons else None)
     if outcome.tripped:
         print(f"TRIPPED {outcome.trip_s:+.2f} s from the event: {outcome.reason}")
-    else:
+    elif bench.session.stopped_by is None:
         print("no trip")
-    print(f"the walker's smallest distance to the rear edge while the belt moved: {outcome.margin_m:.2f} m; "
-          f"{'safe' if outcome.safe else 'NOT SAFE'}")
+    if bench.session.stopped_by is None:
+        print(f"the walker's smallest distance to the rear edge while the belt moved: {outcome.margin_m:.2f} m; "
+              f"{'safe' if outcome.safe else 'NOT SAFE'}")
+    print(bench.session.summary())
+    bench.tell_records()
     return EXIT_OK
 
 

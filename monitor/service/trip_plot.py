@@ -1,0 +1,153 @@
+"""A trace's seconds drawn for a person: acceleration, tilt, the detector's features
+against their thresholds, belt speed and range, with the trip moment marked.
+
+matplotlib is an optional extra (`pip install 'treadguard[plot]'`): the daemon
+never needs it, so it is imported only here, only when a plot is asked for. The
+figure is drawn with the Agg renderer (no display needed) and is byte-for-byte
+the same for the same input: the SVG's ids are salted with a fixed string and
+no date or software version is written into either format.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.config.schema import Config
+from monitor.formats.trace_format import Trace
+from monitor.service.trip_features import FEATURES, detector_features
+
+FORMATS = (".png", ".svg")
+TRIP_COLOUR = "#d62728"
+THRESHOLD_COLOURS = ("#555555", "#9467bd", "#8c564b")
+LEGEND = dict(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)  # beside the panel, never on the data
+
+
+class PlotError(Exception):
+    """A plot cannot be made: a message for the person, naming what to do."""
+
+
+@dataclass(frozen=True)
+class TripMark:
+    t_s: float  # in the trace's own time base
+    label: str  # e.g. "stumble (stumble_detected)"
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise PlotError("drawing plots needs matplotlib, which is not installed; "
+                        "install it with: pip install 'treadguard[plot]'") from None
+    return matplotlib, Figure
+
+
+def check_plot_path(path: str) -> None:
+    """Refuse a file type we cannot draw before any work is done."""
+    if os.path.splitext(path)[1].lower() not in FORMATS:
+        raise PlotError(f"{path}: a plot is written as .png or .svg; name the file FILE.png or FILE.svg")
+    _matplotlib()
+
+
+def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None = None,
+               title: str = "", window_s: tuple[float, float] | None = None,
+               rear_edge_m: float | None = None, max_speed_mps: float | None = None) -> None:
+    """Draw the trace (or the window (start, end) of it, trace time) into path (.png or .svg).
+    Times are shown from the trip moment when there is one. Raises PlotError or OSError."""
+    check_plot_path(path)
+    matplotlib, Figure = _matplotlib()
+    features = detector_features(trace, config)
+    origin = trip.t_s if trip is not None else float(trace.t_s[0]) if trace.samples else 0.0
+    lo, hi = window_s if window_s is not None else (-np.inf, np.inf)
+
+    def cut(t: np.ndarray, *ys: np.ndarray) -> list[np.ndarray]:
+        keep = (t >= lo) & (t <= hi)
+        return [t[keep] - origin] + [y[keep] for y in ys]
+
+    panels = 2 + len(FEATURES) - 1 + (trace.belt_mps is not None) + (trace.range_m is not None)
+    with matplotlib.rc_context({"svg.hashsalt": "treadguard", "font.size": 9, "axes.titlesize": 9,
+                                "legend.fontsize": 7.5, "axes.grid": True, "grid.alpha": 0.3}):
+        fig = Figure(figsize=(12, 1.5 * panels + 1.0), dpi=100, layout="constrained")
+        axes = fig.subplots(panels, 1, sharex=True)
+        ax_iter = iter(axes)
+
+        ax = next(ax_iter)
+        t, acc = cut(trace.t_s, trace.accel_mps2)
+        if len(t):
+            for i, name in enumerate("xyz"):
+                ax.plot(t, acc[:, i], lw=0.6, alpha=0.6, label=f"a{name} (sensor)")
+            ax.plot(t, np.linalg.norm(acc, axis=1), lw=1.1, color="black", label="|a|")
+        ax.axhline(9.80665, color="grey", lw=0.8, ls=":", label="1 g")
+        ax.set_ylabel("acceleration\n(m/s²)")
+        ax.legend(**LEGEND)
+
+        ax = next(ax_iter)
+        tilt_feature = FEATURES[0]
+        ft, tilt = cut(features.t_s, features.values[tilt_feature.name])
+        ax.plot(ft, tilt, color="black", lw=1.1, label="tilt from the walker's own upright")
+        _thresholds(ax, tilt_feature, features.thresholds)
+        ax.set_ylabel(tilt_feature.label.replace(" (", "\n("))
+        ax.legend(**LEGEND)
+
+        for feature in FEATURES[1:]:
+            ax = next(ax_iter)
+            ft, y = cut(features.t_s, features.values[feature.name])
+            ax.plot(ft, y, color="black", lw=1.1, label=feature.label.split(" (")[0])
+            _thresholds(ax, feature, features.thresholds)
+            ax.set_ylabel(feature.label.replace(" (", "\n("))
+            ax.legend(**LEGEND)
+
+        if trace.belt_mps is not None:
+            ax = next(ax_iter)
+            has = ~np.isnan(trace.belt_mps)
+            bt, belt = cut(trace.t_s[has], trace.belt_mps[has])
+            ax.plot(bt, belt, color="#1f77b4", lw=1.1, drawstyle="steps-post", label="belt speed")
+            if max_speed_mps is not None:
+                ax.axhline(max_speed_mps, color=THRESHOLD_COLOURS[0], ls="--", lw=1,
+                           label=f"overspeed {max_speed_mps:.2f} m/s")
+            ax.set_ylabel("belt\n(m/s)")
+            ax.set_ylim(bottom=0)
+            ax.legend(**LEGEND)
+
+        if trace.range_m is not None:
+            ax = next(ax_iter)
+            has = ~np.isnan(trace.range_m)
+            rt, rng = cut(trace.t_s[has], trace.range_m[has])
+            edge = rear_edge_m if rear_edge_m is not None else trace.rear_edge_m
+            if edge is not None:
+                ax.plot(rt, edge - rng, color="#2ca02c", lw=1.1, drawstyle="steps-post",
+                        label="walker to rear edge")
+                margin = config.range.min_rear_margin_m
+                ax.axhline(margin, color=THRESHOLD_COLOURS[0], ls="--", lw=1, label=f"drift trip below {margin:.2f} m")
+                ax.set_ylabel("rear margin\n(m)")
+            else:
+                ax.plot(rt, rng, color="#2ca02c", lw=1.1, drawstyle="steps-post", label="range")
+                ax.set_ylabel("range\n(m)")
+            ax.legend(**LEGEND)
+
+        for ax in axes:
+            if trip is not None:
+                ax.axvline(0.0, color=TRIP_COLOUR, lw=1.6)
+        if trip is not None:
+            top = axes[0]
+            top.annotate(f"trip: {trip.label}", xy=(0.0, 1.0), xycoords=("data", "axes fraction"),
+                         xytext=(4, 2), textcoords="offset points", color=TRIP_COLOUR,
+                         fontweight="bold", va="bottom", ha="left")
+            axes[-1].set_xlabel("seconds from the trip (the red line)")
+        else:
+            axes[-1].set_xlabel("seconds from the start of the trace (no trip)")
+        if title:
+            fig.suptitle(title, fontsize=10)
+        if path.lower().endswith(".svg"):
+            fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
+        else:
+            fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def _thresholds(ax, feature, thresholds: dict[str, float]) -> None:
+    for colour, (field, meaning) in zip(THRESHOLD_COLOURS, feature.thresholds):
+        value = thresholds[field]
+        ax.axhline(value, color=colour, ls="--", lw=1, label=f"{meaning} above {value:g}")
