@@ -328,8 +328,10 @@ Then:
     sudo systemctl start treadguard               # it also starts by itself at every boot
     systemctl status treadguard                   # "running; relay released until a reset"
     journalctl -u treadguard -f                   # what it says, trips included
-The relay stays released (the treadmill will not run) until a person resets:
-`sudo systemctl kill -s USR1 treadguard` or the reset button."""
+The relay stays released (the treadmill will not run) until a person at the
+treadmill arms it, while every check passes: with the arm button at the console
+(hold 1 s), or as a local admin with `sudo systemctl kill -s USR1 treadguard`
+(SIGUSR1). Nothing re-arms it by itself."""
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -173,3 +173,12 @@ def test_full_install_builds_a_venv_whose_treadguard_checks_the_config(tmp_path)
     assert "venv       /opt/treadguard/venv (kept" in again.stdout
     assert subprocess.run([str(treadguard), "config", "--check", str(config)],
                           stdout=subprocess.DEVNULL).returncode == 0
+
+
+def test_the_start_advice_names_the_arm_button_and_sigusr1_not_a_reset_button():
+    from systemd.install import start_advice
+
+    advice = " ".join(start_advice().split())
+    assert "the arm button at the console (hold 1 s)" in advice
+    assert "systemctl kill -s USR1 treadguard` (SIGUSR1)" in advice
+    assert "reset button" not in advice

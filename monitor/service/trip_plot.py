@@ -77,9 +77,9 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
         ax = next(ax_iter)
         t, acc = cut(trace.t_s, trace.accel_mps2)
         if len(t):
-            for i, name in enumerate("xyz"):
-                ax.plot(t, acc[:, i], lw=0.6, alpha=0.6, label=f"a{name} (sensor)")
-            ax.plot(t, np.linalg.norm(acc, axis=1), lw=1.1, color="black", label="|a|")
+            ax.plot(t, np.linalg.norm(acc, axis=1), lw=2.2, color="#bbbbbb", label="|a|", zorder=1)
+            for i, name in enumerate("xyz"):  # drawn over |a|: the up axis is about |a| when upright
+                ax.plot(t, acc[:, i], lw=0.7, label=f"a{name} (sensor)", zorder=2)
         ax.axhline(9.80665, color="grey", lw=0.8, ls=":", label="1 g")
         ax.set_ylabel("acceleration\n(m/s²)")
         ax.legend(**LEGEND)
@@ -128,9 +128,15 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
                 ax.set_ylabel("range\n(m)")
             ax.legend(**LEGEND)
 
-        for ax in axes:
+        warm_end = features.t_s[0] + config.motion.warmup_s if len(features.t_s) else None
+        for i, ax in enumerate(axes):
             if trip is not None:
                 ax.axvline(0.0, color=TRIP_COLOUR, lw=1.6)
+            if warm_end is not None and warm_end > lo and 1 <= i <= len(FEATURES):  # the feature panels
+                ax.axvspan(max(features.t_s[0], lo) - origin, warm_end - origin, color="#eeeeee", zorder=0)
+        if warm_end is not None and warm_end > lo:
+            axes[1].text(max(features.t_s[0], lo) - origin, 0.55, " detector\n warming up", va="center",
+                         transform=axes[1].get_xaxis_transform(), fontsize=7.5, color="#777777")
         if trip is not None:
             top = axes[0]
             top.annotate(f"trip: {trip.label}", xy=(0.0, 1.0), xycoords=("data", "axes fraction"),
