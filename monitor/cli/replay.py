@@ -39,6 +39,8 @@ def replay_path(job: tuple[str, Config]) -> tuple[ReplayResult | None, str | Non
 
 def _results(paths: list[str], config: Config, jobs: int) -> Iterator[tuple[ReplayResult | None, str | None]]:
     work = [(p, config) for p in paths]
+    if not work:
+        return
     if jobs <= 1 or len(paths) == 1:
         yield from map(replay_path, work)
         return

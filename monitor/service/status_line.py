@@ -43,7 +43,7 @@ def fields(verdict: Verdict, core: SafetyCore, t0_s: float, note: str = "") -> l
 
 def fit(parts: list[Field], width: int | None) -> str:
     """The fields joined, dropping the most expendable first until the line fits in width;
-    a line that is still too long keeps its end (where the trip's reason is)."""
+    a trip alone still too long loses the word "tripped:", then the end of the check's name."""
     parts = [(text.strip() if width is not None else text, rank) for text, rank in parts]
     line = "  ".join(text for text, _ in parts)
     if width is None:
@@ -52,7 +52,11 @@ def fit(parts: list[Field], width: int | None) -> str:
         worst = max(range(len(parts)), key=lambda i: (parts[i][1], i))
         del parts[worst]
         line = "  ".join(text for text, _ in parts)
-    return line if len(line) <= width else line[len(line) - width:]
+    if len(line) <= width:
+        return line
+    # Only the trip is left and it is still too long: its reason word first, the check's name cut.
+    line = line.removeprefix("tripped: ")
+    return line if len(line) <= width else line[: max(0, width - 1)] + "…"
 
 
 def describe(verdict: Verdict, core: SafetyCore, t0_s: float) -> str:
