@@ -158,7 +158,7 @@ def test_a_threaded_side_output_finishes_its_queue_on_close():
 
 def test_the_bench_plays_a_scenario_live_and_scores_it(simulated, capsys):
     assert main(["run", "--bench", "fall-fwd-2kmh"]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # prose is wrapped at the terminal's width
     assert "scenario fall-fwd-2kmh: falls forward toward the console at 2 km/h" in out
     assert re.search(r"TRIPPED \+0\.\d\d s from the event: fall/fall_detected", out)
     assert "rear edge while the belt moved" in out and "; safe" in out

@@ -25,9 +25,9 @@ def recorded(monkeypatch, tmp_path, capsys):
     """The bench demo played on a simulated clock: the daemon records its stumble."""
     monkeypatch.setattr(run_module, "ScaledClock", lambda start_s, speed: SimulatedClock(start_s))
     assert main(["run", "--bench"]) == 0
-    out = capsys.readouterr().out
+    said = " ".join(capsys.readouterr().out.split())
     folder = tmp_path / "state" / "treadguard" / "bench-trips"
-    assert f"explain it: treadguard trips show latest --dir {folder}" in out
+    assert f"explain it: treadguard trips show latest --dir {folder}" in said
     return folder
 
 

@@ -120,9 +120,9 @@ def test_a_re_arm_after_the_trip_is_announced_in_the_status_line_and_the_summary
     assert main(["run", "--bench"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"ARMED .*re-armed by you at 13\.0\d s", out)
-    summary = out.strip().splitlines()
-    assert any(re.fullmatch(r"ended at 1\d\.\d\d s, armed, tripped at 12\.0\d s: stumble \(stumble_detected\), "
-                            r"re-armed by you at 13\.0\d s", line) for line in summary), summary
+    said = " ".join(out.split())
+    assert re.search(r"ended at 1\d\.\d\d s, armed, trip at 12\.0\d s: stumble \(stumble_detected\), "
+                     r"re-armed by you at 13\.0\d s", said), said
 
 
 def test_a_bench_speed_below_the_floor_is_refused_naming_it(capsys):

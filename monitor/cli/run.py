@@ -134,9 +134,25 @@ class _BenchRun:
 
     def tell_records(self) -> None:
         for line in self.said:
-            print(line.replace("treadguard: ", "", 1))
+            say(line.replace("treadguard: ", "", 1).replace(" and ", ", with its data in ", 1))
         if self.said and self.trip_dir is not None:
-            print(f"explain it: treadguard trips show latest --dir {self.trip_dir}")
+            say(f"explain it: treadguard trips show latest --dir {self.trip_dir}")
+
+
+def say(text: str, indent: str = "", out: Any = None) -> None:
+    """Print prose wrapped at the terminal's width (80 columns at most), words never split."""
+    import shutil
+    import textwrap
+
+    width = min(80, shutil.get_terminal_size((80, 24)).columns)
+    print(textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent + "  ",
+                        break_long_words=False, break_on_hyphens=False), file=out or sys.stdout)
+
+
+def _explained(problem: Any, config: Config, walking: str) -> str:
+    from monitor.service.trip_explain import explain, thresholds_from_config
+
+    return explain(problem.detail, problem.values, thresholds_from_config(config, walking))
 
 
 def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None = None, *,
@@ -173,9 +189,9 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
 
     daemon.on_tick = on_tick
     sensors = ["imu"] + (["belt"] if daemon.core.has_belt else []) + (["range"] if daemon.core.has_range else [])
-    print(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
-          f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; "
-          f"Ctrl-C stops, SIGUSR1 re-arms")
+    say(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
+        f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; "
+        f"Ctrl-C stops, SIGUSR1 re-arms")
     bench.install_signals(daemon)
     try:
         stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True)
@@ -183,13 +199,13 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
         bench.finish(daemon.core)
     first = stats.first_trip
     if first is not None and first.trip is not None:
-        print(f"TRIPPED at {first.t_s - t0_s:.2f} s into the trace: {first.trip.reason}")
+        print(f"TRIPPED at {first.t_s - t0_s:.2f} s into the trace: {first.trip.reason} ({first.trip.detail})")
         for problem in first.trip.problems:
-            print(f"  because {problem.describe()}")
-        print("  the relay was released in that tick; the belt stays stopped until a person re-arms")
+            say(f"because {_explained(problem, config, daemon.core.walking)}", "  ")
+        say("the relay was released in that tick; the belt stays stopped until a person re-arms", "  ")
     elif session.stopped_by is None:
         print(f"no trip: the monitor stayed armed for the whole trace ({stats.ticks} ticks)")
-    print(session.summary())
+    say(session.summary())
     bench.tell_records()
     return EXIT_OK
 
@@ -202,9 +218,9 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
     from bench.sim.scenarios import BY_NAME
 
     scenario = BY_NAME[name]
-    print(f"treadguard bench: scenario {name}: {scenario.summary} ({scenario.duration_s:g} s, "
-          f"walking {scenario.walking}; the event at {scenario.onset_s:g} s; the walker arms it at 1 s) "
-          f"at {speed:g}x real time; Ctrl-C stops, SIGUSR1 re-arms")
+    say(f"treadguard bench: scenario {name}: {scenario.summary} ({scenario.duration_s:g} s, "
+        f"walking {scenario.walking}; the event at {scenario.onset_s:g} s; the walker arms it at 1 s) "
+        f"at {speed:g}x real time; Ctrl-C stops, SIGUSR1 re-arms")
     clock = clock or ScaledClock(0.0, speed)
     bench = _BenchRun(0.0, clock, trip_dir)
     daemons: list[Daemon] = []
@@ -222,9 +238,9 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
     elif bench.session.stopped_by is None:
         print("no trip")
     if bench.session.stopped_by is None:
-        print(f"the walker's smallest distance to the rear edge while the belt moved: {outcome.margin_m:.2f} m; "
-              f"{'safe' if outcome.safe else 'NOT SAFE'}")
-    print(bench.session.summary())
+        say(f"the walker's smallest distance to the rear edge while the belt moved: {outcome.margin_m:.2f} m; "
+            f"{'safe' if outcome.safe else 'NOT SAFE'}")
+    say(bench.session.summary())
     bench.tell_records()
     return EXIT_OK
 

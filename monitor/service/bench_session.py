@@ -56,12 +56,12 @@ class BenchSession:
         at = f"{self.last_t_s:.2f} s" if self.last_t_s is not None else "the start"
         how = {None: f"ended at {at}", "you": f"stopped by you at {at}"}.get(
             self.stopped_by, f"stopped by {self.stopped_by} at {at}")
-        parts = [how, {LatchState.ARMED: "armed", LatchState.TRIPPED: "tripped (relay released)",
+        parts = [how, {LatchState.ARMED: "armed", LatchState.TRIPPED: "still tripped",
                        LatchState.UNARMED: "never armed" if not self.armed_s else "not armed"}[self.state]]
         if not self.trips:
             parts.append("no trip")
         else:
-            parts.append("; ".join(f"tripped at {t:.2f} s: {reason} ({detail})" for t, reason, detail in self.trips))
+            parts.append("; ".join(f"trip at {t:.2f} s: {reason} ({detail})" for t, reason, detail in self.trips))
         if self.rearms_s:
             parts.append("re-armed by you at " + ", ".join(f"{t:.2f} s" for t in self.rearms_s))
         if self.refused:

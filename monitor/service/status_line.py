@@ -82,10 +82,13 @@ class StatusLine:
         self._note = ""
         self._note_until_s = -float("inf")
         self._is_mid_line = False  # a redrawn line is showing, with no newline after it
+        self._is_note_new = False
 
     def announce(self, text: str, now_s: float, for_s: float = 3.0) -> None:
-        """Show text in the line for a few seconds (e.g. "re-armed by you")."""
+        """Show text in the line for a few seconds (e.g. "re-armed by you"); the line that
+        first shows it is drawn at once and stays on screen, as a trip's does."""
         self._note, self._note_until_s = text, now_s + for_s
+        self._is_note_new = True
 
     def line(self, verdict: Verdict, core: SafetyCore) -> str:
         note = self._note if verdict.t_s < self._note_until_s else ""
@@ -94,9 +97,11 @@ class StatusLine:
     def tick_hook(self, offer: Callable[[str], bool]) -> Callable[[Verdict, SafetyCore], None]:
         """An on_tick for the Daemon: a line every interval, and at once on a trip."""
         def on_tick(verdict: Verdict, core: SafetyCore) -> None:
-            if verdict.t_s >= self._next_s or verdict.is_new_trip:
+            is_kept = verdict.is_new_trip or self._is_note_new
+            if verdict.t_s >= self._next_s or is_kept:
                 self._next_s = verdict.t_s + self._interval_s
-                offer(self.line(verdict, core) + ("\n" if verdict.is_new_trip else ""))
+                self._is_note_new = False
+                offer(self.line(verdict, core) + ("\n" if is_kept else ""))
         return on_tick
 
     def handle(self, line: str) -> None:
