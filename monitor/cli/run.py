@@ -27,7 +27,7 @@ from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
 from monitor.service.status_line import StatusLine
 from monitor.service.tick_budget import GcPolicy, TickBudget
-from monitor.service.trip_record import TripRecorder
+from monitor.service.trip_record import TripRecorder, trip_record_writer
 from monitor.service.worker_process import ProcessSideline
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"

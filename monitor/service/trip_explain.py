@@ -153,6 +153,8 @@ SENTENCES: dict[str, Sentence] = {
 def explain(detail: str, values: Values, thresholds: Values) -> str:
     """One problem as a sentence; a check without a sentence, plainly with its values."""
     values = {k: (math.nan if x is None else float(x)) for k, x in values.items()}
+    # A record may keep a threshold among the values (e.g. max_speed_mps): it is the one that applied.
+    thresholds = {**thresholds, **{k: x for k, x in values.items() if k in thresholds and math.isfinite(x)}}
     sentence = SENTENCES.get(detail)
     if sentence is None:
         return f"{detail}: {_plain(values)}"
