@@ -56,10 +56,18 @@ def test_the_status_line_overwrites_itself_within_the_terminal_and_keeps_the_tri
     written = out.getvalue()
     redraws = written.split("\r")[1:]
     assert len(redraws) == 2
-    for redraw in redraws:
-        assert len(redraw.rstrip("\n")) == columns - 1  # one short of the width: the cursor never wraps
-    assert redraws[-1].rstrip().endswith("tripped: sensor_fault (imu_time_not_increasing)")
-    assert redraws[-1].endswith("\n")  # the trip's line stays on screen
+    for redraw in redraws:  # each erases the rest of the old line and stays one short of the width
+        text = redraw.rstrip("\n")
+        assert text.endswith("\x1b[K") and len(text[:-3]) <= columns - 1
+    assert redraws[-1].endswith("tripped: sensor_fault (imu_time_not_increasing)\x1b[K\n")  # it stays on screen
+
+
+def test_a_dumb_terminal_gets_the_old_line_blanked_with_spaces(monkeypatch):
+    monkeypatch.setenv("TERM", "dumb")
+    out = Terminal()
+    status = StatusLine(out, width=80)
+    status.handle("  1.00 s  ARMED")
+    assert out.getvalue() == "\r" + "1.00 s  ARMED".rjust(15).ljust(79)
 
 
 def test_a_wide_terminal_shows_every_field_and_a_narrow_one_drops_the_least_useful_first():

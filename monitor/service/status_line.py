@@ -19,6 +19,7 @@ from monitor.safety.verdict import Verdict
 TTY_INTERVAL_S = 0.1  # redraw the line ten times a second on a terminal
 LOG_INTERVAL_S = 1.0  # one line a second when the output is a file or a pipe
 DEFAULT_WIDTH = 80
+ERASE_TO_END = "\x1b[K"  # ANSI "erase in line": every terminal but a dumb one knows it
 
 # How soon a field goes when the line is too long: higher goes first; KEEP never.
 KEEP = 0
@@ -83,6 +84,7 @@ class StatusLine:
         self._note_until_s = -float("inf")
         self._is_mid_line = False  # a redrawn line is showing, with no newline after it
         self._is_note_new = False
+        self.can_erase = os.environ.get("TERM", "") != "dumb"
 
     def announce(self, text: str, now_s: float, for_s: float = 3.0) -> None:
         """Show text in the line for a few seconds (e.g. "re-armed by you"); the line that
@@ -109,7 +111,10 @@ class StatusLine:
             ends = line.endswith("\n")
             text = line.rstrip("\n")
             width = self.width or DEFAULT_WIDTH - 1
-            self.out.write("\r" + text[:width].ljust(width) + ("\n" if ends else ""))
+            # Erase the rest of the old line (ANSI EL) rather than pad it with spaces: the cursor
+            # stays after the text, so a ^C the terminal echoes fits on the line and never wraps.
+            tail = ERASE_TO_END if self.can_erase else " " * (width - len(text[:width]))
+            self.out.write("\r" + text[:width] + tail + ("\n" if ends else ""))
             self._is_mid_line = not ends
         else:
             self.out.write(line.rstrip("\n") + "\n")
