@@ -129,7 +129,8 @@ def plot_replay(result: ReplayResult, config: Config, path: str) -> int:
     from monitor.service.trip_plot import PlotError, TripMark, plot_trace
 
     trace = read_trace(result.trace)
-    mark = TripMark(result.trip_t, f"{result.reason} ({result.detail})") if result.tripped else None
+    mark = TripMark(result.trip_t, f"{result.reason} ({result.detail})", values=result.values) \
+        if result.tripped else None
     window = None
     if mark is not None and trace.duration_s > LONG_TRACE_S:
         window = (mark.t_s - PLOT_BEFORE_S, mark.t_s + PLOT_AFTER_S)

@@ -57,7 +57,8 @@ def trips_command(args: argparse.Namespace) -> int:
         print(f"no trips recorded in {folder}")
         return EXIT_OK
     print(listing(entries))
-    print(f"{len(entries)} trip(s) in {folder}, newest first; explain one: treadguard trips show ID")
+    print(_wrap(f"{len(entries)} trip(s) in {folder}, newest first", ""))
+    print("explain one: treadguard trips show ID")
     return EXIT_OK
 
 
@@ -141,7 +142,14 @@ def _data_and_plot(entry: TripEntry, config: Config, plot_path: str | None, walk
         return EXIT_OK
     from monitor.service.trip_plot import PlotError, TripMark, plot_trace
 
-    mark = TripMark(float(trip_t), f"{entry.reason} ({entry.detail})") if has_t else None
+    mark = None
+    if has_t:
+        motion = next((p for p in entry.problems if isinstance(p.get("values"), dict)
+                       and "tilt_rad" in p["values"]), None)
+        when = motion.get("t_s") if motion is not None else None
+        mark = TripMark(float(trip_t), f"{entry.reason} ({entry.detail})",
+                        values=motion["values"] if motion is not None else None,
+                        values_t_s=float(when) if isinstance(when, (int, float)) else None)
     belt = config.belt
     try:
         plot_trace(trace, config, plot_path, trip=mark, title=f"treadguard trip {entry.trip_id}, walking {walking}",

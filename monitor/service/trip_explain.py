@@ -145,7 +145,7 @@ SENTENCES: dict[str, Sentence] = {
         f"the range sensor reported {_num(v.get('range_m'))} m, which is no distance it can measure"),
     "loop_late": lambda v, t: (
         f"the monitor's loop ran {_num(v.get('tick_interval_s'), 3)} s after its previous tick (the limit is "
-        f"{_num(t['loop_late_s'], 3)} s): the Pi was too busy"),
+        f"{_num(t['loop_late_s'], 3)} s): the computer running it was too busy"),
     "relay_feedback": lambda v, t: "the relay's monitoring contact did not follow the command",
 }
 

@@ -29,18 +29,19 @@ class Feature:
     label: str  # axis label, with the unit
     sign: float  # shown as sign x attribute (the waist's speed is drawn downward-positive)
     thresholds: tuple[tuple[str, str], ...]  # (MotionParams field, what crossing it means)
+    recorded_as: str  # the name of this value in a trip's recorded values (Finding.values)
 
 
 FEATURES: tuple[Feature, ...] = (
     Feature("tilt_rad", "trunk tilt (rad)", 1.0,
-            (("fall_drop_tilt_rad", "fall (with a drop)"), ("fall_topple_tilt_rad", "fall (topple)"))),
+            (("fall_drop_tilt_rad", "fall (with a drop)"), ("fall_topple_tilt_rad", "fall (topple)")), "tilt_rad"),
     Feature("v_mps", "waist going down (m/s)", -1.0,
             (("fall_drop_velocity_mps", "fall (drop)"), ("stumble_velocity_mps", "stumble (sag)"),
-             ("fall_topple_velocity_mps", "fall (topple)"))),
+             ("fall_topple_velocity_mps", "fall (topple)")), "vertical_velocity_mps"),
     Feature("w_radps", "trunk turning (rad/s)", 1.0,
-            (("fall_topple_rate_radps", "fall (topple)"), ("stumble_rate_radps", "stumble (sag)"))),
+            (("fall_topple_rate_radps", "fall (topple)"), ("stumble_rate_radps", "stumble (sag)")), "tilt_rate_radps"),
     Feature("jolt_score", "jolt score (x usual)", 1.0,
-            (("stumble_jolt_score_ratio", "stumble (jolt)"),)),
+            (("stumble_jolt_score_ratio", "stumble (jolt)"),), "jolt_score_ratio"),
 )
 
 

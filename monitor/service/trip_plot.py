@@ -33,6 +33,9 @@ class PlotError(Exception):
 class TripMark:
     t_s: float  # in the trace's own time base
     label: str  # e.g. "stumble (stumble_detected)"
+    # The detector's values as the daemon had them when it fired (a problem's `values`), and when.
+    values: dict[str, float] | None = None
+    values_t_s: float | None = None
 
 
 def _matplotlib():
@@ -92,11 +95,13 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
         ax.set_ylabel(tilt_feature.label.replace(" (", "\n("))
         ax.legend(**LEGEND)
 
+        _recorded(ax, tilt_feature, trip, origin)
         for feature in FEATURES[1:]:
             ax = next(ax_iter)
             ft, y = cut(features.t_s, features.values[feature.name])
             ax.plot(ft, y, color="black", lw=1.1, label=feature.label.split(" (")[0])
             _thresholds(ax, feature, features.thresholds)
+            _recorded(ax, feature, trip, origin)
             ax.set_ylabel(feature.label.replace(" (", "\n("))
             ax.legend(**LEGEND)
 
@@ -147,10 +152,27 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
             axes[-1].set_xlabel("seconds from the start of the trace (no trip)")
         if title:
             fig.suptitle(title, fontsize=10)
+        fig.supxlabel("the curves are the detector recomputed from these seconds alone: it starts afresh at "
+                      "their start, so its levels of the walker (and the jolt score) can differ from the "
+                      "daemon's; X marks the daemon's own value", fontsize=7.5, color="#777777")
         if path.lower().endswith(".svg"):
             fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
         else:
             fig.savefig(path, format="png", metadata={"Software": None})
+
+
+def _recorded(ax, feature, trip: TripMark | None, origin: float) -> None:
+    """The daemon's own value at the moment it fired: the curve is recomputed from the trace
+    alone, and on a trip record (a few seconds) its walker levels can differ."""
+    if trip is None or not trip.values or feature.recorded_as not in trip.values:
+        return
+    value = trip.values[feature.recorded_as]
+    if value is None:
+        return
+    when = trip.values_t_s if trip.values_t_s is not None else trip.t_s
+    ax.plot([when - origin], [feature.sign * value], marker="X", ms=8, color=TRIP_COLOUR, ls="none",
+            label=f"the daemon's value when it fired: {feature.sign * value:.2f}", zorder=5)
+    ax.legend(**LEGEND)
 
 
 def _thresholds(ax, feature, thresholds: dict[str, float]) -> None:
