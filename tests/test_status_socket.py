@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -289,7 +290,7 @@ def test_a_stale_socket_is_replaced_and_anything_else_is_refused(folder):
     os.symlink(target, path)
     with pytest.raises(StatusSocketError, match="is a symlink: treadguard never removes or follows it"):
         StatusServer(path, threaded=False)
-    assert os.path.islink(path) and open(target).read() == "keep me"
+    assert os.path.islink(path) and Path(target).read_text() == "keep me"
     os.unlink(path)
     with open(path, "w") as f:
         f.write("a file")
