@@ -26,6 +26,7 @@ from monitor.service.notify import Notifier, WatchdogFeeder
 from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
 from monitor.service.status_line import StatusLine
+from monitor.service.status_socket import StatusService, desk_socket_path
 from monitor.service.tick_budget import GcPolicy, TickBudget
 from monitor.service.trip_record import TripRecorder, trip_record_writer
 from monitor.service.worker_process import ProcessSideline
@@ -181,9 +182,11 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     daemon = build_replay(trace, config, clock)
     bench = _BenchRun(t0_s, clock, trip_dir)
     session = bench.session
+    served = _serve_bench_status(config, daemon)
+    status_hooks = _chain(bench.on_tick, served)
 
     def on_tick(verdict: Verdict, core: SafetyCore) -> None:
-        bench.on_tick(verdict, core)
+        status_hooks(verdict, core)
         # After a trip, play on a moment to show it holds; a re-arm plays on to the end.
         if session.trips and session.state is LatchState.TRIPPED \
                 and verdict.t_s - t0_s >= session.trips[-1][0] + BENCH_AFTER_TRIP_S:
@@ -199,6 +202,8 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
         stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True)
     finally:
         bench.finish(daemon.core)
+        if served is not None:
+            served.close()
     first = stats.first_trip
     if first is not None and first.trip is not None:
         print(f"TRIPPED at {first.t_s - t0_s:.2f} s into the trace: {first.trip.reason} ({first.trip.detail})")
@@ -216,7 +221,7 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
                       trip_dir: str | None = None) -> int:
     """One bench scenario, closed loop, in real time: the simulated walker, belt and
     sensors, the real daemon, and a status line."""
-    from bench.sim.run import build, run_treadguard
+    from bench.sim.run import bench_config, build, run_treadguard
     from bench.sim.scenarios import BY_NAME
 
     scenario = BY_NAME[name]
@@ -225,6 +230,7 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
         f"at {speed:g}x real time; Ctrl-C stops, SIGUSR1 re-arms")
     clock = clock or ScaledClock(0.0, speed)
     bench = _BenchRun(0.0, clock, trip_dir)
+    served = _serve_bench_status(bench_config(scenario.walking), None)
     daemons: list[Daemon] = []
 
     def on_daemon(daemon: Daemon) -> None:
@@ -232,9 +238,12 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
         bench.install_signals(daemon)
 
     try:
-        outcome = run_treadguard(build(scenario), clock=clock, on_tick=bench.on_tick, on_daemon=on_daemon)
+        outcome = run_treadguard(build(scenario), clock=clock, on_tick=_chain(bench.on_tick, served),
+                                 on_daemon=on_daemon)
     finally:
         bench.finish(daemons[0].core if daemons else None)
+        if served is not None:
+            served.close()
     if outcome.tripped:
         print(f"TRIPPED {outcome.trip_s:+.2f} s from the event: {outcome.reason}")
     elif bench.session.stopped_by is None:
@@ -284,12 +293,15 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
+        if served is not None:
+            served.hook(verdict, core)
         if on_tick is not None:
             on_tick(verdict, core)
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
     budget = TickBudget(1.0 / config.loop.rate_hz)
     daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
+    served = _serve_status(config, daemon, config.status.socket_path)
     daemon.install_signal_handlers()
     _enable_stack_dumps()
     print("treadguard: running; the relay stays released until a reset "
@@ -302,8 +314,37 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         daemon.restore_signal_handlers()
         recorder.finish(core)
         records.close()
+        if served is not None:
+            served.close()
         print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
+
+
+def _serve_status(config: Config, daemon: Daemon | None, path: str) -> StatusService | None:
+    """The read-only status socket for `treadguard status` and the home bridge, if enabled."""
+    if not config.status.enabled:
+        return None
+    return StatusService.start(path, interval_s=config.status.interval_s, rate_hz=config.loop.rate_hz,
+                               daemon=daemon, say=_say)
+
+
+def _serve_bench_status(config: Config, daemon: Daemon | None) -> StatusService | None:
+    """A bench run serves status in the user's own runtime folder, never on the service's socket."""
+    served = _serve_status(config, daemon, desk_socket_path())
+    if served is not None:
+        print(f"treadguard bench: `treadguard status --watch` shows its state ({served.server.path})")
+    return served
+
+
+def _chain(first: Callable[[Verdict, SafetyCore], Any],
+           served: StatusService | None) -> Callable[[Verdict, SafetyCore], Any]:
+    if served is None:
+        return first
+
+    def both(verdict: Verdict, core: SafetyCore) -> None:
+        first(verdict, core)
+        served.hook(verdict, core)
+    return both
 
 
 def _say(line: str) -> None:
