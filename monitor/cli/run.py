@@ -332,7 +332,7 @@ def _serve_bench_status(config: Config, daemon: Daemon | None) -> StatusService 
     """A bench run serves status in the user's own runtime folder, never on the service's socket."""
     served = _serve_status(config, daemon, desk_socket_path())
     if served is not None:
-        print(f"treadguard bench: `treadguard status --watch` shows its state ({served.server.path})")
+        say(f"treadguard bench: `treadguard status --watch` shows its state ({served.server.path})")
     return served
 
 
