@@ -161,3 +161,26 @@ def test_a_check_without_a_sentence_is_still_shown_plainly():
     assert explain("charge_pump_stalled", {"stalled_s": 0.25}, DEFAULTS) == "charge_pump_stalled: stalled_s = 0.250"
     assert explain("relay_feedback", {}, DEFAULTS) == "the relay's monitoring contact did not follow the command"
     assert explain("fall_detected", {"tilt_rad": 0.5}, DEFAULTS) == "fall_detected: tilt_rad = 0.500"
+
+
+def test_trips_without_a_folder_points_to_the_bench_trips(recorded, capsys):
+    assert main(["trips", "--config", "/nonexistent.toml"]) == 2  # a config that is not there is an error
+    capsys.readouterr()
+    assert main(["trips"]) in (0, 1)  # the daemon's folder exists only on an installed Pi
+    err = capsys.readouterr().err
+    assert not err or f"the bench's trips are in {recorded}" in err
+
+
+def test_the_plot_features_are_the_detectors_own_and_cross_its_threshold_where_it_fired():
+    from monitor.formats.trace_reader import read_trace
+    from monitor.service.replay import replay
+    from monitor.service.trip_features import detector_features
+
+    trace = read_trace("monitor/demo/walk-then-stumble.csv.gz")
+    result = replay(trace, Config())
+    features = detector_features(trace, Config())
+    score = features.values["jolt_score"]
+    fired = features.t_s[(score > features.thresholds["stumble_jolt_score_ratio"])][0]
+    assert result.values["rule_jolt"] == 1.0 and abs(fired - result.trip_t) < 0.02
+    assert len(features.t_s) == trace.samples and set(features.values) == {"tilt_rad", "v_mps", "w_radps",
+                                                                            "jolt_score"}

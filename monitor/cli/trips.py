@@ -43,8 +43,12 @@ def trips_command(args: argparse.Namespace) -> int:
         return report_config_error(err, "no trip was read")
     folder = args.dir or config.record.trip_dir
     if not os.path.isdir(folder):
+        from monitor.cli.run import bench_trip_dir
+
+        bench = bench_trip_dir()
+        hint = f" (the bench's trips are in {bench})" if not args.dir and os.path.isdir(bench) else ""
         return fail(f"{folder}: no such folder of trip records (`treadguard run` writes them there); "
-                    f"name another with --dir DIR", EXIT_FAILED)
+                    f"name another with --dir DIR{hint}", EXIT_FAILED)
     try:
         entries = list_trips(folder)
     except OSError as err:
