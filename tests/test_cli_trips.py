@@ -119,7 +119,7 @@ def test_old_new_and_broken_records_are_all_listed_and_new_thresholds_are_used(t
             "0.52 rad = 30 deg from the walker's own upright (more than 0.40 rad = 23 deg)") in said
     assert "thresholds from the trip record" in said and "IMU, belt, range" in said
 
-    assert main(["trips", "show", "trip-20270101-080000-000.json", "--dir", str(folder)]) == 0
+    assert main(["trips", "--dir", str(folder), "show", "trip-20270101-080000-000.json"]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "the walker's waist was 0.31 m from the rear edge of the belt (it must stay at least 0.50 m away)" in said
     assert main(["trips", "show", "20270103", "--dir", str(folder)]) == 0

@@ -22,18 +22,18 @@ WIDTH = 80
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--dir", metavar="DIR", help="the folder of trip records (default: record.trip_dir "
-                                                    "of --config, else /var/lib/treadguard/trips)")
-        p.add_argument("--config", metavar="FILE", help="the config the monitor ran with: its trip folder "
-                                                        "and its thresholds (default: built-in defaults)")
-    common(parser)
+    def common(p: argparse.ArgumentParser, default: object) -> None:
+        p.add_argument("--dir", metavar="DIR", default=default, help="the folder of trip records (default: "
+                       "record.trip_dir of --config, else /var/lib/treadguard/trips)")
+        p.add_argument("--config", metavar="FILE", default=default, help="the config the monitor ran with: "
+                       "its trip folder and its thresholds (default: built-in defaults)")
+    common(parser, None)
     sub = parser.add_subparsers(dest="trips_command", metavar="show")
     show = sub.add_parser("show", help="explain one trip: every value that fired beside its threshold")
     show.add_argument("trip_id", metavar="ID", help="the trip's ID as `treadguard trips` lists it "
                                                     "(or its start, or `latest`)")
     show.add_argument("--plot", metavar="FILE", help="draw the trip's seconds into FILE.png or FILE.svg")
-    common(show)
+    common(show, argparse.SUPPRESS)  # given before or after `show`, either way
 
 
 def trips_command(args: argparse.Namespace) -> int:
