@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, fail, package_file, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, bench_trip_dir, fail, package_file, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.formats.trace_format import TraceError
@@ -57,13 +57,6 @@ def run_command(args: argparse.Namespace) -> int:
         return run_hardware(config)
     trip_dir = config.record.trip_dir if args.config else bench_trip_dir()
     return run_bench(config, args.bench or str(package_file(DEMO_TRACE)), args.speed, trip_dir=trip_dir)
-
-
-def bench_trip_dir() -> str:
-    """Where the bench keeps its trip records when no config names a folder: the
-    person's own state folder (XDG), not the daemon's."""
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(state, "treadguard", "bench-trips")
 
 
 def _scenario_named(path: str) -> tuple[str | None, int | None]:

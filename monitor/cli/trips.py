@@ -12,7 +12,7 @@ import math
 import os
 import textwrap
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, bench_trip_dir, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.service.trip_explain import explain, merged_thresholds, thresholds_from_config
@@ -43,8 +43,6 @@ def trips_command(args: argparse.Namespace) -> int:
         return report_config_error(err, "no trip was read")
     folder = args.dir or config.record.trip_dir
     if not os.path.isdir(folder):
-        from monitor.cli.run import bench_trip_dir
-
         bench = bench_trip_dir()
         hint = f" (the bench's trips are in {bench})" if not args.dir and os.path.isdir(bench) else ""
         return fail(f"{folder}: no such folder of trip records (`treadguard run` writes them there); "
