@@ -140,7 +140,9 @@ def plot_replay(result: ReplayResult, config: Config, path: str) -> int:
         plot_trace(trace, config, path, trip=mark, window_s=window,
                    title=f"treadguard replay of {os.path.basename(result.trace)}, walking {walking}",
                    max_speed_mps=belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
-                   rear_edge_m=trace.rear_edge_m)
+                   rear_edge_m=trace.rear_edge_m,
+                   note="the detector's features over the whole trace, as the replay computed them; "
+                        "X marks its values when it fired")
     except PlotError as err:
         return fail(str(err), EXIT_USAGE)
     except OSError as err:

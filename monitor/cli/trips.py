@@ -156,7 +156,10 @@ def _data_and_plot(entry: TripEntry, config: Config, plot_path: str | None, walk
     try:
         plot_trace(trace, config, plot_path, trip=mark, title=f"treadguard trip {entry.trip_id}, walking {walking}",
                    max_speed_mps=belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
-                   rear_edge_m=trace.rear_edge_m or config.range.rear_edge_m)
+                   rear_edge_m=trace.rear_edge_m or config.range.rear_edge_m,
+                   note="the curves are the detector recomputed from these seconds alone: it starts afresh at "
+                        "their start, so its levels of the walker (and the jolt score) can differ from the "
+                        "daemon's; X marks the daemon's own value")
     except PlotError as err:
         return fail(str(err), EXIT_USAGE)
     except OSError as err:

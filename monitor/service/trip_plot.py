@@ -57,7 +57,7 @@ def check_plot_path(path: str) -> None:
 
 def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None = None,
                title: str = "", window_s: tuple[float, float] | None = None,
-               rear_edge_m: float | None = None, max_speed_mps: float | None = None) -> None:
+               rear_edge_m: float | None = None, max_speed_mps: float | None = None, note: str = "") -> None:
     """Draw the trace (or the window (start, end) of it, trace time) into path (.png or .svg).
     Times are shown from the trip moment when there is one. Raises PlotError or OSError."""
     check_plot_path(path)
@@ -123,8 +123,13 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
             rt, rng = cut(trace.t_s[has], trace.range_m[has])
             edge = rear_edge_m if rear_edge_m is not None else trace.rear_edge_m
             if edge is not None:
-                ax.plot(rt, edge - rng, color="#2ca02c", lw=1.1, drawstyle="steps-post",
+                margin_m = edge - rng
+                seen = margin_m >= 0  # a reading beyond the rear edge is the wall: nobody in the beam
+                ax.plot(rt, np.where(seen, margin_m, np.nan), color="#2ca02c", lw=1.1, drawstyle="steps-post",
                         label="walker to rear edge")
+                if not seen.all():
+                    ax.plot(rt[~seen], np.zeros(int((~seen).sum())), "|", color="#999999", ms=6,
+                            label="nobody in the beam before the rear edge")
                 margin = config.range.min_rear_margin_m
                 ax.axhline(margin, color=THRESHOLD_COLOURS[0], ls="--", lw=1, label=f"drift trip below {margin:.2f} m")
                 ax.set_ylabel("rear margin\n(m)")
@@ -152,9 +157,8 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
             axes[-1].set_xlabel("seconds from the start of the trace (no trip)")
         if title:
             fig.suptitle(title, fontsize=10)
-        fig.supxlabel("the curves are the detector recomputed from these seconds alone: it starts afresh at "
-                      "their start, so its levels of the walker (and the jolt score) can differ from the "
-                      "daemon's; X marks the daemon's own value", fontsize=7.5, color="#777777")
+        if note:
+            fig.supxlabel(note, fontsize=7.5, color="#777777")
         if path.lower().endswith(".svg"):
             fig.savefig(path, format="svg", metadata={"Date": None, "Creator": None})
         else:
