@@ -21,7 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.trace import Trace, write_trace  # noqa: E402
+from monitor.formats.trace_format import Trace
+from monitor.formats.trace_writer import write_trace  # noqa: E402
 
 G = 9.80665
 RATE_HZ = 200.0

@@ -43,9 +43,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor import mount as mount_  # noqa: E402
-from monitor.motion import MotionDetector, MotionParams  # noqa: E402
-from monitor.trace import read_trace  # noqa: E402
+from monitor.formats.trace_reader import read_trace  # noqa: E402
+from monitor.safety import mount as mount_  # noqa: E402
+from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall-dev"
 NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R(?P<trial>\d\d)")

@@ -66,8 +66,8 @@ def find_pi_gpio_chip(paths: Iterable[str] | None = None,
 def real_pin_factory(chip: int | None = None) -> Any:
     """The lgpio pin factory on the Pi's GPIO chip; GpioBackendError says what is missing."""
     try:
-        from gpiozero.pins.lgpio import LGPIOFactory
         import lgpio  # noqa: F401  (gpiozero imports it lazily; fail here with a clear message)
+        from gpiozero.pins.lgpio import LGPIOFactory
     except ImportError as err:
         raise GpioBackendError(
             f"the lgpio GPIO backend is missing ({err}): on Raspberry Pi OS `sudo apt install "

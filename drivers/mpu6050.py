@@ -42,8 +42,8 @@ import struct
 from typing import Any, Callable, Sequence
 
 from drivers import i2c
-from drivers.interfaces import DEVICE_RESET, OVERFLOW, HealthEvent, ImuBatch, ImuSample
 from drivers.fifo_imu import ChipError, FifoImu, Sleep
+from drivers.interfaces import DEVICE_RESET, OVERFLOW, HealthEvent, ImuBatch, ImuSample
 from drivers.sample_clock import SampleClock
 
 Clock = Callable[[], float]

@@ -1,1 +1,1 @@
-"""treadguard: what we decide. The safety core, detectors, latch, config, daemon loop, replay and CLI."""
+"""treadguard: the safety core (safety/), the service around it (service/), configuration (config/), file formats (formats/) and the command line (cli/)."""

@@ -242,7 +242,7 @@ class Installer:
         if path.exists() or path.is_symlink():
             self.say(f"  kept       /{CONFIG} (an existing config is never changed)")
             return
-        example = self.source / "monitor" / "example-config.toml"
+        example = self.source / "monitor" / "config" / "example-config.toml"
         if not example.is_file():
             raise InstallError(f"{example} is missing: run install.py from a complete treadguard checkout")
         path.parent.mkdir(parents=True, exist_ok=True)

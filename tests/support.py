@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.mount import IDENTITY
+from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
+from monitor.safety.mount import IDENTITY
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SISFALL = SHARED / "data" / "sisfall-dev"
@@ -89,7 +89,7 @@ def standing_trace(path: Path, *, rate_hz: float = 200.0, duration_s: float = 20
                    with_belt: bool = False, with_range: bool = False):
     """A person standing quietly on a stopped belt, seen by an IMU mounted at a random
     angle: gravity, a slow sway, sensor noise and quantization, in the sensor frame."""
-    from monitor.trace import Trace
+    from monitor.formats.trace_format import Trace
 
     rng = np.random.default_rng(seed)
     n = int(duration_s * rate_hz)

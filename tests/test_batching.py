@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.interfaces import READ_FAILED, HealthEvent
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.replay import replay
-from monitor.trace import Trace, read_trace
+from monitor.config.schema import Config
+from monitor.formats.trace_format import Trace
+from monitor.formats.trace_reader import read_trace
+from monitor.safety.core import SafetyCore
+from monitor.service.replay import replay
 from tests.support import sisfall
 
 CONFIG = Config()

@@ -10,11 +10,12 @@ import pytest
 from bench.sim.run import SYSTEMS, build, run_scenario, to_trace
 from bench.sim.scenarios import BY_NAME, LIBRARY, NORMAL, Scenario
 from bench.sim.world import STEPPING, STOPPED, Script, SimBeltSensor, SimRangeSensor, SimRelay, Treadmill, World
-from monitor.cli import main
-from monitor.clock import SimulatedClock
-from monitor.config import Config
-from monitor.replay import replay
-from monitor.trace import read_trace, write_trace
+from monitor.cli.main import main
+from monitor.config.schema import Config
+from monitor.formats.trace_reader import read_trace
+from monitor.formats.trace_writer import write_trace
+from monitor.service.clock import SimulatedClock
+from monitor.service.replay import replay
 from tests.support import SISFALL
 
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from drivers.mpu6050 import Mpu6050
-from monitor.cli import main
-from monitor.commands import calibrate as calibrate_module
-from monitor.commands.calibrate import CalibrationProblem, mount_from_poses, run_calibrate, update_config_text
-from monitor.config import ConfigError, load_config
+from monitor.cli import calibrate as calibrate_module
+from monitor.cli.calibrate import CalibrationProblem, mount_from_poses, run_calibrate, update_config_text
+from monitor.cli.main import main
+from monitor.config.load import ConfigError, load_config
 from tests.commands_support import Person, ScriptedClock, TurningBelt
 from tests.drivers_support import clocked_factory
-from tests.fake_i2c import G, FakeMpu6050
+from tests.fake_i2c import FakeMpu6050, G
 from tests.support import random_rotation
 
 CONFIG = """\

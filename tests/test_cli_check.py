@@ -9,12 +9,13 @@ import math
 import pytest
 
 from drivers.hcsr04 import HcSr04
-from monitor.cli import main
-from monitor.commands.check import run_check
-from monitor.config import Config, load_config
+from monitor.cli.check import run_check
+from monitor.cli.main import main
+from monitor.config.load import load_config
+from monitor.config.schema import Config
 from tests.commands_support import Person, ScriptedClock, TurningBelt
 from tests.drivers_support import clocked_factory
-from tests.fake_i2c import G, FakeMpu6050, standing_motion
+from tests.fake_i2c import FakeMpu6050, G, standing_motion
 from tests.support import with_settings
 
 RELAY_PIN, FEEDBACK_PIN, BELT_PIN = 17, 22, 27

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from drivers.hcsr04 import HcSr04
-from monitor import trace as trace_module
-from monitor.cli import main
-from monitor.commands.record import run_record
-from monitor.config import Config
-from monitor.trace import read_trace
+from monitor.cli.main import main
+from monitor.cli.record import run_record
+from monitor.config.schema import Config
+from monitor.formats import trace_reader as trace_module
+from monitor.formats.trace_reader import read_trace
 from tests.commands_support import ScriptedClock, TurningBelt
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
@@ -176,7 +176,7 @@ def test_an_unwritable_folder_fails_before_anything_is_opened(tmp_path, monkeypa
 
 def test_a_failed_read_at_the_time_of_a_sample_still_gives_increasing_times():
     from drivers.interfaces import READ_FAILED, HealthEvent, ImuBatch, ImuSample
-    from monitor.commands.record import Recorder
+    from monitor.cli.record import Recorder
 
     recorder = Recorder()
     recorder.imu(ImuBatch([ImuSample(1.0, 0, 0, 9.8, 0, 0, 0)], [HealthEvent(1.0, READ_FAILED, "x")]))

@@ -6,15 +6,15 @@ import re
 
 import pytest
 
-from monitor.cli import main
-from monitor.clock import SimulatedClock
-from monitor.commands import run as run_module
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.latch import LatchState
-from monitor.sideline import Sideline
-from monitor.status import StatusLine, describe
-from monitor.verdict import Problem, Trip, Verdict
+from monitor.cli import run as run_module
+from monitor.cli.main import main
+from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.safety.verdict import Problem, Trip, Verdict
+from monitor.service.clock import SimulatedClock
+from monitor.service.sideline import Sideline
+from monitor.service.status_line import StatusLine, describe
 from tests.support import IDENTITY_MOUNT, sisfall
 
 

@@ -5,9 +5,10 @@ import math
 
 import pytest
 
-from monitor.cli import main
-from monitor.config import SECTIONS, Config, ConfigError, load_config, parse_config
-from monitor.config_docs import EXAMPLE_PATH, REFERENCE_PATH, render_example, render_reference
+from monitor.cli.main import main
+from monitor.config.docs import EXAMPLE_PATH, REFERENCE_PATH, render_example, render_reference
+from monitor.config.load import ConfigError, load_config, parse_config
+from monitor.config.schema import SECTIONS, Config
 
 
 def _bounded_fields():
@@ -123,8 +124,8 @@ def test_broken_toml_is_named(tmp_path):
 
 
 def test_the_example_and_the_reference_are_up_to_date():
-    assert EXAMPLE_PATH.read_text(encoding="utf-8") == render_example(), "run python -m monitor.config_docs"
-    assert REFERENCE_PATH.read_text(encoding="utf-8") == render_reference(), "run python -m monitor.config_docs"
+    assert EXAMPLE_PATH.read_text(encoding="utf-8") == render_example(), "run python -m monitor.config.docs"
+    assert REFERENCE_PATH.read_text(encoding="utf-8") == render_reference(), "run python -m monitor.config.docs"
 
 
 def test_the_example_config_passes_its_own_check(capsys):

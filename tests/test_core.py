@@ -10,11 +10,11 @@ import math
 import pytest
 
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent
-from monitor.config import Config
-from monitor.core import MAX_PLAUSIBLE_BELT_MPS, MAX_PLAUSIBLE_RANGE_M, SafetyCore
-from monitor.latch import LatchState
-from monitor.verdict import Problem
-from tests.support import G, IDENTITY_MOUNT, Driver, standing, with_settings
+from monitor.config.schema import Config
+from monitor.safety.core import MAX_PLAUSIBLE_BELT_MPS, MAX_PLAUSIBLE_RANGE_M, SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.safety.verdict import Problem
+from tests.support import IDENTITY_MOUNT, Driver, G, standing, with_settings
 
 RATE = 256.0  # samples per second: 1/256 s is exact
 

@@ -7,13 +7,13 @@ import signal
 import pytest
 
 from drivers.fake import FakeBeltSensor, FakeImu, FakeRangeSensor, FakeRelay
-from monitor.clock import SimulatedClock
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.daemon import Daemon, Devices
-from monitor.latch import LatchState
-from monitor.replay import build_replay
-from monitor.trace import read_trace
+from monitor.config.schema import Config
+from monitor.formats.trace_reader import read_trace
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.service.clock import SimulatedClock
+from monitor.service.daemon import Daemon, Devices
+from monitor.service.replay import build_replay
 from tests.support import IDENTITY_MOUNT, sisfall, standing, with_settings
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from monitor.config import Config
+from monitor.config.schema import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "wiring"))

@@ -7,12 +7,12 @@ import pytest
 
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import Mpu6050
-from monitor.clock import SimulatedClock
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.daemon import Daemon
-from monitor.hardware import HardwareError, open_devices
-from monitor.latch import LatchState
+from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.service.clock import SimulatedClock
+from monitor.service.daemon import Daemon
+from monitor.service.hardware import HardwareError, open_devices
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeLsm6ds, FakeMpu6050
 from tests.support import IDENTITY_MOUNT, with_settings

@@ -9,8 +9,8 @@ import pytest
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import ChipError, Mpu6050
-from monitor.clock import SimulatedClock
-from tests.fake_i2c import G, FakeLsm6ds, FakeMpu6050, standing_motion
+from monitor.service.clock import SimulatedClock
+from tests.fake_i2c import FakeLsm6ds, FakeMpu6050, G, standing_motion
 
 CHIPS = [
     pytest.param(FakeMpu6050, 0x68, Mpu6050, "MPU-6050", id="mpu6050"),

@@ -12,7 +12,7 @@ import pytest
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import Mpu6050
-from monitor.clock import SimulatedClock
+from monitor.service.clock import SimulatedClock
 from tests.fake_i2c import G, FakeLsm6ds, FakeMpu6050
 
 LOOP_S = 0.01

@@ -58,7 +58,7 @@ def test_installing_twice_leaves_the_same_files(tmp_path):
         "-> /etc/systemd/system/treadguard.service"
     assert (root / "etc/systemd/system/treadguard.service").read_text() == \
         (REPO / "systemd/treadguard.service").read_text()
-    assert (root / "etc/treadguard/config.toml").read_text() == (REPO / "monitor/example-config.toml").read_text()
+    assert (root / "etc/treadguard/config.toml").read_text() == (REPO / "monitor/config/example-config.toml").read_text()
     passwd = (root / "etc/passwd").read_text()
     assert "treadguard:" in passwd and ":/var/lib/treadguard:" in passwd
     groups = {line.split(":")[0]: line.split(":")[3] for line in (root / "etc/group").read_text().splitlines()}

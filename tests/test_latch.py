@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
+from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
 
 A, U, T = LatchState.ARMED, LatchState.UNARMED, LatchState.TRIPPED
 E = LatchEvent

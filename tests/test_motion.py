@@ -1,4 +1,4 @@
-"""Behaviour tests for the fall / stumble detector (monitor/motion.py)."""
+"""Behaviour tests for the fall / stumble detector (monitor/safety/motion.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.motion import Finding, MotionDetector, MotionParams, classify
+from monitor.safety.motion import Finding, MotionDetector, MotionParams, classify
 
 G = 9.80665
 P = MotionParams()
@@ -318,7 +318,7 @@ def test_params_have_units_in_names():
 # -- defensive paths of the filter ----------------------------------------------------------------
 
 def test_a_repeated_time_stamp_counts_as_no_time_passed():
-    from monitor.motion import MotionDetector
+    from monitor.safety.motion import MotionDetector
 
     detector = MotionDetector()
     detector.update(0.0, 0.0, 0.0, 9.80665, 0.0, 0.0, 0.0)
@@ -331,7 +331,7 @@ def test_a_repeated_time_stamp_counts_as_no_time_passed():
 def test_a_specific_force_that_cancels_the_up_estimate_does_not_break_it():
     """A sample that pulls the up vector exactly through zero (an impossible
     reading, e.g. a sign flip) leaves a usable up vector, not a division by zero."""
-    from monitor.motion import MotionDetector
+    from monitor.safety.motion import MotionDetector
 
     detector = MotionDetector()
     detector.update(0.0, 0.0, 0.0, 9.80665, 0.0, 0.0, 0.0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from monitor.mount import IDENTITY, from_gravity, from_matrix
+from monitor.safety.mount import IDENTITY, from_gravity, from_matrix
 from tests.support import random_rotation
 
 

@@ -8,11 +8,11 @@ import pytest
 from drivers.fake import FakeImu, FakeRelay
 from drivers.gpio_relay import GpioRelay
 from drivers.interfaces import Relay
-from monitor.clock import SimulatedClock
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.daemon import Daemon, Devices
-from monitor.latch import LatchState
+from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.service.clock import SimulatedClock
+from monitor.service.daemon import Daemon, Devices
 from tests.drivers_support import clocked_factory
 from tests.support import IDENTITY_MOUNT, Driver, standing
 

@@ -5,10 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from monitor.cli import main
-from monitor.config import Config
-from monitor.replay import replay
-from monitor.trace import Trace, read_trace, write_trace
+from monitor.cli.main import main
+from monitor.config.schema import Config
+from monitor.formats.trace_format import Trace
+from monitor.formats.trace_reader import read_trace
+from monitor.formats.trace_writer import write_trace
+from monitor.service.replay import replay
 from tests.support import sisfall, standing_trace
 
 CONTRACT_KEYS = ["trace", "samples", "duration_s", "tripped", "trip_t", "reason"]

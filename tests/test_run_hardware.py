@@ -10,10 +10,10 @@ import json
 import os
 import signal
 
-from monitor.cli import main
-from monitor.clock import SimulatedClock
-from monitor.commands import run as run_module
-from monitor.latch import LatchState
+from monitor.cli import run as run_module
+from monitor.cli.main import main
+from monitor.safety.latch import LatchState
+from monitor.service.clock import SimulatedClock
 from tests.commands_support import pin_times
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
@@ -87,7 +87,7 @@ def test_run_hardware_with_a_missing_chip_starts_nothing(tmp_path, capsys):
     path.write_text(config_in(tmp_path))
     clock = SimulatedClock(0.0)
     factory = clocked_factory(clock)
-    from monitor.config import load_config
+    from monitor.config.load import load_config
     code = run_module.run_hardware(load_config(path), clock=clock, i2c_bus=FakeMpu6050(clock, address=0x69),
                                    pin_factory=factory, until_s=1.0)
     assert code == 1

@@ -11,9 +11,9 @@ import shlex
 import socket
 from pathlib import Path
 
-from monitor.cli import main
-from monitor.clock import SimulatedClock
-from monitor.commands import run as run_module
+from monitor.cli import run as run_module
+from monitor.cli.main import main
+from monitor.service.clock import SimulatedClock
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
 from tests.test_run_hardware import config_in

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Config
+from monitor.config.schema import Config
 
 REPO = Path(__file__).resolve().parent.parent
 UNIT = REPO / "systemd" / "treadguard.service"

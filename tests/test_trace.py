@@ -13,8 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor import trace as trace_module
-from monitor.trace import Trace, TraceError, read_trace, write_trace
+from monitor.formats import trace_reader as trace_module
+from monitor.formats.trace_format import Trace, TraceError
+from monitor.formats.trace_reader import read_trace
+from monitor.formats.trace_writer import write_trace
 
 SISFALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall-dev"
 HEADER = "t,ax,ay,az,gx,gy,gz"

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from drivers.interfaces import READ_FAILED, HealthEvent
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.replay import replay
-from monitor.trace import read_trace
-from monitor.trip_record import TripRecorder, trip_record_writer, write_trip_record
+from monitor.config.schema import Config
+from monitor.formats.trace_reader import read_trace
+from monitor.safety.core import SafetyCore
+from monitor.service.replay import replay
+from monitor.service.trip_record import TripRecorder, trip_record_writer, write_trip_record
 from tests.support import IDENTITY_MOUNT, standing, with_settings
 
 RATE = 256.0

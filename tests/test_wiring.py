@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from monitor.config import Config
+from monitor.config.schema import Config
 
 WIRING = Path(__file__).resolve().parents[1] / "wiring" / "README.md"
 # BCM GPIO number -> physical pin on the 40-pin header (every Pi since the B+)

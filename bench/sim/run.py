@@ -17,16 +17,26 @@ import numpy as np
 from bench.sim.body import Fall, Motion, Stumble, ramp, synthesize
 from bench.sim.scenarios import NORMAL, Scenario
 from bench.sim.world import (
-    DRIFTING, FALLEN, OFF, RAILS, STEPPING, STOPPED, Script, SimBeltSensor, SimRangeSensor, SimRelay,
-    Treadmill, World,
+    DRIFTING,
+    FALLEN,
+    OFF,
+    RAILS,
+    STEPPING,
+    STOPPED,
+    Script,
+    SimBeltSensor,
+    SimRangeSensor,
+    SimRelay,
+    Treadmill,
+    World,
 )
 from drivers.fake import FakeImu
-from monitor.clock import SimulatedClock
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.daemon import Daemon, Devices, LoopClock
-from monitor.trace import Trace
-from monitor.verdict import Verdict
+from monitor.config.schema import Config
+from monitor.formats.trace_format import Trace
+from monitor.safety.core import SafetyCore
+from monitor.safety.verdict import Verdict
+from monitor.service.clock import SimulatedClock
+from monitor.service.daemon import Daemon, Devices, LoopClock
 
 IMU_RATE_HZ = 200.0
 SYSTEMS = ("treadguard", "safety_key", "threshold")

@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 
 from drivers.fake import FakeBeltSensor, FakeImu, FakeRangeSensor, FakeRelay
-from monitor.clock import SimulatedClock
-from monitor.config import Config
-from monitor.core import SafetyCore
-from monitor.daemon import Daemon, Devices, LoopClock
-from monitor.trace import Trace
+from monitor.config.schema import Config
+from monitor.formats.trace_format import Trace
+from monitor.safety.core import SafetyCore
+from monitor.service.clock import SimulatedClock
+from monitor.service.daemon import Daemon, Devices, LoopClock
 
 
 @dataclass(frozen=True)

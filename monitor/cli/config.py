@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from monitor.cli import EXIT_OK, package_file, report_config_error
-from monitor.config import ConfigError, load_config
+from monitor.cli.common import EXIT_OK, package_file, report_config_error
+from monitor.config.load import ConfigError, load_config
 
 
 def config_command(args: argparse.Namespace) -> int:
     if args.example:
-        sys.stdout.write(package_file("example-config.toml").read_text(encoding="utf-8"))
+        sys.stdout.write(package_file("config/example-config.toml").read_text(encoding="utf-8"))
         return EXIT_OK
     try:
         config = load_config(args.check)

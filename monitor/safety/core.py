@@ -10,17 +10,19 @@ the caller passes in. The core never reads a clock and never does I/O.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from drivers.interfaces import READ_FAILED, HealthEvent
-from monitor import mount as mount_
-from monitor.config import Config
-from monitor.drift import RangeDrift, StepDrift
-from monitor.health import ImuHealth, ReadingHealth
-from monitor.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
-from monitor.motion import MotionDetector
-from monitor.overspeed import OverspeedCheck
-from monitor.verdict import SENSOR_FAULT, Problem, Trip, Verdict
+from monitor.safety import mount as mount_
+from monitor.safety.drift import RangeDrift, StepDrift
+from monitor.safety.health import ImuHealth, ReadingHealth
+from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
+from monitor.safety.motion import MotionDetector
+from monitor.safety.overspeed import OverspeedCheck
+from monitor.safety.verdict import SENSOR_FAULT, Problem, Trip, Verdict
+
+if TYPE_CHECKING:  # the declarations only: the core reads the settings it is handed, never a file
+    from monitor.config.schema import Config
 
 # Plausible readings: a pulse sensor cannot report a negative speed, and no
 # home treadmill belt runs at 15 m/s (54 km/h); a range beyond 10 m is no echo.
@@ -31,7 +33,7 @@ MAX_PLAUSIBLE_RANGE_M = 10.0
 class SafetyCore:
     """Decides, tick by tick, whether the belt may run."""
 
-    def __init__(self, config: Config, *, start_s: float, walking: str | None = None,
+    def __init__(self, config: "Config", *, start_s: float, walking: str | None = None,
                  imu_mount: Sequence[Sequence[float]] | None = None,
                  has_belt: bool | None = None, has_range: bool | None = None,
                  rear_edge_m: float | None = None) -> None:

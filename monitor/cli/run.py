@@ -9,19 +9,21 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, fail, report_config_error, package_file
-from monitor.clock import MonotonicClock, ScaledClock
-from monitor.config import Config, ConfigError, load_config
-from monitor.core import SafetyCore
-from monitor.daemon import Daemon, LoopClock
-from monitor.latch import LatchState
-from monitor.notify import Notifier, WatchdogFeeder
-from monitor.replay import build_replay
-from monitor.sideline import Sideline
-from monitor.status import StatusLine
-from monitor.trace import TraceError, read_trace
-from monitor.trip_record import TripRecorder, trip_record_writer
-from monitor.verdict import Verdict
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, fail, package_file, report_config_error
+from monitor.config.load import ConfigError, load_config
+from monitor.config.schema import Config
+from monitor.formats.trace_format import TraceError
+from monitor.formats.trace_reader import read_trace
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.safety.verdict import Verdict
+from monitor.service.clock import MonotonicClock, ScaledClock
+from monitor.service.daemon import Daemon, LoopClock
+from monitor.service.notify import Notifier, WatchdogFeeder
+from monitor.service.replay import build_replay
+from monitor.service.sideline import Sideline
+from monitor.service.status_line import StatusLine
+from monitor.service.trip_record import TripRecorder, trip_record_writer
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
 BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
@@ -127,7 +129,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
     an end time and a tick hook; everything else, signals included, is the real path.
     """
-    from monitor.hardware import HardwareError, open_devices
+    from monitor.service.hardware import HardwareError, open_devices
 
     clock = clock or MonotonicClock()
     try:

@@ -16,13 +16,26 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
-from monitor.clock import MonotonicClock
-from monitor.commands.devices import (
-    STANDARD_GRAVITY_MPS2, Ask, CommandClock, DeviceUnavailable, GpioFactory, NoAnswer, asker, close_quietly,
-    describe_health, is_yes, norm, open_one, record_imu, wait_reading,
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
+from monitor.cli.devices import (
+    STANDARD_GRAVITY_MPS2,
+    Ask,
+    CommandClock,
+    DeviceUnavailable,
+    GpioFactory,
+    NoAnswer,
+    asker,
+    close_quietly,
+    describe_health,
+    is_yes,
+    norm,
+    open_one,
+    record_imu,
+    wait_reading,
 )
-from monitor.config import Config, ConfigError, load_config
+from monitor.config.load import ConfigError, load_config
+from monitor.config.schema import Config
+from monitor.service.clock import MonotonicClock
 
 IMU_MEASURE_S = 1.0
 GRAVITY_TOLERANCE = 0.05  # a still chip reads 1 g within its zero-g offset (up to ~8 % uncalibrated)

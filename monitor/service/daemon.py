@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
-from monitor.core import SafetyCore
-from monitor.verdict import Verdict
+from monitor.safety.core import SafetyCore
+from monitor.safety.verdict import Verdict
 
 
 class LoopClock(Protocol):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitor.latch import LatchState
+from monitor.safety.latch import LatchState
 
 # The stable reason words of the replay contract.
 FALL = "fall"

@@ -47,14 +47,26 @@ from typing import Any, TextIO
 
 import tomlkit
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
-from monitor.clock import MonotonicClock
-from monitor.commands.devices import (
-    STANDARD_GRAVITY_MPS2, Ask, CommandClock, DeviceUnavailable, GpioFactory, ImuRecording, NoAnswer, asker,
-    close_quietly, describe_health, norm, open_one, record_imu,
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
+from monitor.cli.devices import (
+    STANDARD_GRAVITY_MPS2,
+    Ask,
+    CommandClock,
+    DeviceUnavailable,
+    GpioFactory,
+    ImuRecording,
+    NoAnswer,
+    asker,
+    close_quietly,
+    describe_health,
+    norm,
+    open_one,
+    record_imu,
 )
-from monitor.atomic import replace_file
-from monitor.config import Config, ConfigError, load_config, parse_config
+from monitor.config.load import ConfigError, load_config, parse_config
+from monitor.config.schema import Config
+from monitor.formats.atomic import replace_file
+from monitor.service.clock import MonotonicClock
 
 POSE_S = 2.0  # seconds measured in each pose
 POSE_SETTLE_S = 0.5  # seconds dropped after Enter, while the person gets still

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from monitor.config import Config
-from monitor.daemon import Devices
+from monitor.config.schema import Config
+from monitor.service.daemon import Devices
 
 # (config section, driver name) -> "module:Class"; each class has from_config(section, clock).
 DRIVERS = {

@@ -10,16 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from monitor.config import ConfigError
-
-EXIT_OK = 0
-EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
-EXIT_USAGE = 2  # the request itself was wrong (arguments, config)
-EXIT_INTERNAL = 3  # a bug in treadguard
+from monitor.cli.common import EXIT_INTERNAL, EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,24 +78,24 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "replay":
-            from monitor.commands.replay import replay_command
+            from monitor.cli.replay import replay_command
             return replay_command(args)
         if args.command == "run":
-            from monitor.commands.run import run_command
+            from monitor.cli.run import run_command
             return run_command(args)
         if args.command == "bench":
-            from monitor.commands.bench import bench_command
+            from monitor.cli.bench import bench_command
             return bench_command(args)
         if args.command == "check":
-            from monitor.commands.check import check_command
+            from monitor.cli.check import check_command
             return check_command(args)
         if args.command == "calibrate":
-            from monitor.commands.calibrate import calibrate_command
+            from monitor.cli.calibrate import calibrate_command
             return calibrate_command(args)
         if args.command == "record":
-            from monitor.commands.record import record_command
+            from monitor.cli.record import record_command
             return record_command(args)
-        from monitor.commands.config import config_command
+        from monitor.cli.config import config_command
         return config_command(args)
     except KeyboardInterrupt:
         return 130
@@ -116,22 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"treadguard: internal error: {type(err).__name__}: {err} "
               f"(run with --debug for details, and please report it)", file=sys.stderr)
         return EXIT_INTERNAL
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"treadguard: {message}", file=sys.stderr)
-    return code
-
-
-def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
-    """Every problem in a config on its own line, then what was not done; the exit status."""
-    for problem in err.problems:
-        print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
-    return fail(f"{len(err.problems)} problem(s) in {err.source}; {consequence}", code)
-
-
-def package_file(relative: str) -> Path:
-    return Path(__file__).parent / relative
 
 
 if __name__ == "__main__":

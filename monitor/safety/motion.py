@@ -66,7 +66,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from monitor.settings import setting
+from monitor.safety.settings import setting
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 

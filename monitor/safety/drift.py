@@ -15,7 +15,7 @@ stepped onto the side rails. Without a belt sensor it is off.
 
 from __future__ import annotations
 
-from monitor.verdict import DRIFT, Problem
+from monitor.safety.verdict import DRIFT, Problem
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 

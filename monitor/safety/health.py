@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED
-from monitor.verdict import SENSOR_FAULT, Problem
+from monitor.safety.verdict import SENSOR_FAULT, Problem
 
 
 class ImuHealth:

@@ -12,10 +12,12 @@ import multiprocessing
 import sys
 from typing import Iterator
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
-from monitor.config import Config, ConfigError, load_config
-from monitor.replay import ReplayResult, replay
-from monitor.trace import TraceError, read_trace
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
+from monitor.config.load import ConfigError, load_config
+from monitor.config.schema import Config
+from monitor.formats.trace_format import TraceError
+from monitor.formats.trace_reader import read_trace
+from monitor.service.replay import ReplayResult, replay
 
 
 def replay_path(job: tuple[str, Config]) -> tuple[ReplayResult | None, str | None]:

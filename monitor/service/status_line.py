@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Callable, TextIO
 
-from monitor.core import SafetyCore
-from monitor.latch import LatchState
-from monitor.verdict import Verdict
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.safety.verdict import Verdict
 
 TTY_INTERVAL_S = 0.1  # redraw the line ten times a second on a terminal
 LOG_INTERVAL_S = 1.0  # one line a second when the output is a file or a pipe

@@ -2,7 +2,7 @@
 
 Both documents are generated, so they cannot drift from the bounds the checker
 enforces; a test checks the committed copies are up to date
-(`python -m monitor.config_docs` rewrites them).
+(`python -m monitor.config.docs` rewrites them).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.config import SECTIONS
-from monitor.settings import describe_bounds
+from monitor.config.schema import SECTIONS
+from monitor.safety.settings import describe_bounds
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PATH = Path(__file__).resolve().parent / "example-config.toml"
 REFERENCE_PATH = ROOT / "docs" / "configuration.md"
 
@@ -59,7 +59,7 @@ def render_reference() -> str:
     lines = [
         "# Configuration reference",
         "",
-        "Generated from the declarations in `monitor/` by `python -m monitor.config_docs`;",
+        "Generated from the declarations in `monitor/` by `python -m monitor.config.docs`;",
         "do not edit by hand. `treadguard config --example` prints a commented example,",
         "`treadguard config --check FILE` checks a file against exactly these rules.",
         "",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from drivers.interfaces import HealthEvent, ImuSample
-from monitor.config import Config
+from monitor.config.schema import Config
 
 Ask = Callable[[str], str]
 STEP_S = 0.02  # how often a measurement reads its device
@@ -57,7 +57,7 @@ def open_one(config: Config, section: str, clock: CommandClock, *, i2c_bus: Any 
              gpio: "GpioFactory | None" = None) -> Any:
     """Open the device of one config section by itself (check and calibrate look at
     each device on its own, so one missing device does not hide the others)."""
-    from monitor.hardware import HardwareError, _driver_class
+    from monitor.service.hardware import HardwareError, _driver_class
 
     settings = getattr(config, section)
     try:

@@ -13,7 +13,7 @@ import multiprocessing
 import sys
 import time
 
-from monitor.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 
 
 def _run_one(name: str) -> list[dict]:
@@ -71,7 +71,8 @@ def bench_command(args: argparse.Namespace) -> int:
         if len(args.scenarios) != 1:
             return fail("--export FILE needs exactly one SCENARIO")
         from bench.sim.run import to_trace
-        from monitor.trace import TraceError, write_trace
+        from monitor.formats.trace_format import TraceError
+        from monitor.formats.trace_writer import write_trace
 
         try:
             write_trace(args.export, to_trace(BY_NAME[args.scenarios[0]], args.export))

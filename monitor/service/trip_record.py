@@ -20,10 +20,11 @@ from typing import Callable
 
 import numpy as np
 
-from monitor.atomic import replace_file
-from monitor.core import SafetyCore
-from monitor.trace import Trace, write_trace
-from monitor.verdict import Trip, Verdict
+from monitor.formats.atomic import replace_file
+from monitor.formats.trace_format import Trace
+from monitor.formats.trace_writer import write_trace
+from monitor.safety.core import SafetyCore
+from monitor.safety.verdict import Trip, Verdict
 
 
 @dataclass(frozen=True)

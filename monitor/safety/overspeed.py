@@ -7,7 +7,7 @@ for `confirm_s` before it trips, so one noisy reading does not stop the belt.
 
 from __future__ import annotations
 
-from monitor.verdict import OVERSPEED, Problem
+from monitor.safety.verdict import OVERSPEED, Problem
 
 
 class OverspeedCheck:

@@ -1,0 +1,32 @@
+"""What every command shares: exit codes, the one-line failure message, config errors, package files."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from monitor.config.load import ConfigError
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
+EXIT_USAGE = 2  # the request itself was wrong (arguments, config)
+EXIT_INTERNAL = 3  # a bug in treadguard
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"treadguard: {message}", file=sys.stderr)
+    return code
+
+
+def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
+    """Every problem in a config on its own line, then what was not done; the exit status."""
+    for problem in err.problems:
+        print(f"treadguard: {err.source}: {problem}", file=sys.stderr)
+    return fail(f"{len(err.problems)} problem(s) in {err.source}; {consequence}", code)
+
+
+def package_file(relative: str) -> Path:
+    """A file shipped inside the monitor package, e.g. "demo/walk-then-stumble.csv.gz"."""
+    return Path(__file__).resolve().parent.parent / relative

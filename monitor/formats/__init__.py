@@ -1,0 +1,1 @@
+"""File formats: the trace format (declared once, read, written) and whole-or-nothing file writes."""
