@@ -59,3 +59,59 @@ def pulse_times(speed_of_t, t0_s: float, t1_s: float, pulses_per_m: float) -> li
             times.append(t)
             next_m += spacing_m
     return times
+
+
+class FakeLgpio:
+    """The few lgpio calls gpiozero's lgpio pins make, as a module to put in sys.modules['lgpio'].
+
+    It keeps what each line did, in order: `lines[gpio]` is a list of (mode, level) with
+    mode "input" or "output", so a test can see every level a line was driven at."""
+
+    SET_PULL_NONE, SET_PULL_UP, SET_PULL_DOWN = 0, 1, 2
+    SET_BIAS_DISABLE, SET_BIAS_PULL_UP, SET_BIAS_PULL_DOWN = 0, 1, 2
+    BOTH_EDGES, RISING_EDGE, FALLING_EDGE = 3, 1, 2
+
+    class error(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.lines: dict[int, list[tuple[str, int]]] = {}
+        self._mode: dict[int, str] = {}
+        self._level: dict[int, int] = {}
+
+    def _log(self, gpio: int) -> None:
+        self.lines.setdefault(gpio, []).append((self._mode[gpio], self._level.get(gpio, 0)))
+
+    def gpiochip_open(self, chip: int) -> int:
+        return 7
+
+    def gpiochip_close(self, handle: int) -> None:
+        pass
+
+    def gpio_claim_input(self, handle: int, gpio: int, flags: int = 0) -> None:
+        self._mode[gpio] = "input"
+        self._log(gpio)
+
+    def gpio_claim_output(self, handle: int, gpio: int, level: int = 0, flags: int = 0) -> None:
+        # The kernel line request carries the level: the line comes up driving it.
+        self._mode[gpio], self._level[gpio] = "output", int(level)
+        self._log(gpio)
+
+    def gpio_write(self, handle: int, gpio: int, level: int) -> None:
+        if self._mode.get(gpio) != "output":
+            raise self.error("GPIO not allocated for output")
+        self._level[gpio] = int(level)
+        self._log(gpio)
+
+    def gpio_read(self, handle: int, gpio: int) -> int:
+        return self._level.get(gpio, 0)
+
+    def gpio_get_mode(self, handle: int, gpio: int) -> int:
+        return 2 if self._mode.get(gpio) == "output" else 0  # LGPIOPin.GPIO_IS_OUT
+
+    def gpio_free(self, handle: int, gpio: int) -> None:
+        self._mode[gpio] = "input"
+        self._log(gpio)
+
+    def tx_pwm(self, *args) -> None:
+        raise self.error("no PWM in the fake")
