@@ -1,0 +1,213 @@
+"""The charge-pump relay drive: the real GpioRelay's pin history on MockFactory, fed through a
+simulation of the circuit in wiring/ (two 74HC123 monostables, their RC timing from the
+netlist's values, a diode OR, the relay's operate and release times). The relay must hold
+while the loop ticks and drop within 50 ms of the last toggle, whatever level the pin is
+left at."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from drivers.gpio_relay import GpioRelay
+from monitor.config.load import ConfigError, parse_config
+from monitor.service.clock import SimulatedClock
+from tests.commands_support import pin_times
+from tests.drivers_support import clocked_factory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "wiring"))
+import netlist  # noqa: E402
+
+PIN = 17
+T0 = 10.0
+STEP_S = 1e-4  # the simulation's time step
+
+
+class Monostable:
+    """One half of a 74HC123: a trigger resets its timing capacitor and sets Q; Q falls when the
+    capacitor, charging through Rext, reaches the level that makes tW = K * Rext * Cext."""
+
+    def __init__(self, k: float, r_ohms: float, c_farads: float) -> None:
+        self.tau_s = r_ohms * c_farads
+        self.end_fraction = 1.0 - math.exp(-k)  # the comparator's level as a fraction of VCC
+        self.v_fraction = 1.0  # quiescent: Cext fully charged
+        self.is_q = False
+
+    def trigger(self) -> None:
+        self.v_fraction = 0.0
+        self.is_q = True
+
+    def step(self, dt_s: float) -> None:
+        self.v_fraction += (1.0 - self.v_fraction) * (1.0 - math.exp(-dt_s / self.tau_s))
+        if self.is_q and self.v_fraction >= self.end_fraction:
+            self.is_q = False
+
+
+def simulate(history: list[tuple[float, bool]], until_s: float, k: float,
+             r_ohms: float = netlist.TIMING_R_OHMS, c_farads: float = netlist.TIMING_C_FARADS):
+    """The relay contact's state over time, as (t, closed) changes, from the pin's (t, level) history."""
+    rise, fall = Monostable(k, r_ohms, c_farads), Monostable(k, r_ohms, c_farads)
+    level = history[0][1]
+    edges = list(history[1:])
+    coil_changed_s, is_coil, is_closed = history[0][0], False, False
+    changes = []
+    t = history[0][0]
+    while t < until_s:
+        while edges and edges[0][0] <= t:
+            _, new = edges.pop(0)
+            if new and not level:
+                rise.trigger()  # half 1: B rising, A low
+            elif level and not new:
+                fall.trigger()  # half 2: A falling, B high
+            level = new
+        rise.step(STEP_S)
+        fall.step(STEP_S)
+        coil = rise.is_q or fall.is_q  # the diode OR into the NPN's base
+        if coil != is_coil:
+            is_coil, coil_changed_s = coil, t
+        settle = netlist.RELAY_OPERATE_S if is_coil else netlist.RELAY_RELEASE_S
+        if is_closed != is_coil and t - coil_changed_s >= settle:
+            is_closed = is_coil
+            changes.append((round(t, 6), is_closed))
+        t += STEP_S
+    return changes
+
+
+SHORTEST_K, LONGEST_K = netlist.K_MIN * 0.99 * 0.9, netlist.K_MAX * 1.01 * 1.1  # with R and C tolerances
+
+
+def _relay(clock):
+    factory = clocked_factory(clock)
+    relay = GpioRelay(PIN, clock, drive="charge_pump", pin_factory=factory)
+    return relay, factory.pin(PIN)
+
+
+def _tick(relay, clock, rate_hz, seconds, *, start_s=None):
+    """The loop: one energize() per healthy tick."""
+    t = clock.t_s if start_s is None else start_s
+    for i in range(round(seconds * rate_hz)):
+        clock.t_s = t + i / rate_hz
+        relay.energize()
+    return clock.t_s  # the last toggle
+
+
+def _closed_intervals(changes, until_s):
+    out, opened = [], None
+    for t, closed in changes:
+        if closed:
+            opened = t
+        else:
+            out.append((opened, t))
+            opened = None
+    if opened is not None:
+        out.append((opened, until_s))
+    return out
+
+
+@pytest.mark.parametrize("k", [SHORTEST_K, LONGEST_K], ids=["shortest-pulse", "longest-pulse"])
+@pytest.mark.parametrize("rate_hz", [netlist.CHARGE_PUMP_MIN_LOOP_HZ, 100.0, 250.0, 1000.0])
+def test_the_relay_holds_while_the_loop_ticks_and_drops_within_50_ms_of_the_last_toggle(rate_hz, k):
+    clock = SimulatedClock(T0)
+    relay, pin = _relay(clock)
+    last_s = _tick(relay, clock, rate_hz, 1.0, start_s=T0 + 0.1)
+    history = pin_times(pin, created_s=T0)
+    changes = simulate(history, last_s + 0.2, k)
+    intervals = _closed_intervals(changes, last_s + 0.2)
+    assert len(intervals) == 1, f"the relay chattered: {changes}"
+    closed_s, opened_s = intervals[0]
+    assert closed_s <= T0 + 0.1 + netlist.RELAY_OPERATE_S + 0.001  # pulled in at the first toggle
+    assert opened_s > last_s  # held through every tick
+    assert opened_s - last_s <= netlist.MAX_DROP_OUT_S  # and open within 50 ms of the last one
+    relay.close()
+
+
+@pytest.mark.parametrize("stuck_high", [True, False])
+def test_a_pin_stuck_at_either_level_drops_the_relay(stuck_high):
+    clock = SimulatedClock(T0)
+    relay, pin = _relay(clock)
+    ticks = 100 if not stuck_high else 101  # an odd number of toggles leaves the pin high
+    last_s = _tick(relay, clock, 100.0, ticks / 100.0, start_s=T0 + 0.1)
+    assert pin.state is stuck_high  # the process froze here: nothing more happens on the pin
+    changes = simulate(pin_times(pin, created_s=T0), last_s + 1.0, LONGEST_K)
+    assert changes[-1][1] is False and changes[-1][0] - last_s <= netlist.MAX_DROP_OUT_S
+    relay.close()
+
+
+def test_release_and_close_hold_the_pin_low_and_the_relay_drops():
+    clock = SimulatedClock(T0)
+    relay, pin = _relay(clock)
+    last_s = _tick(relay, clock, 100.0, 0.51, start_s=T0 + 0.1)  # 51 toggles: left high
+    clock.t_s = last_s + 0.005
+    relay.release()  # a trip: one more edge (high to low), then nothing
+    assert pin.state is False and not relay.is_energized
+    changes = simulate(pin_times(pin, created_s=T0), last_s + 0.5, LONGEST_K)
+    assert changes[-1][1] is False and changes[-1][0] - clock.t_s <= netlist.MAX_DROP_OUT_S
+    relay.close()
+    assert pin.function == "input"  # let go: the 10 kOhm pull-down holds it low, no edge
+
+
+def test_a_loop_stall_longer_than_the_pulse_drops_the_relay_in_hardware():
+    clock = SimulatedClock(T0)
+    relay, pin = _relay(clock)
+    last_s = _tick(relay, clock, 100.0, 0.5, start_s=T0 + 0.1)
+    _tick(relay, clock, 100.0, 0.5, start_s=last_s + 0.060)  # 60 ms without a tick, then on again
+    changes = simulate(pin_times(pin, created_s=T0), clock.t_s + 0.2, LONGEST_K)
+    first_open = next(t for t, closed in changes if not closed)
+    assert last_s < first_open <= last_s + netlist.MAX_DROP_OUT_S
+
+
+def test_the_charge_pump_drive_toggles_once_per_energize_and_level_drive_holds():
+    clock = SimulatedClock(T0)
+    relay, pin = _relay(clock)
+    levels = []
+    for i in range(4):
+        clock.t_s = T0 + 0.01 * (i + 1)
+        relay.energize()
+        levels.append(pin.state)
+    assert levels == [True, False, True, False] and relay.is_energized
+    relay.close()
+    factory = clocked_factory(clock)
+    level_relay = GpioRelay(PIN, clock, pin_factory=factory)
+    level_relay.energize()
+    level_relay.energize()
+    assert factory.pin(PIN).state is True
+    level_relay.close()
+
+
+def test_the_charge_pump_drive_refuses_an_active_low_relay():
+    with pytest.raises(ValueError, match="active_high"):
+        GpioRelay(PIN, SimulatedClock(), drive="charge_pump", active_high=False,
+                  pin_factory=clocked_factory(SimulatedClock()))
+
+
+def test_the_component_values_keep_the_promises():
+    shortest_s, longest_s = netlist.pulse_width_range_s()
+    assert longest_s + netlist.RELAY_RELEASE_S <= netlist.MAX_DROP_OUT_S  # drop-out within 50 ms
+    assert 1.0 / netlist.CHARGE_PUMP_MIN_LOOP_HZ <= shortest_s / netlist.HOLD_MARGIN  # hold with margin
+    assert shortest_s == pytest.approx(SHORTEST_K * netlist.TIMING_R_OHMS * netlist.TIMING_C_FARADS)
+    assert longest_s == pytest.approx(LONGEST_K * netlist.TIMING_R_OHMS * netlist.TIMING_C_FARADS)
+
+
+@pytest.mark.parametrize("rate_hz,is_ok", [(netlist.CHARGE_PUMP_MIN_LOOP_HZ, True),
+                                           (netlist.CHARGE_PUMP_MIN_LOOP_HZ - 0.5, False)])
+def test_the_config_refuses_a_loop_too_slow_for_the_charge_pump(rate_hz, is_ok):
+    data = {"loop": {"rate_hz": rate_hz}, "relay": {"drive": "charge_pump"}}
+    if is_ok:
+        assert parse_config(data).relay.drive == "charge_pump"
+    else:
+        with pytest.raises(ConfigError, match=r"relay.drive.*loop.rate_hz.*80"):
+            parse_config(data)
+
+
+def test_the_config_refuses_an_active_low_charge_pump_and_defaults_to_level():
+    assert parse_config({}).relay.drive == "level"
+    with pytest.raises(ConfigError, match="active_high"):
+        parse_config({"relay": {"drive": "charge_pump", "active_high": False}})
+
+
+def test_the_config_and_the_netlist_agree_on_the_slowest_loop():
+    from monitor.config.schema import CHARGE_PUMP_MIN_LOOP_HZ
+    assert CHARGE_PUMP_MIN_LOOP_HZ == netlist.CHARGE_PUMP_MIN_LOOP_HZ
