@@ -146,13 +146,15 @@ def test_range_contract_each_reading_once_in_metres(range_rig):
 
 
 # -- relay ------------------------------------------------------------------------------------------
-@pytest.fixture(params=["fake", "gpio"])
+@pytest.fixture(params=["fake", "gpio", "gpio-charge-pump"])
 def relay(request):
     clock = SimulatedClock(T0)
     if request.param == "fake":
         yield FakeRelay(clock)
-    else:
+    elif request.param == "gpio":
         yield GpioRelay(17, clock, pin_factory=clocked_factory(clock))
+    else:
+        yield GpioRelay(17, clock, drive="charge_pump", pin_factory=clocked_factory(clock))
 
 
 def test_relay_contract_starts_released_follows_commands_and_closes_released(relay):
