@@ -211,3 +211,76 @@ def test_the_config_refuses_an_active_low_charge_pump_and_defaults_to_level():
 def test_the_config_and_the_netlist_agree_on_the_slowest_loop():
     from monitor.config.schema import CHARGE_PUMP_MIN_LOOP_HZ
     assert CHARGE_PUMP_MIN_LOOP_HZ == netlist.CHARGE_PUMP_MIN_LOOP_HZ
+
+
+# -- `treadguard check` with the charge-pump drive -------------------------------------------------
+class CheckBench:
+    """`treadguard check` on fakes, with a circuit behind the relay pin: a working charge pump
+    (energized while edges come less than one pulse width apart) or a broken one that follows
+    the pin's level; a force-guided monitoring contact (closed while released) reports it."""
+
+    def __init__(self, circuit: str) -> None:
+        from tests.commands_support import ScriptedClock
+        from tests.fake_i2c import FakeMpu6050
+
+        self.clock = ScriptedClock(5.0)
+        self.bus = FakeMpu6050(self.clock)
+        self.factory = clocked_factory(self.clock)
+        self.relay_pin = self.factory.pin(PIN)
+        self.feedback_pin = self.factory.pin(22)
+        self.circuit = circuit
+        self.width_s = sum(netlist.pulse_width_range_s()) / 2
+        self.clock.hooks.append(self._hardware)
+
+    def is_energized(self, now_s: float) -> bool:
+        if self.circuit == "follows the level":
+            return bool(self.relay_pin.state)
+        history = pin_times(self.relay_pin, created_s=5.0)
+        return len(history) > 1 and now_s - history[-1][0] < self.width_s
+
+    def _hardware(self, now_s: float) -> None:
+        self.feedback_pin.drive_high() if self.is_energized(now_s) else self.feedback_pin.drive_low()
+
+    def check(self, person, **relay):
+        import io
+
+        from monitor.cli.check import run_check
+        from tests.support import with_settings
+        from monitor.config.schema import Config
+
+        config = with_settings(Config(), belt={"enabled": False},
+                               relay={"drive": "charge_pump", "feedback_pin": 22, **relay})
+        out = io.StringIO()
+        code = run_check(config, ask=person, clock=self.clock, i2c_bus=self.bus, pin_factory=self.factory, out=out)
+        return code, out.getvalue()
+
+
+def _person(held="y", dropped="y", before_yes=None):
+    from tests.commands_support import Person
+    return Person(("IMU clip", ""), ("type yes", "yes", before_yes), ("click on twice", held),
+                  ("click off by itself", dropped))
+
+
+def test_check_toggles_only_after_the_yes_and_sees_the_circuit_drop_out_with_the_pin_high_and_low():
+    bench = CheckBench("charge pump")
+    toggled_before_yes = []
+    code, out = bench.check(_person(before_yes=lambda: toggled_before_yes.append(len(bench.relay_pin.states) > 1)))
+    assert toggled_before_yes == [False]
+    assert code == 0, out
+    assert "toggling stopped with the pin high: the monitoring contact shows the relay released" in out
+    assert "toggling stopped with the pin low: the monitoring contact shows the relay released" in out
+    assert bench.relay_pin.state is False
+
+
+def test_check_finds_a_circuit_that_does_not_drop_out():
+    bench = CheckBench("follows the level")  # e.g. IN wired straight to the relay driver
+    code, out = bench.check(_person())
+    assert code == 1
+    assert "the relay stayed energized after the toggling stopped with the pin high" in out
+    assert "frozen Pi would keep the belt running" in out
+
+
+def test_check_believes_the_person_who_heard_no_drop_out():
+    bench = CheckBench("charge pump")
+    code, out = bench.check(_person(dropped="n"))
+    assert code == 1 and "the person heard no drop-out" in out
