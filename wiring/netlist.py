@@ -25,15 +25,19 @@ HEADER = (
     HeaderPin("3V3", 1),
     HeaderPin("5V", 2),
     HeaderPin("SDA", 3, bcm=2),
+    HeaderPin("5V", 4),
     HeaderPin("SCL", 5, bcm=3),
     HeaderPin("GND", 6),
+    HeaderPin("GND", 9),
     HeaderPin("RELAY", 11, bcm=17, setting="relay.pin"),
     HeaderPin("BELT", 13, bcm=27, setting="belt.pin"),
     HeaderPin("GND", 14),
     HeaderPin("TRIG", 16, bcm=23, setting="range.trigger_pin"),
+    HeaderPin("3V3", 17),
     HeaderPin("ECHO", 18, bcm=24, setting="range.echo_pin"),
     HeaderPin("GND", 20),
 )
+HEADER_BY_PIN = {p.header: p for p in HEADER}
 
 
 # -- parts and nets of the circuits ------------------------------------------------------------
@@ -128,23 +132,27 @@ CHARGE_PUMP_MIN_LOOP_HZ = 80.0
 # -- cables and connectors (the wireviz view) ----------------------------------------------------
 @dataclass(frozen=True)
 class Cable:
+    ref: str  # W1..
     name: str
+    to_ref: str  # the far end's connector designator
     to: str  # the part at the far end
-    wires: tuple[tuple[str, str, str], ...]  # (header signal, far-end pin, wire colour code)
+    wires: tuple[tuple[int, str, str], ...]  # (header pin, far-end pin, wire colour code)
     note: str = ""
 
 
+# Each cable has its own GND pin next to its signals. 3.3 V has two header pins for three
+# users: pin 17 carries two wires (the belt sensor's and the charge-pump board's).
 CABLES = (
-    Cable("W1 IMU tether", "IMU board (MPU-6050 / LSM6DS3)",
-          (("3V3", "VCC", "RD"), ("GND", "GND", "BK"), ("SDA", "SDA", "BU"), ("SCL", "SCL", "GN")),
-          "4-core, twisted pairs SDA+GND and SCL+GND, under 1 m at 400 kHz"),
-    Cable("W2 belt sensor", "belt pulse sensor (hall)",
-          (("3V3", "VCC", "RD"), ("GND", "GND", "BK"), ("BELT", "OUT", "OG")),
+    Cable("W1", "IMU tether", "X2", "IMU board (MPU-6050 / LSM6DS3)",
+          ((1, "VCC", "RD"), (6, "GND", "BK"), (3, "SDA", "BU"), (5, "SCL", "GN")),
+          "4 cores, SDA and SCL each twisted with a GND core; under 1 m at 400 kHz"),
+    Cable("W2", "belt sensor", "X3", "belt pulse sensor (hall)",
+          ((17, "VCC", "RD"), (14, "GND", "BK"), (13, "OUT", "OG")),
           "shielded; shield to GND at the Pi end only"),
-    Cable("W3 relay", "relay driver board",
-          (("5V", "VCC", "RD"), ("3V3", "3V3", "PK"), ("GND", "GND", "BK"), ("RELAY", "IN", "VT")),
+    Cable("W3", "relay", "X4", "relay driver board",
+          ((2, "5V", "RD"), (17, "3V3", "PK"), (9, "GND", "BK"), (11, "IN", "VT")),
           "3V3 feeds the charge pump's 74HC123 (not needed for the level drive)"),
-    Cable("W4 range sensor", "HC-SR04 (optional)",
-          (("5V", "VCC", "RD"), ("GND", "GND", "BK"), ("TRIG", "TRIG", "YE"), ("ECHO", "ECHO", "WH")),
+    Cable("W4", "range sensor", "X5", "HC-SR04 (optional)",
+          ((4, "VCC", "RD"), (20, "GND", "BK"), (16, "TRIG", "YE"), (18, "ECHO", "WH")),
           "ECHO through a 1 kΩ / 2 kΩ divider at the Pi end (5 V signal)"),
 )
