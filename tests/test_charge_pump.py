@@ -284,3 +284,49 @@ def test_check_believes_the_person_who_heard_no_drop_out():
     bench = CheckBench("charge pump")
     code, out = bench.check(_person(dropped="n"))
     assert code == 1 and "the person heard no drop-out" in out
+
+
+# -- the daemon drives the charge pump ---------------------------------------------------------------
+def test_the_daemon_toggles_every_healthy_tick_and_the_circuit_drops_within_50_ms_of_the_trip(
+        tmp_path, monkeypatch, capsys):
+    import functools
+    import os
+    import signal
+
+    from monitor.cli import run as run_module
+    from monitor.cli.main import main
+    from tests.fake_i2c import FakeMpu6050
+
+    path = tmp_path / "treadguard.toml"
+    path.write_text('[imu]\ndriver = "mpu6050"\nmount = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n'
+                    '[belt]\nenabled = false\n[relay]\ndriver = "gpio"\ndrive = "charge_pump"\n'
+                    f'[record]\ntrip_dir = "{tmp_path / "trips"}"\n')
+    clock = SimulatedClock(100.0)
+    bus = FakeMpu6050(clock)
+    factory = clocked_factory(clock)
+    relay_pin = factory.pin(PIN)
+    ticks = []
+
+    def person_and_cable(verdict, core):
+        ticks.append((verdict.t_s, verdict.is_relay_energized, verdict.is_new_trip))
+        if len(ticks) == 100:
+            os.kill(os.getpid(), signal.SIGUSR1)  # a person arms it
+        if verdict.t_s >= 102.0 and not bus.is_unplugged:
+            bus.unplug()  # the IMU cable is pulled: a trip
+
+    monkeypatch.setattr(run_module, "run_hardware", functools.partial(
+        run_module.run_hardware, clock=clock, i2c_bus=bus, pin_factory=factory, until_s=103.0,
+        on_tick=person_and_cable))
+    assert main(["run", "--config", str(path)]) == 0
+    capsys.readouterr()
+    energized = [t for t, is_on, _ in ticks if is_on]
+    trip_s = next(t for t, _, is_trip in ticks if is_trip)
+    history = pin_times(relay_pin, created_s=100.0)
+    toggles = [t for t, _ in history[1:] if energized[0] <= t <= energized[-1]]
+    assert len(toggles) == len(energized)  # one edge per healthy tick, none otherwise
+    for k in (SHORTEST_K, LONGEST_K):
+        intervals = _closed_intervals(simulate(history, 103.2, k), 103.2)
+        assert len(intervals) == 1, intervals
+        closed_s, opened_s = intervals[0]
+        assert closed_s <= energized[0] + netlist.RELAY_OPERATE_S + 0.001
+        assert energized[-1] < opened_s <= trip_s + netlist.MAX_DROP_OUT_S
