@@ -61,6 +61,7 @@ class GpioRelay(Relay):
         self.feedback_settle_s = feedback_settle_s
         self._feedback_closed_when_energized = feedback_closed_when_energized
         try:
+            self._pull_to_released(pin_factory, pin, active_high)
             self._output = OutputDevice(pin, active_high=active_high, initial_value=False,
                                         pin_factory=pin_factory)
             if feedback_pin is not None and feedback_pin >= 0:
@@ -68,6 +69,19 @@ class GpioRelay(Relay):
         except BaseException:
             self.close()
             raise
+
+    @staticmethod
+    def _pull_to_released(pin_factory: Any, pin: int, active_high: bool) -> None:
+        """Before the pin becomes an output, pull it (as an input) to the released level, so it
+        already sits there when it is switched to output; a backend that switches to output
+        before setting the level (gpiozero's generic output_with_state) then has nothing to
+        blip. drivers.gpio_backend's lgpio pins claim the output at its level in one step too."""
+        try:
+            raw = pin_factory.pin(pin)
+            raw.function = "input"
+            raw.pull = "down" if active_high else "up"
+        except Exception:  # a pin with a fixed pull, or none: the claim at the released level still holds
+            pass
 
     @classmethod
     def from_config(cls, section: Any, clock: Clock, *, pin_factory: Any = None) -> "GpioRelay":

@@ -14,7 +14,8 @@ from monitor.service.clock import SimulatedClock
 
 
 class ClockedMockPin(MockPin):
-    """A MockPin whose edges happen at the factory's test clock time."""
+    """A MockPin whose edges happen at the factory's test clock time, and which keeps every
+    (function, level) it went through in `timeline`, so a test can see what it drove."""
 
     def _now(self) -> float:
         return self._factory.test_clock()
@@ -22,6 +23,16 @@ class ClockedMockPin(MockPin):
     def clear_states(self):
         self._last_change = self._now() if hasattr(self._factory, "test_clock") else 0.0
         self.states = [PinState(0.0, self._state)]
+        self.timeline = [(self._function, self._state)]
+
+    def _note(self):
+        entry = (self._function, self._state)
+        if self.timeline[-1] != entry:
+            self.timeline.append(entry)
+
+    def _set_function(self, value):
+        super()._set_function(value)
+        self._note()
 
     def _change_state(self, value):
         if self._state != value:
@@ -29,6 +40,7 @@ class ClockedMockPin(MockPin):
             self._state = value
             self.states.append(PinState(t - self._last_change, value))
             self._last_change = t
+            self._note()
             return True
         return False
 

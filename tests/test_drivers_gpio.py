@@ -279,6 +279,20 @@ def test_gpiozero_falling_back_by_itself_becomes_an_error():
 
 
 # -- an active-low relay never blips at start ------------------------------------------------------
+@pytest.mark.parametrize("active_high", [True, False])
+def test_the_relay_pin_never_drives_the_energizing_level_before_energize_on_mockfactory(clock, factory,
+                                                                                        active_high):
+    relay = GpioRelay(RELAY_PIN, clock, active_high=active_high, pin_factory=factory)
+    pin = factory.pin(RELAY_PIN)
+    energizing = active_high
+    assert ("output", energizing) not in pin.timeline, f"the relay pulled in at start: {pin.timeline}"
+    assert pin.timeline[-1] == ("output", not energizing)
+    assert [s.state for s in pin.states][-1] is (not energizing)
+    relay.energize()
+    assert pin.timeline[-1] == ("output", energizing)
+    relay.close()
+    assert pin.timeline[-1][0] == "input"
+
 @pytest.fixture
 def fake_lgpio(monkeypatch):
     """gpiozero's real lgpio pins over a fake lgpio module, on a Pi 4's header."""
