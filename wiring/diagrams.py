@@ -402,7 +402,7 @@ def harness() -> dict:
     labels = [f"{netlist.HEADER_BY_PIN[p].signal}" + (f" GPIO{netlist.HEADER_BY_PIN[p].bcm}"
                                                       if netlist.HEADER_BY_PIN[p].bcm is not None else "")
               for p in used]
-    connectors = {"X1": {"type": "Raspberry Pi 40-pin header", "subtype": "female", "pins": used,
+    connectors = {"X1": {"type": "Raspberry Pi 40-pin header (the pins used)", "subtype": "female", "pins": used,
                          "pinlabels": labels}}
     cables = {}
     connections = []

@@ -145,14 +145,14 @@ class Cable:
 CABLES = (
     Cable("W1", "IMU tether", "X2", "IMU board (MPU-6050 / LSM6DS3)",
           ((1, "VCC", "RD"), (6, "GND", "BK"), (3, "SDA", "BU"), (5, "SCL", "GN")),
-          "4 cores, SDA and SCL each twisted with a GND core; under 1 m at 400 kHz"),
+          "SDA, SCL each twisted with a GND core; under 1 m at 400 kHz"),
     Cable("W2", "belt sensor", "X3", "belt pulse sensor (hall)",
           ((17, "VCC", "RD"), (14, "GND", "BK"), (13, "OUT", "OG")),
-          "shielded; shield to GND at the Pi end only"),
+          "shielded; shield to GND at the Pi only"),
     Cable("W3", "relay", "X4", "relay driver board",
           ((2, "5V", "RD"), (17, "3V3", "PK"), (9, "GND", "BK"), (11, "IN", "VT")),
-          "3V3 feeds the charge pump's 74HC123 (not needed for the level drive)"),
+          "3V3: the charge pump's 74HC123 only"),
     Cable("W4", "range sensor", "X5", "HC-SR04 (optional)",
           ((4, "VCC", "RD"), (20, "GND", "BK"), (16, "TRIG", "YE"), (18, "ECHO", "WH")),
-          "ECHO through a 1 kΩ / 2 kΩ divider at the Pi end (5 V signal)"),
+          "ECHO is 5 V: 1k / 2k divider at the Pi end"),
 )
