@@ -278,6 +278,14 @@ def test_check_finds_a_circuit_that_does_not_drop_out():
     assert code == 1
     assert "the relay stayed energized after the toggling stopped with the pin high" in out
     assert "frozen Pi would keep the belt running" in out
+    assert "does not hold the relay" in out  # at the last toggle (pin low) it had let go at once
+
+
+def test_check_believes_the_person_who_heard_no_pull_in():
+    bench = CheckBench("charge pump")
+    code, out = bench.check(_person(held="n"))
+    assert code == 1 and "the charge-pump circuit does not hold the relay" in out
+    assert "frozen Pi" not in out
 
 
 def test_check_believes_the_person_who_heard_no_drop_out():

@@ -335,7 +335,7 @@ def _check_charge_pump(relay: Any, config: Config, clock: CommandClock, ask: Ask
     cfg = config.relay
     period_s = 1.0 / config.loop.rate_hz
     toggles = max(2, round(RELAY_HOLD_S / period_s)) // 2 * 2  # even: ends where it started
-    wrong = []
+    not_held, not_dropped = [], []
 
     def released() -> bool | None:
         closed = relay.is_feedback_closed
@@ -346,8 +346,8 @@ def _check_charge_pump(relay: Any, config: Config, clock: CommandClock, ask: Ask
             relay.energize()  # one toggle, as one healthy tick
             clock.sleep_until(clock.now() + period_s)
         if has_feedback and released():
-            wrong.append(f"the monitoring contact showed the relay released while the pin toggled "
-                         f"(pin left {left})")
+            not_held.append(f"the monitoring contact showed the relay released while the pin toggled "
+                            f"(the run that left the pin {left})")
         clock.sleep_until(clock.now() + CHARGE_PUMP_DROP_S + cfg.feedback_settle_s)
         if has_feedback:
             if released():
@@ -355,7 +355,7 @@ def _check_charge_pump(relay: Any, config: Config, clock: CommandClock, ask: Ask
                 report.found(f"toggling stopped with the pin {left}: the monitoring contact shows the relay "
                              f"released {wait_ms:.0f} ms later")
             else:
-                wrong.append(f"the relay stayed energized after the toggling stopped with the pin {left}")
+                not_dropped.append(f"the relay stayed energized after the toggling stopped with the pin {left}")
 
     report.found(f"charge-pump drive: toggling GPIO {cfg.pin} at {config.loop.rate_hz:g} Hz for "
                  f"{toggles * period_s:.1f} s, then stopping with the pin left high, then left low")
@@ -371,13 +371,15 @@ def _check_charge_pump(relay: Any, config: Config, clock: CommandClock, ask: Ask
         relay.release()
     held = ask("Did the relay click on twice (its LED lit while the pin toggled)? [y/n]: ")
     if not is_yes(held):
-        report.problem("the charge-pump circuit did not hold the relay while the pin toggled: check the "
-                       "74HC123's 3.3 V and GND, R6/C1 and R7/C2, the diodes D2/D3 and R8 to Q1's base, and "
-                       f"that loop.rate_hz ({config.loop.rate_hz:g} Hz) is what the circuit was built for")
+        not_held.append("the person heard the relay not pull in while the pin toggled")
     dropped = ask("Did it click off by itself each time, a moment after the toggling stopped? [y/n]: ")
     if not is_yes(dropped):
-        wrong.append("the person heard no drop-out when the toggling stopped")
-    for line in wrong:
+        not_dropped.append("the person heard no drop-out when the toggling stopped")
+    for line in not_held:
+        report.problem(f"{line}: the charge-pump circuit does not hold the relay; check the 74HC123's "
+                       "3.3 V and GND, R6/C1 and R7/C2, the diodes D2/D3 and R8 to Q1's base, and that "
+                       f"loop.rate_hz ({config.loop.rate_hz:g} Hz) is one the circuit holds at (see wiring/README.md)")
+    for line in not_dropped:
         report.problem(f"{line}: the circuit does not drop out by itself, so a frozen Pi would keep the "
                        "belt running; check that nothing but the 74HC123's Q outputs drives Q1's base, that "
                        "C1/C2 are 1 uF (not larger), and that IN is not wired straight to the relay; until it "
