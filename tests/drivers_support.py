@@ -127,3 +127,14 @@ class FakeLgpio:
 
     def tx_pwm(self, *args) -> None:
         raise self.error("no PWM in the fake")
+
+
+def run_imu(clock: SimulatedClock, imu, seconds: float, step_s: float = 0.01):
+    """The loop reading an IMU every step_s for `seconds`: every sample and health event it got."""
+    samples, health = [], []
+    for _ in range(round(seconds / step_s)):
+        clock.advance(step_s)
+        batch = imu.read()
+        samples += batch.samples
+        health += batch.health
+    return samples, health

@@ -10,6 +10,7 @@ from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import ChipError, Mpu6050
 from monitor.service.clock import SimulatedClock
+from tests.drivers_support import run_imu
 from tests.fake_i2c import FakeLsm6ds, FakeMpu6050, G, standing_motion
 
 CHIPS = [
@@ -43,14 +44,7 @@ def _still_queued(bus, imu=None) -> int:
     return len(bus.words) // (2 if bus.is_dsox else 6) + (1 if bus.is_dsox and len(bus.words) % 2 else 0) + dropped
 
 
-def _run(clock, imu, seconds, step_s=LOOP_S):
-    samples, health = [], []
-    for _ in range(round(seconds / step_s)):
-        clock.advance(step_s)
-        batch = imu.read()
-        samples += batch.samples
-        health += batch.health
-    return samples, health
+_run = run_imu
 
 
 @pytest.mark.parametrize("fake_class,who,driver_class,name", CHIPS)

@@ -13,6 +13,7 @@ from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import Mpu6050
 from monitor.service.clock import SimulatedClock
+from tests.drivers_support import run_imu
 from tests.fake_i2c import G, FakeLsm6ds, FakeMpu6050
 
 LOOP_S = 0.01
@@ -45,14 +46,7 @@ def _lsm(who=0x69, **fake_args):
     return clock, bus, Lsm6ds3(bus, clock, sleep=waits), waits
 
 
-def _run(clock, imu, seconds, step_s=LOOP_S):
-    samples, health = [], []
-    for _ in range(round(seconds / step_s)):
-        clock.advance(step_s)
-        batch = imu.read()
-        samples += batch.samples
-        health += batch.health
-    return samples, health
+_run = run_imu
 
 
 def _is_still(s) -> bool:
