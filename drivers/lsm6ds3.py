@@ -307,6 +307,8 @@ class Lsm6ds3(FifoImu):
 
     def _check_reset(self, batch: ImuBatch) -> bool:
         """True (and the chip configured again) when it lost its configuration."""
+        if self._is_resync_due:
+            return False  # a FIFO reset still to finish: the FIFO control register is not set yet
         bus, a = self._bus, self.address
         ctrl = i2c.read_block(bus, a, CTRL1_XL, 4)
         fifo_ctrl = i2c.read_byte(bus, a, self._fifo_ctrl_reg)

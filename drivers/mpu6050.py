@@ -338,8 +338,8 @@ class Mpu6050(FifoImu):
 
     def _check_reset(self, batch: ImuBatch) -> bool:
         """True (and the chip's reset and start-up begun) when it lost its configuration."""
-        if self._phase is not Phase.RUNNING:
-            return False  # starting up: its registers are not all set yet
+        if self._phase is not Phase.RUNNING or self._is_resync_due:
+            return False  # starting up, or a FIFO reset still to finish: USER_CTRL is not set yet
         bus, a = self._bus, self.address
         user_ctrl, power = i2c.read_block(bus, a, USER_CTRL, 2)
         config = i2c.read_block(bus, a, SMPLRT_DIV, 4)

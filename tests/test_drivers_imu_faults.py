@@ -183,6 +183,22 @@ def test_a_bus_error_during_overflow_recovery_still_reports_the_overflow_and_res
     assert len(samples) >= 0.9 * imu.sample_rate_hz and all(_is_still(s) for s in samples)
 
 
+@pytest.mark.parametrize("who", [pytest.param(0x68, id="mpu6050"), pytest.param(0x69, id="lsm6ds3")])
+def test_a_fifo_reset_that_keeps_failing_is_not_mistaken_for_a_chip_reset(who):
+    clock, bus, imu, _ = _mpu(who) if who == 0x68 else _lsm(who)
+    _run(clock, imu, 0.2)
+    clock.advance(30.0)
+    register = FakeMpu6050.USER_CTRL if who == 0x68 else 0x0A
+    bus.fail_write(register, nth=2)  # the FIFO is left off...
+    imu.read()
+    for _ in range(60):  # ... and every write to restart it fails for 0.6 s, past a reset check
+        bus.fail_write(register, nth=1)
+        clock.advance(LOOP_S)
+        imu.read()
+    samples, health = _run(clock, imu, 0.6)
+    assert DEVICE_RESET not in [e.kind for e in health] and len(samples) >= 100
+
+
 # -- 4. the LSM6DSOX's invalid-sample marker ---------------------------------------------------
 @pytest.mark.parametrize("marker", [0x7FFD, 0x7FFE, 0x7FFF])
 def test_the_dsox_drops_the_invalid_sample_marker_of_its_bootstrap_phase(marker):
