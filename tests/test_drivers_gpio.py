@@ -303,7 +303,8 @@ def fake_lgpio(monkeypatch):
     monkeypatch.delitem(sys.modules, "gpiozero.pins.lgpio", raising=False)
     from gpiozero.pins.local import LocalPiFactory
     monkeypatch.setattr(LocalPiFactory, "_get_revision", lambda self: 0xC03111)  # a Pi 4 B
-    return lgpio
+    yield lgpio
+    sys.modules.pop("gpiozero.pins.lgpio", None)  # imported over the fake: not for later tests
 
 
 @pytest.mark.parametrize("active_high", [True, False])

@@ -252,7 +252,7 @@ def charge_pump() -> Sheet:
     # Right: the diode OR into R8 and Q1's base, R9 holding the base low.
     x1q, y1q = a["1Q"]
     _, y2q = a["2Q"]
-    sheet.two("D2", elm.Diode(), a["1Q"], (x1q + 2.5, y1q), pins=("A", "K"), loc="bottom", ofst=0.25)
+    sheet.two("D2", elm.Diode(), a["1Q"], (x1q + 2.5, y1q), pins=("A", "K"), loc="bottom", ofst=0.45)
     sheet.two("D3", elm.Diode(), a["2Q"], (x1q + 2.5, y2q), pins=("A", "K"), loc="top", ofst=0.25)
     or_x = x1q + 3.5
     sheet.wire("OR", (x1q + 2.5, y1q), (or_x, y1q), (or_x, y2q), (x1q + 2.5, y2q))
