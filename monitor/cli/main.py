@@ -1,4 +1,4 @@
-"""The `treadguard` command: replay, run, bench, check, calibrate, record, config.
+"""The `treadguard` command: replay, run, bench, check, calibrate, record, config, bridge.
 
 Every failure a person can cause (a bad path, a broken trace, a config typo, a
 missing device) ends in a one-line message that names what is wrong and what to
@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--config", metavar="FILE", help="the config file (default: the default parts and pins)")
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)")
 
+    bridge = commands.add_parser(
+        "bridge", help="the home dashboard and MQTT for Home Assistant, read from the status socket "
+                       "(read-only: it can never arm the monitor)")
+    bridge.add_argument("--config", metavar="FILE", help="the config file; its [bridge] section "
+                                                         "(default: built-in defaults)")
+
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
     what.add_argument("--check", metavar="FILE", help="check every setting and report every problem")
@@ -95,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "record":
             from monitor.cli.record import record_command
             return record_command(args)
+        if args.command == "bridge":
+            from monitor.cli.bridge import bridge_command
+            return bridge_command(args)
         from monitor.cli.config import config_command
         return config_command(args)
     except KeyboardInterrupt:
