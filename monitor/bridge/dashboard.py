@@ -163,7 +163,7 @@ class DashboardServer:
         self.server = server_class((bind, port), handler)
         self.server.daemon_threads = True
         self.address = self.server.server_address[:2]
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.5},
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="dashboard", daemon=True)
 
     @property

@@ -9,6 +9,7 @@ second from /api/live.
 from __future__ import annotations
 
 import html
+import math
 import json
 import time
 from typing import Iterable
@@ -35,13 +36,14 @@ table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;p
 th{color:#5b6373;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .reason{font-weight:700;color:#c62828}.note{color:#5b6373;font-size:13px}.problems{color:#c62828}
 svg text{font-size:11px;fill:#5b6373}a{color:#1a5fb4}
-.legend span{display:inline-block;width:12px;height:3px;margin:0 4px 3px 12px;vertical-align:middle}
+.legend span{display:inline-block;width:14px;height:3px;margin:0 5px 3px 14px;vertical-align:middle}
+.legend .belt{background:#1a5fb4}.legend .margin{background:#e66100}
 """
 
 SCRIPT = """
 const W=%(w)d,H=%(h)d,SPAN=%(span)g;
 function scale(points){let top=1;for(const p of points){for(const v of [p[1],p[2]]){if(v!==null&&v>top)top=v;}}
-  return Math.ceil(top*1.2*2)/2;}
+  return Math.ceil(top*1.1);}
 function line(points,i,top,now){const out=[];for(const p of points){if(p[i]===null)continue;
   const x=W-(now-p[0])/SPAN*W;if(x<0)continue;out.push(x.toFixed(1)+','+(H-p[i]/top*H).toFixed(1));}return out.join(' ');}
 function fmt(v,unit,d){return v===null||v===undefined?'—':v.toFixed(d)+' '+unit;}
@@ -52,7 +54,8 @@ async function refresh(){
     const pts=s.chart,now=pts.length?pts[pts.length-1][0]:0,top=scale(pts);
     document.getElementById('belt-line').setAttribute('points',line(pts,1,top,now));
     document.getElementById('margin-line').setAttribute('points',line(pts,2,top,now));
-    document.getElementById('chart-top').textContent=top.toFixed(1);
+    for(let k=0;k<5;k++)document.getElementById('chart-y'+k).textContent=(top*k/4).toFixed(2);
+    document.getElementById('updated').textContent='live, updated '+new Date().toLocaleTimeString();
     if(s.trips_seen!==Number(document.body.dataset.trips))location.reload();
   }catch(e){document.getElementById('state').textContent='BRIDGE NOT REACHABLE';}
 }
@@ -122,7 +125,7 @@ def _chart(view: LiveView) -> str:
         for v in (belt, margin):
             if v is not None and v > top:
                 top = v
-    top = -(-top * 1.2 * 2 // 1) / 2
+    top = float(math.ceil(top * 1.1))  # whole units: the grid lines fall on quarters
     now = points[-1][0] if points else 0.0
 
     def line(i: int) -> str:
@@ -137,16 +140,16 @@ def _chart(view: LiveView) -> str:
 
     grid = "".join(f'<line x1="0" x2="{CHART_W}" y1="{CHART_H * k / 4:.0f}" y2="{CHART_H * k / 4:.0f}" '
                    f'stroke="#e6e8ec"/>' for k in range(5))
-    return (f'<svg viewBox="-34 -8 {CHART_W + 42} {CHART_H + 26}" width="100%" role="img" '
-            f'aria-label="belt speed and walker margin, last two minutes">{grid}'
-            f'<text x="-6" y="4" text-anchor="end" id="chart-top">{top:.1f}</text>'
-            f'<text x="-6" y="{CHART_H}" text-anchor="end">0</text>'
+    labels = "".join(f'<text x="-6" y="{CHART_H * (4 - k) / 4 + 4:.0f}" text-anchor="end" id="chart-y{k}">'
+                     f'{top * k / 4:.2f}</text>' for k in range(5))
+    return (f'<svg viewBox="-40 -8 {CHART_W + 48} {CHART_H + 26}" width="100%" role="img" '
+            f'aria-label="belt speed and walker margin, last two minutes">{grid}{labels}'
             f'<text x="0" y="{CHART_H + 16}">−2 min</text>'
             f'<text x="{CHART_W}" y="{CHART_H + 16}" text-anchor="end">now</text>'
             f'<polyline id="belt-line" fill="none" stroke="#1a5fb4" stroke-width="2" points="{line(1)}"/>'
             f'<polyline id="margin-line" fill="none" stroke="#e66100" stroke-width="2" points="{line(2)}"/>'
-            f'</svg><div class="legend note"><span style="background:#1a5fb4"></span>belt speed (m/s)'
-            f'<span style="background:#e66100"></span>walker margin to the rear edge (m)</div>')
+            f'</svg><div class="legend note"><span class="belt"></span>belt speed (m/s)'
+            f'<span class="margin"></span>walker margin to the rear edge (m)</div>')
 
 
 def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, TripFile]) -> str:
@@ -171,7 +174,11 @@ def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, 
             + "".join(rows) + "</table>")
 
 
-def _session_rows(sessions: list[SessionRow]) -> str:
+def _session_rows(sessions: list[SessionRow], view: LiveView) -> str:
+    if sessions and sessions[0].end_wall is None and view.is_session_open and view.session is not None:
+        live = view.session  # the open session as it is now, not as at its last checkpoint
+        sessions = [SessionRow(sessions[0].id, live.start_wall, None, live.last_active_wall, live.forward_s,
+                               live.backward_s, live.distance_m, live.top_speed_mps, live.trips, None)] + sessions[1:]
     if not sessions:
         return '<p class="note">No sessions yet: one starts when the belt moves.</p>'
     rows = []
@@ -207,12 +214,13 @@ def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], session
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>treadguard {_e(device_id)}</title><style nonce="{nonce}">{STYLE}</style></head>
 <body data-trips="{len(trips)}">
-<header><h1>treadguard</h1><span class="sub">{_e(device_id)} · read-only view: nothing here can arm the monitor</span></header>
+<header><h1>treadguard</h1><span class="sub">{_e(device_id)} · read-only view: nothing here can arm the monitor</span>
+<span class="sub" id="updated">as loaded at {_e(_when(time.time()))}</span></header>
 <main>
 <section><h2>Now</h2><span id="state" class="badge {css}">{label}</span>{live}{session}</section>
 <section><h2>Belt speed and walker margin</h2>{_chart(view)}</section>
 <section class="wide"><h2>Trips</h2>{note}{_trip_rows(trips, folder, records_for)}</section>
-<section class="wide"><h2>Sessions</h2>{_session_rows(sessions)}</section>
+<section class="wide"><h2>Sessions</h2>{_session_rows(sessions, view)}</section>
 </main>
 <script nonce="{nonce}">{script}</script>
 </body></html>
