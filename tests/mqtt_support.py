@@ -32,7 +32,7 @@ class Broker:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
         self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                               f"log_dest stderr\n")
+                               f"log_dest stderr\nlog_type all\n")
         self.log = folder / "mosquitto.log"
         self.process: subprocess.Popen | None = None
 
