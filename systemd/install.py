@@ -18,7 +18,7 @@ What it does, each step idempotent (a second run changes nothing that is already
   - /etc/systemd/system.conf.d/treadguard-watchdog.conf: systemd feeds the Pi's hardware
     watchdog, so a frozen Pi resets (and a reset Pi's pins are inputs: the relay drops);
   - /etc/modules-load.d/treadguard.conf: i2c-dev, so /dev/i2c-1 exists before the service;
-  - with --with-bridge: the user `treadguard-bridge` in the group `treadguard-status`
+  - with --with-bridge: the user `treadguard-bridge` in the group `treadguard` (the status socket's)
     (/etc/sysusers.d/treadguard-bridge.conf) and the unit treadguard-bridge.service,
     enabled: the read-only dashboard and MQTT bridge (README: "At home");
 then it prints the /boot/firmware/config.txt lines to add, and how to start the service.
@@ -80,14 +80,14 @@ RuntimeWatchdogSec=5s
 RebootWatchdogSec=2min
 """
 
-# The bridge reads the daemon's status socket, which belongs to the group treadguard-status.
+# The bridge reads the daemon's status socket (/run/treadguard/status.sock, mode 0660,
+# group treadguard): it joins that group, and no other.
 BRIDGE_SYSUSERS_TEXT = """\
-# treadguard's home bridge: its own unprivileged user, in the group that may read the
-# daemon's status socket, and in nothing else (no gpio, no i2c). Installed by
+# treadguard's home bridge: its own unprivileged user, in the daemon's group so it may
+# read the status socket, and in nothing else (not gpio, not i2c). Installed by
 # treadguard's systemd/install.py --with-bridge; applied with systemd-sysusers.
-g treadguard-status -
 u treadguard-bridge - "treadguard home bridge (read-only)" /var/lib/treadguard-bridge
-m treadguard-bridge treadguard-status
+m treadguard-bridge treadguard
 """
 
 MODULES_TEXT = """\
@@ -301,7 +301,7 @@ class Installer:
         self.write(BRIDGE_SYSUSERS, BRIDGE_SYSUSERS_TEXT)
         command = ["systemd-sysusers"] + ([f"--root={self.root}"] if self.root is not None else [])
         self.run(command + [Path(BRIDGE_SYSUSERS).name], "creating the treadguard-bridge user")
-        self.say("  user       treadguard-bridge (group treadguard-status)")
+        self.say("  user       treadguard-bridge (group treadguard: the status socket)")
         self.write(BRIDGE_UNIT, (self.source / "systemd" / BRIDGE_UNIT_NAME).read_text())
         if self.is_real_root:
             self.run(["systemctl", "daemon-reload"], "reloading systemd")

@@ -42,7 +42,7 @@ def test_the_bridge_runs_as_its_own_user_with_the_network_and_no_devices():
     assert one(bridge, "ExecStart") == \
         "/opt/treadguard/venv/bin/treadguard bridge --config /etc/treadguard/config.toml"
     assert one(bridge, "User") == "treadguard-bridge" != one(unit_settings(), "User")
-    assert one(bridge, "SupplementaryGroups").split() == ["treadguard-status"]  # the status socket, no gpio/i2c
+    assert one(bridge, "SupplementaryGroups").split() == ["treadguard"]  # the status socket's; not gpio, i2c
     assert one(bridge, "DevicePolicy") == "closed" and one(bridge, "PrivateDevices") == "yes"
     assert "DeviceAllow" not in bridge
     assert {"AF_INET", "AF_INET6", "AF_UNIX"} <= set(one(bridge, "RestrictAddressFamilies").split())

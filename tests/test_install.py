@@ -189,7 +189,7 @@ def test_with_bridge_adds_its_own_user_in_the_status_group_and_its_unit_and_unin
     passwd = {line.split(":")[0]: line for line in (root / "etc/passwd").read_text().splitlines()}
     assert ":/var/lib/treadguard-bridge:" in passwd["treadguard-bridge"]
     groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (root / "etc/group").read_text().splitlines()}
-    assert "treadguard-bridge" in groups["treadguard-status"]
+    assert "treadguard-bridge" in groups["treadguard"]  # the status socket's group
     assert "treadguard-bridge" not in groups["gpio"] + groups["i2c"]  # no way to the hardware
     assert "systemctl start treadguard-bridge" in first.stdout
     run_install(root, "--uninstall", "--purge")
