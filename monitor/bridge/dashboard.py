@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from monitor.bridge import page
 from monitor.bridge.live import LiveState
-from monitor.bridge.session_log import TripRow, read_sessions, read_trips
+from monitor.bridge.session_log import TripRow, newest_trip_id, read_sessions, read_trips
 from monitor.bridge.trip_files import TripFile, find_record, read_trip_folder
 
 # A plot of a trip record: (record) -> (content type, bytes), or None with the reason.
@@ -56,7 +56,7 @@ class Dashboard:
                                 folder=folder, records_for=records, nonce=nonce)
 
     def live_json(self) -> bytes:
-        return page.dumps(page.live_json(self.live.view(), len(self._trips())))
+        return page.dumps(page.live_json(self.live.view(), newest_trip_id(self.session_db)))
 
     def trip(self, trip_id: int, nonce: str) -> str | None:
         trip = next((t for t in self._trips() if t.id == trip_id), None)

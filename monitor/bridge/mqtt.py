@@ -127,6 +127,7 @@ class Outbox:
             self._lock.notify()
 
     def wait(self, timeout_s: float) -> None:
+        """Until something is offered, wake() or close() is called, or timeout_s."""
         with self._lock:
             if not self._latest and not self._events and not self._closed:
                 self._lock.wait(timeout_s)
@@ -147,6 +148,11 @@ class Outbox:
                     self.dropped_events += 1
                     continue
                 self._events.appendleft(item)
+
+    def wake(self) -> None:
+        """Wake the worker although nothing new was offered (e.g. after a reconnect)."""
+        with self._lock:
+            self._lock.notify()
 
     def close(self) -> None:
         with self._lock:
@@ -246,8 +252,7 @@ class MqttPublisher:
             return
         self.say(f"treadguard bridge: connected to MQTT broker {self.broker.host}:{self.broker.port}")
         self._needs_announce.set()
-        with self.outbox._lock:
-            self.outbox._lock.notify()
+        self.outbox.wake()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if not self._stop.is_set():

@@ -213,7 +213,7 @@ def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], session
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>treadguard {_e(device_id)}</title><style nonce="{nonce}">{STYLE}</style></head>
-<body data-trips="{len(trips)}">
+<body data-trips="{max((t.id for t in trips), default=0)}">
 <header><h1>treadguard</h1><span class="sub">{_e(device_id)} · read-only view: nothing here can arm the monitor</span>
 <span class="sub" id="updated">as loaded at {_e(_when(time.time()))}</span></header>
 <main>

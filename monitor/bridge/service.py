@@ -75,6 +75,7 @@ class Bridge:
 
     def stop(self) -> None:
         self._stop.set()
+        self._timer.join(2.0)
         self.client.stop()
         if self.server is not None:
             self.server.stop()

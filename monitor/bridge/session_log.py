@@ -205,6 +205,19 @@ def read_trips(path: str | Path, limit: int = 50) -> list[TripRow]:
     return [TripRow(*row[:7], values=json.loads(row[7])) for row in rows]
 
 
+def newest_trip_id(path: str | Path) -> int:
+    """The id of the newest trip (0 for none): the page reloads when it changes."""
+    if not Path(path).exists():
+        return 0
+    db = _reader(path)
+    try:
+        return db.execute("SELECT coalesce(max(id), 0) FROM trips").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+    finally:
+        db.close()
+
+
 def check_integrity(path: str | Path) -> str:
     """SQLite's own check: "ok" for a consistent file."""
     db = _reader(path)
