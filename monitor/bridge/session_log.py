@@ -12,10 +12,12 @@ requests, each with its own connection: WAL lets them read while it writes).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from monitor.bridge.sessions import Event, SessionEnded, SessionProgress, SessionStarted, SessionTotals, TripSeen
 
@@ -123,17 +125,15 @@ class SessionLog:
                                      "WHERE end_wall IS NULL")
             return cursor.rowcount
 
-    def _transaction(self):
-        db = self.db
-
-        class Transaction:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, kind, value, traceback):
-                db.execute("COMMIT" if kind is None else "ROLLBACK")
-                return False
-        return Transaction()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def record(self, event: Event) -> None:
         """One event, one transaction."""
