@@ -74,7 +74,8 @@ class Dashboard:
             note = "no trip record was found for this trip (it is written into record.trip_dir by the daemon)"
             url = None
         elif self.plot is None:
-            note = "plots are not available in this installation (the plot module is missing)"
+            note = ("plots need the `plot` extra (matplotlib) and treadguard's trip plots, which this "
+                    "installation does not have")
             url = None
         elif record.data_path is None:
             note = "the record's sensor data is not readable by the bridge's user"

@@ -47,7 +47,9 @@ def _version() -> str:
 
 def _plot_maker(config: Config):
     """The trip plot, when this installation can draw one; None otherwise."""
-    return None
+    from monitor.bridge.trip_plots import plot_maker
+
+    return plot_maker(config, str(Path(config.bridge.session_db).parent / "plots"))
 
 
 def bridge_command(args: argparse.Namespace) -> int:
