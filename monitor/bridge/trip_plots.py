@@ -8,6 +8,7 @@ and says why there is no plot.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import threading
@@ -19,12 +20,12 @@ from monitor.config.schema import Config
 
 def plot_maker(config: Config, cache_dir: str):
     """A PlotMaker for the dashboard, or None when this installation cannot draw plots."""
-    try:
-        import matplotlib  # noqa: F401
-
-        from monitor.service import trip_plot  # noqa: F401
-    except ImportError:
-        return None
+    for module in ("matplotlib", "monitor.service.trip_plot"):  # found, not imported: start-up stays light
+        try:
+            if importlib.util.find_spec(module) is None:
+                return None
+        except ImportError:
+            return None
     lock = threading.Lock()  # one drawing at a time: matplotlib is slow on a Pi and not thread-safe
 
     def make(record: TripFile) -> tuple[str, bytes] | str:
