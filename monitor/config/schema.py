@@ -219,6 +219,19 @@ class RecordConfig:
 
 
 @dataclass(frozen=True)
+class StatusConfig:
+    enabled: bool = setting(
+        True, "serve the live state, read-only, on a local UNIX socket for `treadguard status` and the "
+        "home bridge; nothing can be changed through it")
+    socket_path: str = setting(
+        "/run/treadguard/status.sock", "the status socket; its folder must exist and be writable only by "
+        "treadguard (systemd makes /run/treadguard with RuntimeDirectory=treadguard)")
+    interval_s: float = setting(
+        0.25, "a snapshot of the state this often, and at once on every trip or change of state",
+        min=0.05, max=10.0)
+
+
+@dataclass(frozen=True)
 class BridgeConfig:
     """`treadguard bridge`: the home dashboard and MQTT, a separate unprivileged process that only
     reads the status socket ([status] socket_path) and can never arm the monitor."""
@@ -275,6 +288,7 @@ class Config:
     motion: MotionParams = MotionParams()
     relay: RelayConfig = RelayConfig()
     record: RecordConfig = RecordConfig()
+    status: StatusConfig = StatusConfig()
     bridge: BridgeConfig = BridgeConfig()
 
 
