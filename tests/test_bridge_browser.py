@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from monitor.bridge.service import Bridge
 from monitor.bridge.sessions import SessionRules
 from tests.browser_support import dump_dom, needs_chromium, screenshot

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.bridge.sessions import (Phase, SessionEnded, SessionProgress, SessionRules, SessionStarted,
-                                     SessionTracker, TripSeen)
+from monitor.bridge.sessions import (
+    Phase,
+    SessionEnded,
+    SessionProgress,
+    SessionRules,
+    SessionStarted,
+    SessionTracker,
+    TripSeen,
+)
 from monitor.bridge.snapshot import Snapshot, TripInfo
 
 RULES = SessionRules(moving_mps=0.1, idle_s=60.0, max_gap_s=2.0, checkpoint_s=10.0)

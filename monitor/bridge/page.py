@@ -9,8 +9,8 @@ second from /api/live.
 from __future__ import annotations
 
 import html
-import math
 import json
+import math
 import time
 from typing import Iterable
 

@@ -16,13 +16,10 @@ from monitor.cli.common import EXIT_FAILED, EXIT_OK, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 
-DEFAULT_SOCKET = "/run/treadguard/status.sock"
-
 
 def socket_path(config: Config) -> str:
     """The daemon's status socket: [status] socket_path, the one setting the two processes share."""
-    status = getattr(config, "status", None)
-    return getattr(status, "socket_path", DEFAULT_SOCKET) if status is not None else DEFAULT_SOCKET
+    return config.status.socket_path
 
 
 def read_password(path: str) -> str:
@@ -58,9 +55,9 @@ def bridge_command(args: argparse.Namespace) -> int:
     except ConfigError as err:
         return report_config_error(err, "the bridge was not started")
     settings = config.bridge
+    from monitor.bridge.service import Bridge
     from monitor.bridge.session_log import SessionLogError
     from monitor.bridge.sessions import SessionRules
-    from monitor.bridge.service import Bridge
 
     publisher = None
     if settings.mqtt_host:
