@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import sys
@@ -28,7 +29,7 @@ from monitor.cli.run import run_hardware
 from monitor.config.load import load_config
 from monitor.service.clock import MonotonicClock
 from tests.drivers_support import clocked_factory
-from tests.fake_i2c import FakeMpu6050
+from tests.fake_i2c import G, FakeMpu6050, standing_motion
 
 
 def main() -> int:
@@ -36,10 +37,22 @@ def main() -> int:
     parser.add_argument("config")
     parser.add_argument("--belt-mps", type=float, default=0.0)
     parser.add_argument("--tick-stats", metavar="FILE")
+    parser.add_argument("--walk-s", type=float, default=0.0,
+                        help="once armed, the walker steps this long, then stops stepping (a drift)")
     args = parser.parse_args()
     config = load_config(args.config)
     clock = MonotonicClock()
-    bus = FakeMpu6050(clock)
+    walking_until = [0.0]
+
+    def motion(t_s: float) -> tuple[float, ...]:
+        if t_s >= walking_until[0]:
+            return standing_motion(t_s)
+        # steps at 1.8 Hz: the vertical force swings 2.5 m/s² about g, the trunk sways a little
+        phase = 2 * math.pi * 1.8 * t_s
+        return (0.6 * math.sin(phase), 0.4 * math.sin(phase / 2), G + 2.5 * math.sin(phase),
+                0.15 * math.sin(phase / 2), 0.1 * math.cos(phase), 0.05 * math.sin(phase / 2))
+
+    bus = FakeMpu6050(clock, motion=motion)
     factory = clocked_factory(clock)
     belt_pin = factory.pin(config.belt.pin)
     belt_pin.drive_high()  # the sensor's pull-up: high between pulses
@@ -67,6 +80,8 @@ def main() -> int:
         counts["ticks"] += 1
         counts["last_t_s"] = verdict.t_s
         if verdict.is_relay_energized:
+            if not belt_on.is_set() and args.walk_s > 0:
+                walking_until[0] = verdict.t_s + args.walk_s
             belt_on.set()
         else:
             belt_on.clear()

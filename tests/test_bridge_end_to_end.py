@@ -165,7 +165,11 @@ def start_home(tmp: Path, *, drift: bool, belt: list[str]):
 
 @needs_mosquitto
 def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_the_will_says_offline(tmp_path):
-    broker, daemon, view, bridge, url = start_home(tmp_path, drift=True, belt=["--belt-mps", "1.0"])
+    # the walker steps for a few seconds once the belt runs, then stops stepping: a drift trip.
+    # docs/dashboard.png: TREADGUARD_WALK_S=45 TREADGUARD_DASHBOARD_PNG=docs/dashboard.png pytest -k discovery
+    walk_s = os.environ.get("TREADGUARD_WALK_S", "3")
+    broker, daemon, view, bridge, url = start_home(tmp_path, drift=True,
+                                                   belt=["--belt-mps", "1.1", "--walk-s", walk_s])
     watcher = None
     try:
         watcher = Subscriber(broker.port)
@@ -188,7 +192,8 @@ def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_
         daemon.signal(signal.SIGUSR1)
         view.wait_for(lambda s: s.is_armed, what="armed")
         watcher.wait_for(lambda m: m.topic == f"{BASE}/state" and state(m).get("armed"), what="armed")
-        event = watcher.wait_for(lambda m: m.topic == f"{BASE}/trip" and "event_type" in state(m), what="a trip event")
+        event = watcher.wait_for(lambda m: m.topic == f"{BASE}/trip" and "event_type" in state(m),
+                                 timeout_s=float(walk_s) + 15, what="a trip event")
         trip = json.loads(event.payload)
         assert trip["event_type"] == "drift" and trip["detail"] and "drift" in trip["describe"]
         assert not event.retain

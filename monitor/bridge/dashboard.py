@@ -53,7 +53,7 @@ class Dashboard:
         except Exception:
             sessions = []
         return page.render_home(self.live.view(), device_id=self.device_id, trips=trips, sessions=sessions,
-                                folder=folder, records_for=records, nonce=nonce)
+                                folder=folder, records_for=records, nonce=nonce, has_plots=self.plot is not None)
 
     def live_json(self) -> bytes:
         return page.dumps(page.live_json(self.live.view(), newest_trip_id(self.session_db)))

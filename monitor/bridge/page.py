@@ -152,11 +152,12 @@ def _chart(view: LiveView) -> str:
             f'<span class="margin"></span>walker margin to the rear edge (m)</div>')
 
 
-def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, TripFile]) -> str:
+def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, TripFile], has_plots: bool) -> str:
     rows = []
     for trip in trips:
         record = records_for.get(trip.id)
-        link = f'<a href="/trip/{trip.id}">details{" and plot" if record and record.data_path else ""}</a>'
+        plotted = has_plots and record is not None and record.data_path is not None
+        link = f'<a href="/trip/{trip.id}">details{" and plot" if plotted else ""}</a>'
         rows.append(f'<tr><td>{_e(_when(trip.wall_time))}</td><td class="reason">{_e(trip.reason)}</td>'
                     f'<td>{_e(trip.detail)}</td><td>{_e(trip.describe)}</td><td>{link}</td></tr>')
     shown = {r.stamp for r in records_for.values()}
@@ -200,7 +201,7 @@ def _dl(items: Iterable[tuple[str, str, str]]) -> str:
 
 
 def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], sessions: list[SessionRow],
-                folder: TripFolder, records_for: dict[int, TripFile], nonce: str) -> str:
+                folder: TripFolder, records_for: dict[int, TripFile], nonce: str, has_plots: bool = False) -> str:
     label, css = badge(view)
     texts = live_texts(view)
     live = _dl([("belt speed", "belt", texts["belt"]), ("walker margin", "margin", texts["margin"]),
@@ -219,7 +220,7 @@ def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], session
 <main>
 <section><h2>Now</h2><span id="state" class="badge {css}">{label}</span>{live}{session}</section>
 <section><h2>Belt speed and walker margin</h2>{_chart(view)}</section>
-<section class="wide"><h2>Trips</h2>{note}{_trip_rows(trips, folder, records_for)}</section>
+<section class="wide"><h2>Trips</h2>{note}{_trip_rows(trips, folder, records_for, has_plots)}</section>
 <section class="wide"><h2>Sessions</h2>{_session_rows(sessions, view)}</section>
 </main>
 <script nonce="{nonce}">{script}</script>
