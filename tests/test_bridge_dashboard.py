@@ -93,6 +93,7 @@ def test_pages_allow_nothing_from_elsewhere(dashboard):
     page = response.body.decode()
     assert f'<script nonce="{nonce}">' in page
     assert not re.search(r'(src|href)="(https?:)?//', page)  # no external script, style, font or image
+    assert " style=" not in page  # the policy would block an inline style attribute: classes only
     assert request(port, "GET", "/nothing-here").status == 404
     assert request(port, "GET", "/trip/999").status == 404
 

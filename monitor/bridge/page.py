@@ -35,7 +35,8 @@ dl{display:grid;grid-template-columns:auto 1fr;gap:4px 14px;margin:12px 0 0}dt{c
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e6e8ec;vertical-align:top}
 th{color:#5b6373;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .reason{font-weight:700;color:#c62828}.note{color:#5b6373;font-size:13px}.problems{color:#c62828}
-svg text{font-size:11px;fill:#5b6373}a{color:#1a5fb4}
+svg text{font-size:11px;fill:#5b6373}a{color:#1a5fb4}a.home{color:#fff;text-decoration:none}
+th.num{text-align:right}img.plot{max-width:100%}
 .legend span{display:inline-block;width:14px;height:3px;margin:0 5px 3px 14px;vertical-align:middle}
 .legend .belt{background:#1a5fb4}.legend .margin{background:#e66100}
 """
@@ -237,7 +238,7 @@ def render_trip(trip: TripRow | None, record: TripFile | None, *, device_id: str
         parts.append(f'<section class="wide"><h2>Trip at {_e(_when(trip.wall_time))}</h2>'
                      f'<p><span class="reason">{_e(trip.reason)}</span> ({_e(trip.detail)})</p>'
                      f'<p>{_e(trip.describe)}</p>'
-                     + (f"<table><tr><th>value</th><th>measured</th></tr>{values}</table>" if values else "")
+                     + (f"<table><tr><th>value</th><th class='num'>measured</th></tr>{values}</table>" if values else "")
                      + "</section>")
     if record is not None:
         problems = record.explanation.get("problems") or []
@@ -251,13 +252,13 @@ def render_trip(trip: TripRow | None, record: TripFile | None, *, device_id: str
                      f'data: {_e(record.explanation.get("data", ""))}</p>'
                      + (f"<table><tr><th>reason</th><th>check</th><th>values</th></tr>{rows}</table>" if rows else "")
                      + "</section>")
-    plot = (f'<img src="{_e(plot_url)}" alt="the sensor data around the trip" style="max-width:100%">'
+    plot = (f'<img src="{_e(plot_url)}" alt="the sensor data around the trip" class="plot">'
             if plot_url else f'<p class="note">{_e(plot_note)}</p>')
     parts.append(f'<section class="wide"><h2>Plot</h2>{plot}</section>')
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>treadguard {_e(device_id)}: trip</title><style nonce="{nonce}">{STYLE}</style></head>
-<body><header><h1><a href="/" style="color:#fff;text-decoration:none">treadguard</a></h1>
+<body><header><h1><a href="/" class="home">treadguard</a></h1>
 <span class="sub">{_e(device_id)} · trip</span></header><main>{"".join(parts)}</main></body></html>
 """
 
