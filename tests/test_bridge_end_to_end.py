@@ -18,6 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from monitor.bridge.session_log import SessionLog, check_integrity, read_sessions, read_trips
 from monitor.bridge.status_client import Backoff, StatusClient
 from tests.browser_support import CHROMIUM, dump_dom, screenshot
 from tests.mqtt_support import Broker, Subscriber, needs_mosquitto
@@ -218,6 +219,14 @@ def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_
         watcher.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.payload == b"offline",
                          what="the last will")
         assert view.latest.is_tripped  # the daemon neither noticed nor cared
+        # killed mid-session: the log is consistent, the session and its trip are there
+        db = tmp_path / "bridge" / "sessions.sqlite"
+        assert check_integrity(db) == "ok"
+        SessionLog(db).close()  # what the bridge does when it starts again
+        [session] = read_sessions(db)
+        [logged] = read_trips(db)
+        assert logged.reason == "drift" and logged.session_id == session.id and session.trips == 1
+        assert session.ended == "interrupted" and session.forward_s > 0 and session.distance_m > 0
     finally:
         if watcher is not None:
             watcher.close()
