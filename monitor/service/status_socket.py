@@ -112,7 +112,8 @@ class StatusPublisher:
                     loop[key] = _number(float(value), 6) if isinstance(value, float) else value
             budget = getattr(daemon, "budget", None)
             if budget is not None:  # the loop's own timing: percentiles, gc (refreshed every few seconds)
-                loop.update(budget.recent_summary())
+                for key, value in budget.recent_summary().items():
+                    loop.setdefault(key, value)
             try:
                 relay_energized = bool(daemon.devices.relay.is_energized)
             except Exception:  # a relay that cannot say is not known to be energized
