@@ -29,7 +29,7 @@ from monitor.cli.run import run_hardware
 from monitor.config.load import load_config
 from monitor.service.clock import MonotonicClock
 from tests.drivers_support import clocked_factory
-from tests.fake_i2c import G, FakeMpu6050, standing_motion
+from tests.fake_i2c import FakeMpu6050, G, standing_motion
 
 
 def main() -> int:
