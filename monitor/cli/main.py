@@ -1,4 +1,4 @@
-"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, trips, config.
+"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, trips, bridge, config.
 
 Every failure a person can cause (a bad path, a broken trace, a config typo, a
 missing device) ends in a one-line message that names what is wrong and what to
@@ -94,6 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     trips = commands.add_parser("trips", help="list the recorded trips, or explain one (`trips show ID`)")
     from monitor.cli.trips import add_arguments as trips_arguments
     trips_arguments(trips)
+    bridge = commands.add_parser(
+        "bridge", help="the home dashboard and MQTT for Home Assistant, read from the status socket "
+                       "(read-only: it can never arm the monitor)")
+    bridge.add_argument("--config", metavar="FILE", help="the config file; its [bridge] section "
+                                                         "(default: built-in defaults)")
 
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
@@ -130,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "trips":
             from monitor.cli.trips import trips_command
             return trips_command(args)
+        if args.command == "bridge":
+            from monitor.cli.bridge import bridge_command
+            return bridge_command(args)
         from monitor.cli.config import config_command
         return config_command(args)
     except KeyboardInterrupt:

@@ -8,6 +8,8 @@ is allowed, so one run of `treadguard config --check FILE` finds every mistake.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -160,6 +162,42 @@ def _cross_checks(config: Config) -> list[str]:
             f"range.min_rear_margin_m ({config.range.min_rear_margin_m:g}) must be less than "
             f"range.rear_edge_m ({config.range.rear_edge_m:g})"
         )
+    problems += _bridge_checks(config)
+    return problems
+
+
+DEVICE_ID = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+def _bridge_checks(config: Config) -> list[str]:
+    """[bridge]: names that end up in MQTT topics, files that go together, an address to bind."""
+    bridge = config.bridge
+    problems = []
+    if not DEVICE_ID.match(bridge.device_id):
+        problems.append(f'bridge.device_id is "{bridge.device_id}": use 1 to 32 lower-case letters, digits '
+                        f'or _ (it becomes part of MQTT topics and Home Assistant ids)')
+    for key in ("topic_prefix", "discovery_prefix"):
+        value = getattr(bridge, key)
+        if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
+            problems.append(f'bridge.{key} is "{value}": it must be a non-empty MQTT topic without '
+                            f'+ or # and without a leading or trailing /')
+    if bridge.mqtt_password_file and not bridge.mqtt_username:
+        problems.append("bridge.mqtt_password_file is set but bridge.mqtt_username is empty: set both, or neither")
+    if bridge.mqtt_key_file and not bridge.mqtt_cert_file:
+        problems.append("bridge.mqtt_key_file is set without bridge.mqtt_cert_file: a client key needs its certificate")
+    if bridge.mqtt_cert_file and not bridge.mqtt_key_file:
+        problems.append("bridge.mqtt_cert_file is set without bridge.mqtt_key_file: a client certificate needs its key")
+    if not bridge.mqtt_tls:
+        for key in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
+            if getattr(bridge, key):
+                problems.append(f"bridge.{key} is set but bridge.mqtt_tls is false: set mqtt_tls = true to use it")
+    try:
+        ipaddress.ip_address(bridge.dashboard_bind)
+    except ValueError:
+        problems.append(f'bridge.dashboard_bind is "{bridge.dashboard_bind}": it must be an IP address '
+                        f'(127.0.0.1 for this Pi only, 0.0.0.0 for the home network)')
+    if not bridge.session_db:
+        problems.append("bridge.session_db is empty: give the path of the session log")
     return problems
 
 

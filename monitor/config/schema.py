@@ -243,6 +243,52 @@ class StatusConfig:
 
 
 @dataclass(frozen=True)
+class BridgeConfig:
+    """`treadguard bridge`: the home dashboard and MQTT, a separate unprivileged process that only
+    reads the status socket ([status] socket_path) and can never arm the monitor."""
+    mqtt_host: str = setting(
+        "", "the MQTT broker's host name or address (e.g. Home Assistant's Mosquitto add-on); "
+        "empty: no MQTT, only the dashboard")
+    mqtt_port: int = setting(1883, "the broker's port (1883 plain, 8883 usually TLS)", min=1, max=65535)
+    mqtt_tls: bool = setting(False, "connect to the broker over TLS")
+    mqtt_ca_file: str = setting(
+        "", "with mqtt_tls: the CA certificate (PEM) that signed the broker's certificate; empty: the "
+        "system's CAs")
+    mqtt_cert_file: str = setting(
+        "", "with mqtt_tls: a client certificate (PEM) for brokers that ask for one; empty: none")
+    mqtt_key_file: str = setting("", "with mqtt_cert_file: its private key (PEM), readable by the bridge only")
+    mqtt_username: str = setting("", "the broker user name; empty: connect without one")
+    mqtt_password_file: str = setting(
+        "", "a file holding the broker password (its first line), readable by the bridge's user only; "
+        "the password itself never goes in this config")
+    topic_prefix: str = setting(
+        "treadguard", "state, trip and availability topics go under <topic_prefix>/<device_id>/")
+    discovery_prefix: str = setting(
+        "homeassistant", "Home Assistant's MQTT discovery prefix (its default is homeassistant)")
+    device_id: str = setting(
+        "treadmill", "names this treadmill in topics and in Home Assistant (lower-case letters, digits, _)")
+    state_interval_s: float = setting(
+        2.0, "the MQTT state is published at most this often (and at once when armed/tripped changes), "
+        "so Home Assistant's history does not fill with belt-speed noise", min=0.25, max=60.0)
+    dashboard_enabled: bool = setting(True, "serve the local web dashboard")
+    dashboard_bind: str = setting(
+        "127.0.0.1", "the address the dashboard listens on: 127.0.0.1 this Pi only; 0.0.0.0 (or the "
+        "Pi's LAN address) to opt in to the whole home network, read-only and without a password")
+    dashboard_port: int = setting(8957, "the dashboard's TCP port (0: any free port, printed at start)",
+                                  min=0, max=65535)
+    session_db: str = setting(
+        "/var/lib/treadguard-bridge/sessions.sqlite", "the session log (SQLite), written by the bridge")
+    session_idle_s: float = setting(
+        120.0, "a session ends once the belt has stood this long (its end is the last moment it moved)",
+        min=5.0, max=3600.0)
+    moving_mps: float = setting(
+        0.1, "a belt faster than this is moving: it starts a session and counts as walking", min=0.01, max=1.0)
+    status_silence_s: float = setting(
+        2.0, "no snapshot on the status socket for this long means the daemon is not live: availability "
+        "goes offline and the bridge reconnects", min=0.5, max=60.0)
+
+
+@dataclass(frozen=True)
 class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
@@ -254,6 +300,7 @@ class Config:
     relay: RelayConfig = RelayConfig()
     record: RecordConfig = RecordConfig()
     status: StatusConfig = StatusConfig()
+    bridge: BridgeConfig = BridgeConfig()
 
 
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}
