@@ -72,7 +72,8 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     status = StatusLine(sys.stdout, t0_s=t0_s)
     printer = Sideline(status.handle, name="status")
     served = _serve_bench_status(config, daemon)
-    daemon.on_tick = _chain(status.tick_hook(printer.offer), served)
+    console = _bench_console(config, served)
+    daemon.on_tick = _chain(status.tick_hook(printer.offer), console.on_tick, served and served.hook)
     sensors = ["imu"] + (["belt"] if daemon.core.has_belt else []) + (["range"] if daemon.core.has_range else [])
     print(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
           f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; Ctrl-C stops")
@@ -83,6 +84,7 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     finally:
         daemon.restore_signal_handlers()
         printer.close()
+        console.close()
         if served is not None:
             served.close()
     print()
@@ -110,11 +112,14 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -
     status = StatusLine(sys.stdout)
     printer = Sideline(status.handle, name="status")
     served = _serve_bench_status(bench_config(scenario.walking), None)
+    console = _bench_console(bench_config(scenario.walking), served)
     try:
         outcome = run_treadguard(build(scenario), clock=clock or ScaledClock(0.0, speed),
-                                 on_tick=_chain(status.tick_hook(printer.offer), served))
+                                 on_tick=_chain(status.tick_hook(printer.offer), console.on_tick,
+                                                served and served.hook))
     finally:
         printer.close()
+        console.close()
         if served is not None:
             served.close()
     print()
@@ -144,11 +149,18 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
     core = SafetyCore(config, start_s=clock.now())
+    try:
+        console = _open_console(config, devices, clock, core)
+    except HardwareError as err:
+        devices.close()
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
     records = Sideline(trip_record_writer(config.record.trip_dir, _say), maxsize=4, name="trip-records")
     recorder = TripRecorder(core, records.offer)
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
+        if console is not None:
+            console.on_tick(verdict, core)
         if served is not None:
             served.hook(verdict, core)
         if on_tick is not None:
@@ -157,10 +169,13 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     service = ServiceNotifier(Notifier.from_environment(), hooks)
     daemon = Daemon(core, devices, clock, on_tick=service.on_tick)
     served = _serve_status(config, daemon, config.status.socket_path)
-    daemon.install_signal_handlers()
+    if served is not None and console is not None:
+        served.publisher.extras.append(console.status)
+    daemon.install_signal_handlers(on_reset=console.remote_arm if console is not None else None)
     _enable_stack_dumps()
-    print("treadguard: running; the relay stays released until a reset "
-          "(`systemctl kill -s USR1 treadguard`) while every check passes", flush=True)
+    how = "holding the arm button 1 s or " if console is not None and console.button is not None else ""
+    print(f"treadguard: running; the relay stays released until a reset ({how}"
+          f"`systemctl kill -s USR1 treadguard`) while every check passes", flush=True)
     service.notifier.ready("running; relay released until a reset")  # devices open, relay released
     try:
         daemon.run(until_s=until_s)
@@ -171,7 +186,22 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         records.close()
         if served is not None:
             served.close()
+        if console is not None:
+            console.close()
     return EXIT_OK
+
+
+def _open_console(config: Config, devices: Any, clock: LoopClock, core: SafetyCore) -> Any:
+    """The arm button, status light and buzzer the config names, on the relay's pin factory."""
+    from monitor.service.console import open_console
+    from monitor.service.hardware import HardwareError
+
+    try:
+        return open_console(config, pin_factory=getattr(devices, "pin_factory", None), clock=clock.now,
+                            core=core, say=_say)
+    except Exception as err:
+        raise HardwareError(f"[console] a device could not be opened ({type(err).__name__}: {err}); "
+                            f"check the console pins in the config and that no other program holds them") from None
 
 
 def _serve_status(config: Config, daemon: Daemon | None, path: str) -> StatusService | None:
@@ -190,15 +220,24 @@ def _serve_bench_status(config: Config, daemon: Daemon | None) -> StatusService 
     return served
 
 
-def _chain(first: Callable[[Verdict, SafetyCore], Any],
-           served: StatusService | None) -> Callable[[Verdict, SafetyCore], Any]:
-    if served is None:
-        return first
+def _bench_console(config: Config, served: StatusService | None) -> Any:
+    """The status light and buzzer on mock pins, shown by `treadguard status`."""
+    from monitor.service.console import bench_console
 
-    def both(verdict: Verdict, core: SafetyCore) -> None:
-        first(verdict, core)
-        served.hook(verdict, core)
-    return both
+    console = bench_console(config)
+    if served is not None:
+        served.publisher.extras.append(console.status)
+    return console
+
+
+def _chain(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
+    """One tick hook calling each given one (None: left out) in turn."""
+    calls = [h for h in hooks if h is not None]
+
+    def each(verdict: Verdict, core: SafetyCore) -> None:
+        for call in calls:
+            call(verdict, core)
+    return each
 
 
 def _say(line: str) -> None:

@@ -156,8 +156,19 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
         f"{loop.get('ticks', '?')} ticks, {loop.get('late_ticks', '?')} late"
     lines.append(f"  IMU age {imu}; loop {loop_text}")
     console = snap.get("console")
-    if isinstance(console, dict) and console.get("refused"):
-        lines.append(f"  last arm refused: {console['refused']}")
+    if isinstance(console, dict):
+        parts = []
+        if console.get("light_pattern"):
+            parts.append(f"light {console['light_pattern']}")
+        if console.get("sound") and console.get("warning_level"):
+            parts.append(console["sound"])
+        if console.get("button") == "stuck":
+            parts.append("ARM BUTTON STUCK")
+        if parts:
+            lines.append("  console: " + "; ".join(parts))
+        if console.get("refused"):
+            lines += textwrap.wrap(f"last arm refused: {console['refused']}", width,
+                                   initial_indent="  ", subsequent_indent="    ")
     problems = snap.get("problems") or []
     if problems and state != "tripped":
         lines.append("  problems now: " + ", ".join(map(str, problems)))
