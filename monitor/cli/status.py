@@ -154,7 +154,11 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
     rate = loop.get("rate_hz")
     loop_text = (f"{rate:g} Hz, " if isinstance(rate, (int, float)) else "") + \
         f"{loop.get('ticks', '?')} ticks, {loop.get('late_ticks', '?')} late"
-    lines.append(f"  IMU age {imu}; loop {loop_text}")
+    p99, worst = loop.get("tick_wall_p99_s"), loop.get("tick_wall_max_s")
+    if isinstance(p99, (int, float)) and isinstance(worst, (int, float)):
+        loop_text += f"; a tick takes {p99 * 1000:.2f} ms (p99), {worst * 1000:.2f} ms at most"
+    lines.append(f"  IMU age {imu}")
+    lines += textwrap.wrap(f"loop {loop_text}", width, initial_indent="  ", subsequent_indent="    ")
     console = snap.get("console")
     if isinstance(console, dict):
         parts = []

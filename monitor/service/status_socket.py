@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import errno
+import functools
 import json
 import math
 import os
@@ -110,11 +111,13 @@ class StatusPublisher:
             for key, value in vars(stats).items():  # tick statistics the loop may keep besides
                 if key not in loop and isinstance(value, (int, float)) and not isinstance(value, bool):
                     loop[key] = _number(float(value), 6) if isinstance(value, float) else value
+            budget = getattr(daemon, "budget", None)
             try:
                 relay_energized = bool(daemon.devices.relay.is_energized)
             except Exception:  # a relay that cannot say is not known to be energized
                 relay_energized = False
         else:
+            budget = None
             loop = {"rate_hz": self.rate_hz, "ticks": self._ticks, "late_ticks": self._late_ticks}
             relay_energized = verdict.is_relay_energized
         imu = core.imu_health
@@ -133,12 +136,26 @@ class StatusPublisher:
             "problems": [p.detail for p in verdict.problems],
             "loop": loop,
         }
+        if budget is not None:
+            # Percentiles cost a walk over the histograms: the server thread works them out, not the loop.
+            snap[DEFERRED] = functools.partial(_budget_figures, budget)
         for extra in self.extras:
             try:
                 snap.update(extra())
             except Exception:  # an extra is decoration; the snapshot goes out without it
                 pass
         return snap
+
+
+DEFERRED = "_deferred"  # a callable whose dict the server thread adds to "loop" before sending
+
+
+def _budget_figures(budget: Any) -> dict:
+    """The loop's own timing account, in a few figures (see monitor.service.tick_budget)."""
+    return {"started_late_ticks": budget.late_ticks, "skipped_ticks": budget.skipped_ticks,
+            "tick_wall_p99_s": _number(budget.wall.percentile_s(0.99), 6),
+            "tick_wall_max_s": _number(budget.wall.max_s, 6) if budget.wall.count else None,
+            "start_late_max_s": _number(budget.start_late.max_s, 6) if budget.start_late.count else None}
 
 
 # -- the socket ---------------------------------------------------------------------------------
@@ -304,6 +321,12 @@ class StatusServer:
             self._progress.notify_all()
 
     def _send_all(self, snapshot: dict) -> None:
+        deferred = snapshot.pop(DEFERRED, None)
+        if deferred is not None:
+            try:
+                snapshot["loop"].update(deferred())
+            except Exception:  # a figure that cannot be worked out is left out, the snapshot goes
+                pass
         try:
             line = (json.dumps(snapshot, separators=(",", ":"), allow_nan=False) + "\n").encode()
         except (TypeError, ValueError):  # not JSON (a NaN slipped through): this one is lost, not the server
