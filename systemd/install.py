@@ -328,8 +328,10 @@ Then:
     sudo systemctl start treadguard               # it also starts by itself at every boot
     systemctl status treadguard                   # "running; relay released until a reset"
     journalctl -u treadguard -f                   # what it says, trips included
-The relay stays released (the treadmill will not run) until a person resets:
-`sudo systemctl kill -s USR1 treadguard` or the reset button."""
+    treadguard status --watch                     # armed or not, the last trip, the sensors (read-only)
+The relay stays released (the treadmill will not run) until a person at the treadmill
+arms it while every check passes: hold the arm button for 1 s (GPIO 5, pin 29, with
+[console] button_enabled = true), or `sudo systemctl kill -s USR1 treadguard`."""
 
 
 def _parser() -> argparse.ArgumentParser:
