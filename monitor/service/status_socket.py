@@ -38,6 +38,7 @@ QUEUE_SIZE = 16  # snapshots waiting for the server thread; the oldest goes firs
 MAX_CLIENTS = 16
 MAX_BACKLOG_BYTES = 32 * 1024  # unsent bytes a client may owe us (~40 snapshots) before it is dropped
 CLIENT_SNDBUF_BYTES = 16 * 1024  # small kernel buffers, so a stalled client is found in seconds
+POLL_S = 0.02  # the server thread looks at the queue this often (a trip reaches clients within it)
 MAX_RECEIVED_BYTES = 64 * 1024  # no client has anything to say; one that keeps talking is dropped
 _SCRATCH_BYTES = 4096
 
@@ -245,12 +246,8 @@ class StatusServer:
         self._listener = bind_fresh(path, mode)
         self._inode = os.lstat(path).st_ino
         self._queue: collections.deque[dict | None] = collections.deque(maxlen=queue_size)
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ, None)
-        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
         self._clients: dict[int, _Client] = {}
         self._latest: bytes | None = None
         self._is_closed = False
@@ -269,15 +266,13 @@ class StatusServer:
 
     # -- the loop's side: never waits ----------------------------------------------------------
     def offer(self, snapshot: dict) -> bool:
-        """Queue a snapshot (the oldest waiting one goes if the queue is full) and wake the server."""
+        """Queue a snapshot (the oldest waiting one goes if the queue is full); the server thread
+        picks it up within POLL_S. No system call here: one would hand the GIL to the server
+        thread in the middle of the loop's tick."""
         self.offered += 1
         if len(self._queue) == self._queue.maxlen:
             self.dropped_snapshots += 1
         self._queue.append(snapshot)  # deque.append with maxlen: atomic, never blocks
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:  # the wake-up pipe is full: the server is awake and behind anyway
-            pass
         return True
 
     # -- the server's side ---------------------------------------------------------------------
@@ -297,12 +292,6 @@ class StatusServer:
             sock = key.fileobj
             if sock is self._listener:
                 self._accept()
-            elif sock is self._wake_r:
-                try:
-                    while self._wake_r.recv(_SCRATCH_BYTES):
-                        pass
-                except OSError:
-                    pass
             else:
                 client = key.data
                 if mask & selectors.EVENT_READ:
@@ -411,7 +400,7 @@ class StatusServer:
     def _serve(self) -> None:
         while not self._is_closed:
             try:
-                self.poll(None)
+                self.poll(POLL_S)
             except Exception:  # a side output must never take the monitor down; keep serving
                 if self._is_closed:
                     return
@@ -432,11 +421,6 @@ class StatusServer:
         if self._is_closed:
             return
         self._is_closed = True
-        self._queue.append(None)
-        try:
-            self._wake_w.send(b"\0")
-        except OSError:
-            pass
         if self._thread is not None:
             self._thread.join(2.0)
         for client in list(self._clients.values()):
@@ -446,8 +430,7 @@ class StatusServer:
                 os.unlink(self.path)
         except OSError:
             pass
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            sock.close()
+        self._listener.close()
         self._selector.close()
 
 
