@@ -237,8 +237,9 @@ class Console:
 
     # -- for the status socket ----------------------------------------------------------------
     def status(self) -> dict:
-        light = self.light.pattern.name if self.light is not None else None
-        sound = self.buzzer.sound.name if self.buzzer is not None else None
+        # what the console has decided (the worker thread applies it within moments)
+        light = self.patterns[self.light_state].name if self.light is not None else None
+        sound = self._plan.current.name if self.buzzer is not None else None
         return {"console": {
             "button": self.button_state.state.value if self.button is not None else None,
             "light": self.light_state.value if self.light is not None else None,
