@@ -476,16 +476,24 @@ def test_without_console_devices_nothing_is_opened():
     assert console_module.open_console(with_settings(), pin_factory=None) is None
 
 
-def test_sigusr1_still_arms_with_a_console_and_its_refusal_sounds(folder, monkeypatch):
+def test_sigusr1_still_arms_with_a_console_with_the_same_sounds(folder, monkeypatch):
+    """A local administrator's signal is refused while the IMU is unplugged (three quick beeps at
+    the treadmill), and arms once it is back (one beep)."""
     import signal
 
     def person(verdict, core, pins, bus):
-        if abs(verdict.t_s - 100.5) < 1e-6:
-            os.kill(os.getpid(), signal.SIGUSR1)  # too early: the IMU answered, but...
-        if abs(verdict.t_s - 101.0) < 1e-6:
+        t = round(verdict.t_s, 2)
+        if t == 100.3:
+            bus.unplug()
+        if t == 100.5:
+            os.kill(os.getpid(), signal.SIGUSR1)  # refused: the IMU is out
+        if t == 100.7:
+            bus.replug()
+        if t == 101.5:
             os.kill(os.getpid(), signal.SIGUSR1)
 
-    seen, console, pins = run_at_the_treadmill(folder, monkeypatch, person, until_s=101.5)
+    seen, console, pins = run_at_the_treadmill(folder, monkeypatch, person, until_s=102.0)
     armed = [t for t, s, _ in seen if s is LatchState.ARMED]
-    assert armed and armed[0] == pytest.approx(100.51)
-    assert sounds(console)[0] == "armed"
+    assert armed and armed[0] == pytest.approx(101.51)
+    assert [s for t, s, _ in seen if round(t, 2) == 100.51] == [LatchState.TRIPPED]
+    assert sounds(console) == ["refused", "armed"] and console.refusals == 1
