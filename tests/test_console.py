@@ -36,7 +36,7 @@ from monitor.service.console import (
     warning_level,
 )
 from monitor.service.daemon import Daemon, Devices
-from tests.commands_support import ScriptedClock, pin_times
+from tests.commands_support import ScriptedClock
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
 from tests.support import IDENTITY_MOUNT, standing, with_settings
