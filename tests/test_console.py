@@ -36,7 +36,6 @@ from monitor.service.console import (
     warning_level,
 )
 from monitor.service.daemon import Daemon, Devices
-from tests.commands_support import ScriptedClock
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
 from tests.support import IDENTITY_MOUNT, standing, with_settings
@@ -102,15 +101,15 @@ def run_at_the_treadmill(folder, monkeypatch, person, *, until_s, clock=None, st
 
 def test_holding_the_arm_button_for_a_second_arms_the_daemon(folder, monkeypatch, capsys):
     def person(verdict, core, pins, bus):
-        if abs(verdict.t_s - 101.0) < 1e-6:
+        if abs(verdict.t_s - 103.0) < 1e-6:  # the light shows "ready" by now
             pins[BUTTON_PIN].drive_low()  # pressed: the button connects the pin to GND
-        if abs(verdict.t_s - 102.5) < 1e-6:
+        if abs(verdict.t_s - 104.5) < 1e-6:
             pins[BUTTON_PIN].drive_high()
 
-    seen, console, pins = run_at_the_treadmill(folder, monkeypatch, person, until_s=103.0)
+    seen, console, pins = run_at_the_treadmill(folder, monkeypatch, person, until_s=105.0)
     armed = [t for t, state, _ in seen if state is LatchState.ARMED]
-    # pressed after the tick at 101.00, seen at 101.01, held a second at 102.01, judged at the next tick
-    assert armed[0] == pytest.approx(102.02)
+    # pressed after the tick at 103.00, seen at 103.01, held a second at 104.01, judged at the next tick
+    assert armed[0] == pytest.approx(104.02)
     assert all(relay for t, _, relay in seen if t >= armed[0]) and not any(r for t, _, r in seen if t < armed[0])
     assert sounds(console) == ["armed"] and console.armings == 1
     assert "armed at the console's request" in capsys.readouterr().err
@@ -171,18 +170,16 @@ def test_the_button_is_refused_while_a_check_fails_with_the_refusal_sound(folder
 
 
 def test_a_button_pressed_at_start_is_stuck_arms_nothing_until_released(folder, monkeypatch, capsys):
-    clock = ScriptedClock(100.0)
-    state = {}
+    class HeldButton(ArmButton):
+        """Something leans on the button as the daemon starts: pressed from the moment it is opened."""
 
-    def press_before_the_first_tick(now_s):
-        if "pressed" not in state and "pins" in state:
-            state["pins"][BUTTON_PIN].drive_low()  # something leans on the button as the daemon starts
-            state["pressed"] = True
+        def __init__(self, pin, **kwargs):
+            super().__init__(pin, **kwargs)
+            self._button.pin.drive_low()
 
-    clock.hooks.append(press_before_the_first_tick)
+    monkeypatch.setattr(console_module, "ArmButton", HeldButton)
 
     def person(verdict, core, pins, bus):
-        state["pins"] = pins
         if abs(verdict.t_s - 113.0) < 1e-6:
             pins[BUTTON_PIN].drive_high()  # freed
         if abs(verdict.t_s - 114.0) < 1e-6:
@@ -190,14 +187,7 @@ def test_a_button_pressed_at_start_is_stuck_arms_nothing_until_released(folder, 
         if abs(verdict.t_s - 115.5) < 1e-6:
             pins[BUTTON_PIN].drive_high()
 
-    original = clocked_factory
-
-    def factory_with_pins(clk):
-        factory = original(clk)
-        state["pins"] = {BUTTON_PIN: factory.pin(BUTTON_PIN)}
-        return factory
-    monkeypatch.setattr("tests.test_console.clocked_factory", factory_with_pins)
-    seen, console, _ = run_at_the_treadmill(folder, monkeypatch, person, until_s=116.0, clock=clock)
+    seen, console, _ = run_at_the_treadmill(folder, monkeypatch, person, until_s=116.0)
     armed = [t for t, s, _ in seen if s is LatchState.ARMED]
     assert armed[0] == pytest.approx(115.02)  # only after release and a new 1 s press
     assert sounds(console) == ["refused", "armed"]  # the stuck button was announced at once
