@@ -176,7 +176,8 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     bench = _BenchRun(t0_s, clock, trip_dir)
     session = bench.session
     served = _serve_bench_status(config, daemon)
-    status_hooks = _chain(bench.on_tick, served)
+    console = _bench_console(config, served)
+    status_hooks = _chain(bench.on_tick, console.on_tick, served and served.hook)
 
     def on_tick(verdict: Verdict, core: SafetyCore) -> None:
         status_hooks(verdict, core)
@@ -195,6 +196,7 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
         stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True)
     finally:
         bench.finish(daemon.core)
+        console.close()
         if served is not None:
             served.close()
     first = stats.first_trip
@@ -225,16 +227,19 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
     bench = _BenchRun(0.0, clock, trip_dir)
     served = _serve_bench_status(bench_config(scenario.walking), None)
     daemons: list[Daemon] = []
+    console = _bench_console(bench_config(scenario.walking), served)
 
     def on_daemon(daemon: Daemon) -> None:
         daemons.append(daemon)
         bench.install_signals(daemon)
 
     try:
-        outcome = run_treadguard(build(scenario), clock=clock, on_tick=_chain(bench.on_tick, served),
+        outcome = run_treadguard(build(scenario), clock=clock,
+                                 on_tick=_chain(bench.on_tick, console.on_tick, served and served.hook),
                                  on_daemon=on_daemon)
     finally:
         bench.finish(daemons[0].core if daemons else None)
+        console.close()
         if served is not None:
             served.close()
     if outcome.tripped:
@@ -278,6 +283,11 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         for line in prepare_process().lines:
             print(f"treadguard: {line}", flush=True)
     core = SafetyCore(config, start_s=clock.now())
+    try:
+        console = _open_console(config, devices, clock, core)
+    except HardwareError as err:
+        devices.close()
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
     # The records are written in a worker process: formatting and compressing them would
     # otherwise hold the GIL the loop needs, and its ticks would come late.
     records = ProcessSideline("monitor.service.trip_record:stderr_writer", (config.record.trip_dir,),
@@ -286,6 +296,8 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
+        if console is not None:
+            console.on_tick(verdict, core)
         if served is not None:
             served.hook(verdict, core)
         if on_tick is not None:
@@ -295,10 +307,13 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     budget = TickBudget(1.0 / config.loop.rate_hz)
     daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
     served = _serve_status(config, daemon, config.status.socket_path)
-    daemon.install_signal_handlers()
+    if served is not None and console is not None:
+        served.publisher.extras.append(console.status)
+    daemon.install_signal_handlers(on_reset=console.remote_arm if console is not None else None)
     _enable_stack_dumps()
-    print("treadguard: running; the relay stays released until a reset "
-          "(`systemctl kill -s USR1 treadguard`) while every check passes", flush=True)
+    how = "holding the arm button 1 s or " if console is not None and console.button is not None else ""
+    print(f"treadguard: running; the relay stays released until a reset ({how}"
+          f"`systemctl kill -s USR1 treadguard`) while every check passes", flush=True)
     service.notifier.ready("running; relay released until a reset")  # devices open, relay released
     try:
         daemon.run(until_s=until_s)
@@ -309,8 +324,23 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         records.close()
         if served is not None:
             served.close()
+        if console is not None:
+            console.close()
         print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
+
+
+def _open_console(config: Config, devices: Any, clock: LoopClock, core: SafetyCore) -> Any:
+    """The arm button, status light and buzzer the config names, on the relay's pin factory."""
+    from monitor.service.console import open_console
+    from monitor.service.hardware import HardwareError
+
+    try:
+        return open_console(config, pin_factory=getattr(devices, "pin_factory", None), clock=clock.now,
+                            core=core, say=_say)
+    except Exception as err:
+        raise HardwareError(f"[console] a device could not be opened ({type(err).__name__}: {err}); "
+                            f"check the console pins in the config and that no other program holds them") from None
 
 
 def _serve_status(config: Config, daemon: Daemon | None, path: str) -> StatusService | None:
@@ -329,15 +359,24 @@ def _serve_bench_status(config: Config, daemon: Daemon | None) -> StatusService 
     return served
 
 
-def _chain(first: Callable[[Verdict, SafetyCore], Any],
-           served: StatusService | None) -> Callable[[Verdict, SafetyCore], Any]:
-    if served is None:
-        return first
+def _bench_console(config: Config, served: StatusService | None) -> Any:
+    """The status light and buzzer on mock pins, shown by `treadguard status`."""
+    from monitor.service.console import bench_console
 
-    def both(verdict: Verdict, core: SafetyCore) -> None:
-        first(verdict, core)
-        served.hook(verdict, core)
-    return both
+    console = bench_console(config)
+    if served is not None:
+        served.publisher.extras.append(console.status)
+    return console
+
+
+def _chain(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
+    """One tick hook calling each given one (None: left out) in turn."""
+    calls = [h for h in hooks if h is not None]
+
+    def each(verdict: Verdict, core: SafetyCore) -> None:
+        for call in calls:
+            call(verdict, core)
+    return each
 
 
 def _say(line: str) -> None:
