@@ -164,6 +164,7 @@ class _Playback(Sequence):
         self._path = path
         self._held: deque[tuple[int, list]] = deque()  # (index of the chunk's first row, its rows)
         self._loaded = 0
+        self._first, self._rows = 0, []  # the chunk asked for last
 
     def __len__(self) -> int:
         return self._length
@@ -171,10 +172,18 @@ class _Playback(Sequence):
     def __getitem__(self, key: Any) -> Any:
         if isinstance(key, slice):
             start, stop, _ = key.indices(self._length)
-            rows = [self._row(i) for i in range(start, stop)]
+            first = self._first
+            if first <= start and stop <= first + len(self._rows):  # the usual case: one chunk
+                rows = self._rows[start - first:stop - first]
+            else:
+                rows = [self._row(i) for i in range(start, stop)]
             self._release(stop)
             return rows
-        row = self._row(key)
+        i = key - self._first
+        if 0 <= i < len(self._rows):  # the usual case: the chunk asked for last
+            row = self._rows[i]
+        else:
+            row = self._row(key)
         if not self._is_sliced:
             self._release(key)
         return row
@@ -185,6 +194,7 @@ class _Playback(Sequence):
                 return [math.inf] + [math.nan] * (len(self._columns) - 1)  # never due
         for first, rows in self._held:
             if i < first + len(rows):
+                self._first, self._rows = first, rows
                 return rows[i - first]
         raise IndexError(f"row {i} was already handed over and dropped")
 
