@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from drivers.interfaces import Relay
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, fail, package_file, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
@@ -19,6 +20,7 @@ from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
 from monitor.service.clock import MonotonicClock, ScaledClock
 from monitor.service.daemon import Daemon, LoopClock
+from monitor.service.deadline import DeadlineRelay, lease_for
 from monitor.service.notify import Notifier, WatchdogFeeder
 from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
@@ -122,12 +124,14 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -
 
 def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any = None,
                  pin_factory: Any = None, until_s: float | None = None,
-                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None) -> int:
+                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
+                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None) -> int:
     """The daemon on the devices the config names, until SIGTERM/SIGINT.
 
     A real run passes only the config: the monotonic clock, /dev/i2c-N and the lgpio
     pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
-    an end time and a tick hook; everything else, signals included, is the real path.
+    an end time, a tick hook and a run permit whose watchdog they step on their own
+    clock; everything else, signals included, is the real path.
     """
     from monitor.service.hardware import HardwareError, open_devices
 
@@ -136,6 +140,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    # Permission to run expires: the relay is energized only while the loop renews its lease.
+    lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
+    devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
     core = SafetyCore(config, start_s=clock.now())
     records = Sideline(trip_record_writer(config.record.trip_dir, _say), maxsize=4, name="trip-records")
     recorder = TripRecorder(core, records.offer)
