@@ -92,6 +92,7 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
               pin_factory: Any = None, out: TextIO | None = None) -> int:
     """Check every configured device; print the findings; 0 when all are OK."""
     out = out or sys.stdout
+    is_real_clock = clock is None
     clock = clock or MonotonicClock()
     ask = asker(ask)
     gpio = GpioFactory(pin_factory)
@@ -118,6 +119,7 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
             reports.append(report)
     except NoAnswer as err:
         return fail(f"{err}; the check stopped", EXIT_USAGE)
+    _check_loop_timing(config, out, is_measured=is_real_clock)
     problems = [r for r in reports if r.problems]
     untested = [r for r in reports if r.verdict == NOT_TESTED]
     print("", file=out)
@@ -139,10 +141,45 @@ def _print_report(report: Report, out: TextIO) -> None:
         print(f"   {report.verdict}", file=out)
 
 
+# -- the loop ---------------------------------------------------------------------------------
+LOOP_MEASURE_S = 2.0
+
+
+def _check_loop_timing(config: Config, out: TextIO, *, is_measured: bool) -> None:
+    """The daemon loop run for a moment on this machine's real clock: what a tick costs here."""
+    from monitor.service.loop_timing import measure
+
+    report = Report(f"loop timing (loop.rate_hz = {config.loop.rate_hz:g}, imu.sample_rate_hz = "
+                    f"{config.imu.sample_rate_hz:g}, on fake devices)", out)
+    print(f"\n== {report.title}", file=out, flush=True)
+    if not is_measured:
+        report.is_tested = False
+        report.found("not measured: this check runs on a simulated clock")
+    else:
+        budget = measure(config, LOOP_MEASURE_S)
+        for line in budget.describe().splitlines():
+            report.found(line)
+        summary = budget.summary()
+        worst_s = summary["tick_wall_p999_s"] or 0.0
+        # A measurement, not a verdict: a busy moment on the machine must not fail the check.
+        if worst_s > budget.period_s / 2:
+            report.found(f"WARNING: the slowest ticks took {worst_s * 1000:.1f} ms, more than half the "
+                         f"{budget.period_s * 1000:.1f} ms period: lower loop.rate_hz or imu.sample_rate_hz, "
+                         f"or stop other work on this Pi")
+    _print_report(report, out)
+
+
 # -- the IMU ---------------------------------------------------------------------------------
 def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
+    from monitor.service.bus_load import check_config
+
     report.found(f"found: {imu.chip} (WHO_AM_I 0x{imu.who_am_i:02X}) at I2C address 0x{imu.address:02X} "
                  f"on /dev/i2c-{config.imu.i2c_bus}")
+    bus_load = check_config(config)
+    if bus_load is not None:
+        report.found(bus_load.describe())
+        if bus_load.is_too_high:
+            report.problem(bus_load.refusal())
     ask("Put the IMU clip down on a still surface (or hold it perfectly still), then press Enter: ")
     recording = record_imu(imu, clock, IMU_MEASURE_S)
     expected_hz = imu.sample_rate_hz

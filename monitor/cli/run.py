@@ -25,7 +25,9 @@ from monitor.service.notify import Notifier, WatchdogFeeder
 from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
 from monitor.service.status_line import StatusLine
-from monitor.service.trip_record import TripRecorder, trip_record_writer
+from monitor.service.tick_budget import GcPolicy, TickBudget
+from monitor.service.trip_record import TripRecorder
+from monitor.service.worker_process import ProcessSideline
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
 BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
@@ -133,9 +135,16 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     an end time, a tick hook and a run permit whose watchdog they step on their own
     clock; everything else, signals included, is the real path.
     """
+    from monitor.service.bus_load import check_config
     from monitor.service.hardware import HardwareError, open_devices
 
+    is_real_time = clock is None  # tests pass a simulated clock: no scheduling or memory changes then
     clock = clock or MonotonicClock()
+    bus_load = check_config(config)
+    if bus_load is not None:
+        if bus_load.is_too_high:
+            return fail(f"{bus_load.refusal()}; nothing was started, the relay stays released")
+        print(f"treadguard: {bus_load.describe()}", flush=True)
     try:
         devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
     except HardwareError as err:
@@ -143,8 +152,16 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     # Permission to run expires: the relay is energized only while the loop renews its lease.
     lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
     devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
+    if is_real_time:
+        from monitor.service.realtime import prepare_process
+
+        for line in prepare_process().lines:
+            print(f"treadguard: {line}", flush=True)
     core = SafetyCore(config, start_s=clock.now())
-    records = Sideline(trip_record_writer(config.record.trip_dir, _say), maxsize=4, name="trip-records")
+    # The records are written in a worker process: formatting and compressing them would
+    # otherwise hold the GIL the loop needs, and its ticks would come late.
+    records = ProcessSideline("monitor.service.trip_record:stderr_writer", (config.record.trip_dir,),
+                              maxsize=4, name="trip-records")
     recorder = TripRecorder(core, records.offer)
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
@@ -153,7 +170,8 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
             on_tick(verdict, core)
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
-    daemon = Daemon(core, devices, clock, on_tick=service.on_tick)
+    budget = TickBudget(1.0 / config.loop.rate_hz)
+    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
     daemon.install_signal_handlers()
     _enable_stack_dumps()
     print("treadguard: running; the relay stays released until a reset "
@@ -166,6 +184,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         daemon.restore_signal_handlers()
         recorder.finish(core)
         records.close()
+        print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
 
 

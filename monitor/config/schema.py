@@ -99,6 +99,11 @@ class ImuConfig:
         2000, "gyroscope range in degrees per second as the datasheets name it (250, 500, 1000 or 2000); "
         "readings are in rad/s", min=250, max=2000,
     )
+    i2c_bus_hz: int = setting(
+        0, "the I2C bus speed in Hz (dtparam=i2c_arm_baudrate), used to check at start that the IMU's reads "
+        "fit the loop period; 0: read it from the system (the Pi's i2c_bcm2835 driver or the device tree), "
+        "assuming 100 kHz where the system does not say", min=0, max=3_400_000,
+    )
     reset_check_s: float = setting(
         0.5, "how often the driver checks that the chip still holds its configuration "
         "(a chip that reset itself is a fault)", min=0.05, max=10.0,
