@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -21,12 +22,13 @@ from monitor.safety.verdict import Verdict
 from monitor.service.clock import MonotonicClock, ScaledClock
 from monitor.service.daemon import Daemon, LoopClock
 from monitor.service.deadline import DeadlineRelay, lease_for
+from monitor.service.journal import TripJournal
 from monitor.service.notify import Notifier, WatchdogFeeder
 from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
 from monitor.service.status_line import StatusLine
 from monitor.service.tick_budget import GcPolicy, TickBudget
-from monitor.service.trip_record import TripRecorder
+from monitor.service.trip_record import RecordRefused, TripRecorder, open_folder
 from monitor.service.worker_process import ProcessSideline
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
@@ -160,9 +162,12 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     core = SafetyCore(config, start_s=clock.now())
     # The records are written in a worker process: formatting and compressing them would
     # otherwise hold the GIL the loop needs, and its ticks would come late.
+    _check_record_folder(config.record.trip_dir)
     records = ProcessSideline("monitor.service.trip_record:stderr_writer", (config.record.trip_dir,),
                               maxsize=4, name="trip-records")
-    recorder = TripRecorder(core, records.offer)
+    # Each trip is said in the journal first, from its own thread, then handed to the records.
+    journal = TripJournal(records.offer)
+    recorder = TripRecorder(core, journal.offer)
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
@@ -183,6 +188,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         service.notifier.stopping("stopped; relay released")
         daemon.restore_signal_handlers()
         recorder.finish(core)
+        journal.close()
         records.close()
         print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
@@ -190,6 +196,16 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _check_record_folder(folder: str) -> None:
+    """Say at start, once, when trip records could not be written (the trips still reach the journal)."""
+    try:
+        os.close(open_folder(folder))
+    except (RecordRefused, OSError) as err:
+        reason = str(err) if isinstance(err, RecordRefused) else f"{err.strerror or err}"
+        _say(f"treadguard: trip records cannot be written into {folder}: {reason}; trips are still said in "
+             f"the journal. Check record.trip_dir (the service's StateDirectory is /var/lib/treadguard)")
 
 
 def _enable_stack_dumps() -> None:
