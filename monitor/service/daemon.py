@@ -84,12 +84,6 @@ class Daemon:
         core = self.core
         devices = self.devices
         permit = self.permit
-        if permit is not None:
-            expiry = permit.take_expiry()
-            if expiry is not None:
-                stalled_s = permit.clock() - expiry.renewed_s
-                core.loop_fault(now_s, "loop_stalled", {"stalled_s": stalled_s, "released_after_s": expiry.overdue_s},
-                                {"deadline_s": expiry.lease_s})
         if self._clock_jump_s is not None:
             core.loop_fault(now_s, "clock_backwards", {"jumped_back_s": self._clock_jump_s})
             self._clock_jump_s = None
@@ -119,6 +113,12 @@ class Daemon:
             is_feedback_ok = False
         if not is_feedback_ok:
             core.relay_feedback_failed(now_s)
+        if permit is not None:  # after the reads: a read that blocked is seen in its own tick
+            expiry = permit.take_expiry()
+            if expiry is not None:
+                stalled_s = permit.clock() - expiry.renewed_s
+                core.loop_fault(now_s, "loop_stalled", {"stalled_s": stalled_s, "released_after_s": expiry.overdue_s},
+                                {"deadline_s": expiry.lease_s})
         verdict = core.tick(now_s)
         is_armed = verdict.state is LatchState.ARMED
         if verdict.is_relay_energized and not self._is_stopping:
