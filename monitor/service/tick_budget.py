@@ -138,6 +138,15 @@ class TickBudget:
         out["gc_pause_max_s"] = self.gc_pause.max_s if self.gc_pause.count else None
         return out
 
+    def recent_summary(self, every_ticks: int = 500) -> dict[str, Any]:
+        """summary(), worked out again at most every `every_ticks` ticks: cheap enough for the
+        loop's status hook, which asks a few times a second."""
+        cached = getattr(self, "_cached", None)
+        if cached is None or self.ticks - self._cached_at >= every_ticks:
+            self._cached = cached = self.summary()
+            self._cached_at = self.ticks
+        return cached
+
     def describe(self) -> str:
         """A few lines for a person."""
         s = self.summary()
