@@ -351,7 +351,7 @@ def test_fault(fault, tmp_path, monkeypatch, capfd):
         if fault.key == "clock_back":
             assert trip.problems[0].values == {"jumped_back_s": pytest.approx(10.0)}
 
-    line = f"TRIPPED {fault.reason} ({fault.detail})"
+    line = f"TRIPPED {fault.reason} ({fault.detail}"
     journal = [x for x in err.splitlines() if line in x]
     assert len(journal) == 1  # one line, the moment it tripped
     assert "limit" in journal[0] or not trip.problems[0].limits

@@ -182,7 +182,7 @@ def test_the_journal_hears_of_a_trip_before_any_file_is_written(tmp_path):
                                        ("record", "TripAfter")]
     assert events[1][2] in (False, [])  # no file existed when the line was already out
     line = events[0][1]
-    assert line.count("\n") == 1 and "TRIPPED sensor_fault (imu_read_failed)" in line
+    assert line.count("\n") == 1 and line.startswith("treadguard: TRIPPED sensor_fault (imu_read_failed: ")
     assert "failed_reads_in_a_row=3; limit failed_reads_max=2" in line
 
 

@@ -21,8 +21,7 @@ from monitor.service.trip_record import TripStart
 def trip_line(trip: Trip) -> str:
     """One line for the journal: what tripped, with the values and their limits."""
     problems = "; ".join(p.describe() for p in trip.problems)
-    return (f"treadguard: TRIPPED {trip.reason} ({trip.detail}) at t = {trip.t_s:.3f} s: {problems}; "
-            f"the relay is released until a person re-arms it")
+    return f"treadguard: TRIPPED {problems} at t = {trip.t_s:.3f} s; the relay is released until a person re-arms it"
 
 
 def write_stderr(data: bytes) -> None:

@@ -122,7 +122,7 @@ def open_folder(folder: str) -> int:
     """The record folder as a directory fd: made if missing (0750), else it must be ours,
     not writable by others, and not a symbolic link. Raises RecordRefused or OSError."""
     if not os.path.isabs(folder):
-        raise RecordRefused(f"{folder!r} is not an absolute path; set record.trip_dir to one")
+        raise RecordRefused("it is not an absolute path; set record.trip_dir to one")
     try:
         os.mkdir(folder, 0o750)
     except FileExistsError:
@@ -131,18 +131,18 @@ def open_folder(folder: str) -> int:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as err:
         if err.errno == errno.ELOOP or os.path.islink(folder):
-            raise RecordRefused(f"{folder} is a symbolic link; treadguard writes records only into a real "
-                                f"folder of its own: remove the link, or point record.trip_dir at the folder") from None
+            raise RecordRefused("it is a symbolic link; treadguard writes records only into a real folder of "
+                                "its own: remove the link, or point record.trip_dir at the folder itself") from None
         if err.errno == errno.ENOTDIR:
-            raise RecordRefused(f"{folder} is not a folder") from None
+            raise RecordRefused("it is not a folder") from None
         raise
     st = os.fstat(fd)
     problem = None
     if st.st_uid != os.geteuid():
-        problem = (f"{folder} belongs to uid {st.st_uid}, not to treadguard's uid {os.geteuid()}: "
+        problem = (f"it belongs to uid {st.st_uid}, not to treadguard's uid {os.geteuid()}: "
                    f"`chown` it to the service's user")
     elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        problem = (f"{folder} is writable by others (mode {stat.S_IMODE(st.st_mode):o}), so a record could be "
+        problem = (f"it is writable by others (mode {stat.S_IMODE(st.st_mode):o}), so a record could be "
                    f"swapped or planted: `chmod 750` it")
     if problem:
         os.close(fd)
