@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from monitor.safety.motion import MotionParams
 from monitor.safety.settings import setting
@@ -33,6 +33,11 @@ class LoopConfig:
     rate_hz: float = setting(100.0, "how often the loop reads the sensors and decides", min=20.0, max=1000.0)
     late_s: float = setting(
         0.1, "a tick this long after the previous one means the loop is late: a fault", min=0.02, max=1.0
+    )
+    deadline_ticks: int = setting(
+        4, "the relay's permission to run lasts this many loop periods after each healthy tick "
+        "(4 at 100 Hz: 40 ms); a watchdog thread with its own clock releases the relay when the loop "
+        "has not renewed it by then, whatever the loop is stuck in", min=2, max=10,
     )
 
 
@@ -109,6 +114,36 @@ class ImuConfig:
     reset_check_s: float = setting(
         0.5, "how often the driver checks that the chip still holds its configuration "
         "(a chip that reset itself is a fault)", min=0.05, max=10.0,
+    )
+    gravity_window_s: float = setting(
+        1.0, "the mean magnitude of the acceleration is judged over consecutive windows this long "
+        "(long enough that a fall's near free fall and its impact average out)", min=0.2, max=10.0,
+    )
+    gravity_min_mps2: float = setting(
+        4.9, "a window's mean acceleration magnitude below this (0.5 g) is no accelerometer on a person: "
+        "0,0,0, values in g instead of m/s², no gravity (real recordings, falls included: 7.1 m/s² "
+        "and up over 1 s)", min=0.5, max=9.0,
+    )
+    gravity_max_mps2: float = setting(
+        29.4, "a window's mean acceleration magnitude above this (3 g) is a wrong scale, not a walker "
+        "(a fast jog, the highest in the real recordings, averages 2.1 g over 1 s)", min=12.0, max=150.0,
+    )
+    channel_stuck_s: float = setting(
+        3.0, "one IMU channel repeating one value bit for bit this long while another channel changes "
+        "is a stuck channel (a person's IMU changes every channel within 0.1 s in the real recordings)",
+        min=0.5, max=60.0,
+    )
+    gyro_zero_s: float = setting(
+        0.5, "a gyroscope reading exactly 0 on all three axes this long is not measuring (a real "
+        "zero-rate offset is never exactly zero on every axis)", min=0.05, max=10.0,
+    )
+    failed_reads_window_s: float = setting(
+        1.0, "failed IMU reads are also counted over windows this long, so a sensor failing every "
+        "other read is a fault even though it never fails many times in a row", min=0.1, max=10.0,
+    )
+    failed_reads_in_window_max: int = setting(
+        10, "failed IMU reads tolerated within one failed_reads_window_s; one more is a fault "
+        "(10 in 1 s is 10 % of 100 Hz loop ticks)", min=1, max=1000,
     )
 
 
