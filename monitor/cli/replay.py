@@ -23,6 +23,7 @@ from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_co
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.formats.trace_format import TraceError
+from monitor.formats.trace_reader import read_trace
 from monitor.service.replay import ReplayResult, replay_file
 
 
