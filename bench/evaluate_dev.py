@@ -1,6 +1,6 @@
 """Scores fall and stumble detection on all dev recordings, by subject-wise cross-validation.
 
-    python bench/evaluate_dev.py [--cv] [--data DIR] [--jobs N] [--list]
+    python bench/evaluate_dev.py [--cv] [--data DIR] [--jobs N] [--list] [--set NAME=VALUE ...]
 
 The dev data: ../shared/data/sisfall-dev (11 young adults: falls, stumbles,
 walking, jogging) and mobgap-dev (2 healthy adults and a person with MS:
@@ -144,7 +144,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--cv", action="store_true", help="subject-wise cross-validation (the headline)")
     parser.add_argument("--list", action="store_true", help="list every missed fall or stumble and false trip")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a motion setting to try instead of its default (the base of the tuning in --cv)")
     args = parser.parse_args()
+    base = MotionParams()
+    for item in args.set:
+        name, _, value = item.partition("=")
+        base = replace(base, **{name: type(getattr(base, name))(value)})
     paths = train_motion.dev_paths(args.data)
     if not paths:
         print(f"no dev traces in {args.data}", file=sys.stderr)
@@ -153,7 +159,7 @@ def main() -> int:
     variants = [(p, v) for v in VARIANTS for p in paths if train_motion.who(p)[0] in NORMAL]
     every = [(p, "") for p in paths] + variants
     if not args.cv:
-        jobs = [(p, v, MotionParams(), fall_model.TRAINED) for p, v in every]
+        jobs = [(p, v, base, fall_model.TRAINED) for p, v in every]
     else:
         rows = train_motion.extract_all(paths, args.jobs)
         with multiprocessing.Pool(args.jobs) as pool:
@@ -161,7 +167,7 @@ def main() -> int:
         jobs = []
         for subject in sorted({train_motion.who(p)[1] for p in paths}):
             model = train_motion.fit([r for r in rows if r.subject != subject])
-            params = tune_motion.tune([r for r in rule_rows if r["subject"] != subject])
+            params = tune_motion.tune([r for r in rule_rows if r["subject"] != subject], base)
             print(f"  {subject} held out: model threshold {model.threshold_logit:.2f}, weights "
                   + " ".join(f"{w:.2f}" for w in model.coefficients) + "; rules "
                   + ", ".join(f"{k}={getattr(params, k):g}" for k in tune_motion.TUNED))

@@ -123,13 +123,13 @@ class MotionParams:
         min=0.05, max=1.5)
     # --- fall, rule 2: the trunk is toppling -----------------------------------
     fall_topple_tilt_rad: float = setting(
-        0.51, "trunk tilt from the walker's own upright (29 deg); 1.25 x the most tilt seen in normal gait (14 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.403, a walker rising into gait)",
+        0.46, "trunk tilt from the walker's own upright (26 deg); 1.25 x the most tilt seen in normal gait (14 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.363, a walker rising into gait)",
         min=0.05, max=1.5)
     fall_topple_rate_radps: float = setting(
         1.0, "trunk tilting rate (horizontal axes), so a slow lean or a bend is not a fall",
         min=0.1, max=10.0)
     fall_topple_velocity_mps: float = setting(
-        0.3, "the waist must be moving down at least this fast (a toppling trunk pivots the waist down); a tilt with the waist not descending is a bend or the clip slipping on the belt, not a fall",
+        0.4, "the waist must be moving down at least this fast (a toppling trunk pivots the waist down); a tilt with the waist not descending is a bend, sitting down at the end of a walk, or the clip slipping on the belt, not a fall. Was 0.3: a walker sitting down at the end of a walk came within 5 % of it",
         min=0.0, max=5.0)
     fall_topple_uprighting_rad: float = setting(
         0.35, "the topple rule is ignored when the trunk moved this much TOWARD the vertical of the treadmill frame (straightening up is not a fall); 0.35 rad (20 deg) = the mount error the caller guarantees, so no fall direction is blocked",
