@@ -1,4 +1,4 @@
-"""The `treadguard` command: replay, run, bench, check, calibrate, record, config.
+"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, config.
 
 Every failure a person can cause (a bad path, a broken trace, a config typo, a
 missing device) ends in a one-line message that names what is wrong and what to
@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     record.add_argument("--config", metavar="FILE", help="the config file (default: the default parts and pins)")
     record.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds (default: Ctrl-C)")
 
+    status = commands.add_parser("status", help="the running monitor's live state: armed or not, the last trip, "
+                                                "the sensors, the loop (read-only)")
+    status.add_argument("--json", action="store_true", help="the state as JSON, for scripts")
+    status.add_argument("--watch", action="store_true", help="keep showing the state as it changes (Ctrl-C stops)")
+    status.add_argument("--socket", metavar="PATH", help="the daemon's status socket "
+                                                         "(default: status.socket_path, then a bench run's)")
+    status.add_argument("--config", metavar="FILE", help="read the socket's path from this config file")
+
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
     what.add_argument("--check", metavar="FILE", help="check every setting and report every problem")
@@ -92,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "calibrate":
             from monitor.cli.calibrate import calibrate_command
             return calibrate_command(args)
+        if args.command == "status":
+            from monitor.cli.status import status_command
+            return status_command(args)
         if args.command == "record":
             from monitor.cli.record import record_command
             return record_command(args)

@@ -23,7 +23,10 @@ from monitor.service.notify import Notifier, WatchdogFeeder
 from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
 from monitor.service.status_line import StatusLine
-from monitor.service.trip_record import TripRecorder, trip_record_writer
+from monitor.service.status_socket import StatusService, desk_socket_path
+from monitor.service.tick_budget import GcPolicy, TickBudget
+from monitor.service.trip_record import TripRecorder
+from monitor.service.worker_process import ProcessSideline
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
 BENCH_AFTER_TRIP_S = 1.5  # keep playing a moment after a trip, to show it holds
@@ -70,7 +73,8 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     daemon = build_replay(trace, config, clock)
     status = StatusLine(sys.stdout, t0_s=t0_s)
     printer = Sideline(status.handle, name="status")
-    daemon.on_tick = status.tick_hook(printer.offer)
+    served = _serve_bench_status(config, daemon)
+    daemon.on_tick = _chain(status.tick_hook(printer.offer), served)
     sensors = ["imu"] + (["belt"] if daemon.core.has_belt else []) + (["range"] if daemon.core.has_range else [])
     print(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
           f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; Ctrl-C stops")
@@ -81,6 +85,8 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     finally:
         daemon.restore_signal_handlers()
         printer.close()
+        if served is not None:
+            served.close()
     print()
     first = stats.first_trip
     if first is None or first.trip is None:
@@ -96,7 +102,7 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
 def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -> int:
     """One bench scenario, closed loop, in real time: the simulated walker, belt and
     sensors, the real daemon, and a status line."""
-    from bench.sim.run import build, run_treadguard
+    from bench.sim.run import bench_config, build, run_treadguard
     from bench.sim.scenarios import BY_NAME
 
     scenario = BY_NAME[name]
@@ -105,11 +111,14 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None) -
           f"at {speed:g}x real time; Ctrl-C stops")
     status = StatusLine(sys.stdout)
     printer = Sideline(status.handle, name="status")
+    served = _serve_bench_status(bench_config(scenario.walking), None)
     try:
         outcome = run_treadguard(build(scenario), clock=clock or ScaledClock(0.0, speed),
-                                 on_tick=status.tick_hook(printer.offer))
+                                 on_tick=_chain(status.tick_hook(printer.offer), served))
     finally:
         printer.close()
+        if served is not None:
+            served.close()
     print()
     if outcome.tripped:
         print(f"TRIPPED {outcome.trip_s:+.2f} s from the event: {outcome.reason}")
@@ -129,24 +138,43 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
     an end time and a tick hook; everything else, signals included, is the real path.
     """
+    from monitor.service.bus_load import check_config
     from monitor.service.hardware import HardwareError, open_devices
 
+    is_real_time = clock is None  # tests pass a simulated clock: no scheduling or memory changes then
     clock = clock or MonotonicClock()
+    bus_load = check_config(config)
+    if bus_load is not None:
+        if bus_load.is_too_high:
+            return fail(f"{bus_load.refusal()}; nothing was started, the relay stays released")
+        print(f"treadguard: {bus_load.describe()}", flush=True)
     try:
         devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    if is_real_time:
+        from monitor.service.realtime import prepare_process
+
+        for line in prepare_process().lines:
+            print(f"treadguard: {line}", flush=True)
     core = SafetyCore(config, start_s=clock.now())
-    records = Sideline(trip_record_writer(config.record.trip_dir, _say), maxsize=4, name="trip-records")
+    # The records are written in a worker process: formatting and compressing them would
+    # otherwise hold the GIL the loop needs, and its ticks would come late.
+    records = ProcessSideline("monitor.service.trip_record:stderr_writer", (config.record.trip_dir,),
+                              maxsize=4, name="trip-records")
     recorder = TripRecorder(core, records.offer)
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
+        if served is not None:
+            served.hook(verdict, core)
         if on_tick is not None:
             on_tick(verdict, core)
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
-    daemon = Daemon(core, devices, clock, on_tick=service.on_tick)
+    budget = TickBudget(1.0 / config.loop.rate_hz)
+    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
+    served = _serve_status(config, daemon, config.status.socket_path)
     daemon.install_signal_handlers()
     _enable_stack_dumps()
     print("treadguard: running; the relay stays released until a reset "
@@ -159,7 +187,37 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         daemon.restore_signal_handlers()
         recorder.finish(core)
         records.close()
+        if served is not None:
+            served.close()
+        print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
+
+
+def _serve_status(config: Config, daemon: Daemon | None, path: str) -> StatusService | None:
+    """The read-only status socket for `treadguard status` and the home bridge, if enabled."""
+    if not config.status.enabled:
+        return None
+    return StatusService.start(path, interval_s=config.status.interval_s, rate_hz=config.loop.rate_hz,
+                               daemon=daemon, say=_say)
+
+
+def _serve_bench_status(config: Config, daemon: Daemon | None) -> StatusService | None:
+    """A bench run serves status in the user's own runtime folder, never on the service's socket."""
+    served = _serve_status(config, daemon, desk_socket_path())
+    if served is not None:
+        print(f"treadguard bench: `treadguard status --watch` shows its state ({served.server.path})")
+    return served
+
+
+def _chain(first: Callable[[Verdict, SafetyCore], Any],
+           served: StatusService | None) -> Callable[[Verdict, SafetyCore], Any]:
+    if served is None:
+        return first
+
+    def both(verdict: Verdict, core: SafetyCore) -> None:
+        first(verdict, core)
+        served.hook(verdict, core)
+    return both
 
 
 def _say(line: str) -> None:

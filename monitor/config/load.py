@@ -12,7 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from monitor.config.schema import ACCEL_FULL_SCALES_G, GYRO_FULL_SCALES_DPS, SECTIONS, Config
+from monitor.config.schema import (ACCEL_FULL_SCALES_G, CHARGE_PUMP_MIN_LOOP_HZ, GYRO_FULL_SCALES_DPS, SECTIONS,
+                                   Config)
 from monitor.safety.settings import check_value
 
 
@@ -123,6 +124,16 @@ def _cross_checks(config: Config) -> list[str]:
                 f"belt.debounce_s ({belt.debounce_s:g}) must be less than half the pulse period at twice the "
                 f"speed limit ({fastest_period_s / 2:g} s with belt.pulses_per_m = {belt.pulses_per_m:g})")
     relay = config.relay
+    if relay.drive == "charge_pump":
+        if config.loop.rate_hz < CHARGE_PUMP_MIN_LOOP_HZ:
+            problems.append(
+                f"relay.drive = \"charge_pump\" needs loop.rate_hz of at least {CHARGE_PUMP_MIN_LOOP_HZ:g} "
+                f"(it is {config.loop.rate_hz:g}): the circuit's pulse width holds the relay only while "
+                "the toggles come that often; raise loop.rate_hz or use relay.drive = \"level\"")
+        if not relay.active_high:
+            problems.append(
+                "relay.drive = \"charge_pump\" needs relay.active_high = true: the pin rests low and "
+                "the circuit's input has a pull-down (see wiring/README.md)")
     if relay.feedback_pin == relay.pin:
         problems.append(f"relay.feedback_pin ({relay.feedback_pin}) must not be the relay's own pin")
     if config.range.enabled:

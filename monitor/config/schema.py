@@ -17,6 +17,10 @@ IMU_DRIVERS = ("fake", "mpu6050", "lsm6ds3")
 BELT_DRIVERS = ("fake", "pulse")
 RANGE_DRIVERS = ("fake", "hcsr04")
 RELAY_DRIVERS = ("fake", "gpio")
+RELAY_DRIVES = ("level", "charge_pump")
+# The charge-pump circuit's values (wiring/netlist.py) hold the relay with margin from this loop
+# rate up; below it the gap between toggles nears the circuit's shortest pulse width.
+CHARGE_PUMP_MIN_LOOP_HZ = 80.0
 ACCEL_FULL_SCALES_G = (2, 4, 8, 16)
 GYRO_FULL_SCALES_DPS = (250, 500, 1000, 2000)
 
@@ -93,6 +97,11 @@ class ImuConfig:
     gyro_full_scale_dps: int = setting(
         2000, "gyroscope range in degrees per second as the datasheets name it (250, 500, 1000 or 2000); "
         "readings are in rad/s", min=250, max=2000,
+    )
+    i2c_bus_hz: int = setting(
+        0, "the I2C bus speed in Hz (dtparam=i2c_arm_baudrate), used to check at start that the IMU's reads "
+        "fit the loop period; 0: read it from the system (the Pi's i2c_bcm2835 driver or the device tree), "
+        "assuming 100 kHz where the system does not say", min=0, max=3_400_000,
     )
     reset_check_s: float = setting(
         0.5, "how often the driver checks that the chip still holds its configuration "
@@ -184,6 +193,13 @@ class DriftConfig:
 class RelayConfig:
     driver: str = setting("gpio", "the relay in the safety-key loop", choices=RELAY_DRIVERS)
     pin: int = setting(17, "GPIO (BCM number) driving the relay module's input", min=2, max=27)
+    drive: str = setting(
+        "level", "level: the pin is held at its energizing level while the relay is energized; charge_pump: the pin "
+        "toggles once per healthy tick and the charge-pump circuit in wiring/ holds the relay only "
+        "while the toggling goes on, so a frozen loop, process or Pi drops it within 50 ms by itself "
+        f"(needs loop.rate_hz of at least {CHARGE_PUMP_MIN_LOOP_HZ:g} and relay.active_high = true)",
+        choices=RELAY_DRIVES,
+    )
     active_high: bool = setting(
         True, "true: a high pin energizes the relay, and the pull-down on the input releases it "
         "when the Pi stops driving it (see wiring/); false only for a module that energizes on "
@@ -214,6 +230,19 @@ class RecordConfig:
 
 
 @dataclass(frozen=True)
+class StatusConfig:
+    enabled: bool = setting(
+        True, "serve the live state, read-only, on a local UNIX socket for `treadguard status` and the "
+        "home bridge; nothing can be changed through it")
+    socket_path: str = setting(
+        "/run/treadguard/status.sock", "the status socket; its folder must exist and be writable only by "
+        "treadguard (systemd makes /run/treadguard with RuntimeDirectory=treadguard)")
+    interval_s: float = setting(
+        0.25, "a snapshot of the state this often, and at once on every trip or change of state",
+        min=0.05, max=10.0)
+
+
+@dataclass(frozen=True)
 class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
@@ -224,6 +253,7 @@ class Config:
     motion: MotionParams = MotionParams()
     relay: RelayConfig = RelayConfig()
     record: RecordConfig = RecordConfig()
+    status: StatusConfig = StatusConfig()
 
 
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}
