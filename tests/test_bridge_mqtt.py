@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import time
 
 import pytest
 
@@ -130,3 +131,26 @@ def test_a_stopped_or_missing_broker_never_holds_up_the_status_thread(tmp_path, 
         for bridge in bridges:
             bridge.stop()
         daemon.stop()
+
+
+@needs_mosquitto
+def test_a_broker_user_and_password_from_the_password_file_and_a_wrong_one_said_plainly(tmp_path):
+    broker = Broker(tmp_path, users={"treadguard": "s3cret"}).start()
+    said: list[str] = []
+    try:
+        right = MqttPublisher(BrokerSettings("127.0.0.1", broker.port, username="treadguard", password="s3cret"),
+                              TOPICS, "test", say=said.append).start()
+        wrong = MqttPublisher(BrokerSettings("127.0.0.1", broker.port, username="treadguard", password="guess"),
+                              Topics("other"), "test", say=said.append).start()
+        try:
+            deadline = time.monotonic() + 10
+            while not (right.client.is_connected() and any("refused" in line for line in said)):
+                assert time.monotonic() < deadline, said
+                time.sleep(0.05)
+            assert any("check [bridge] mqtt_username and the password file" in line for line in said)
+            assert not wrong.client.is_connected()
+        finally:
+            right.stop()
+            wrong.stop()
+    finally:
+        broker.stop()
