@@ -154,3 +154,25 @@ def test_a_broker_user_and_password_from_the_password_file_and_a_wrong_one_said_
             wrong.stop()
     finally:
         broker.stop()
+
+
+@needs_mosquitto
+def test_after_the_broker_restarts_the_bridge_reconnects_and_announces_itself_again(tmp_path, broker):
+    path = str(tmp_path / "status.sock")
+    daemon = StatusFixture(path).start()
+    bridge = make_bridge(tmp_path, broker.port, path).start()
+    try:
+        first = Subscriber(broker.port)
+        first.wait_for(lambda m: m.topic == TOPICS.availability and m.payload == b"online", what="online")
+        first.close()
+        broker.stop()  # the broker restarts and forgets everything (no persistence)
+        daemon.set(state="armed", belt_mps=0.8)  # meanwhile the treadmill goes on
+        broker.start()
+        again = Subscriber(broker.port)
+        # a fresh broker holds nothing: any discovery it delivers, the bridge sent again
+        again.wait_for(lambda m: m.topic.endswith("/trip/config"), timeout_s=20, what="discovery after the restart")
+        again.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["armed"], what="the state")
+        again.close()
+    finally:
+        bridge.stop()
+        daemon.stop()
