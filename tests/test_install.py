@@ -175,6 +175,15 @@ def test_full_install_builds_a_venv_whose_treadguard_checks_the_config(tmp_path)
                           stdout=subprocess.DEVNULL).returncode == 0
 
 
+def test_the_start_advice_names_the_arm_button_and_sigusr1_not_a_reset_button():
+    from systemd.install import start_advice
+
+    advice = " ".join(start_advice().split())
+    assert "the arm button at the console (hold 1 s)" in advice
+    assert "systemctl kill -s USR1 treadguard` (SIGUSR1)" in advice
+    assert "reset button" not in advice
+
+
 @needs_sysusers
 def test_with_bridge_adds_its_own_user_in_the_status_group_and_its_unit_and_uninstall_removes_them(tmp_path):
     root = tmp_path / "root"

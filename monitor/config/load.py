@@ -14,8 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from monitor.config.schema import (ACCEL_FULL_SCALES_G, CHARGE_PUMP_MIN_LOOP_HZ, GYRO_FULL_SCALES_DPS, SECTIONS,
-                                   Config)
+from monitor.config.schema import ACCEL_FULL_SCALES_G, CHARGE_PUMP_MIN_LOOP_HZ, GYRO_FULL_SCALES_DPS, SECTIONS, Config
 from monitor.safety.settings import check_value
 
 
@@ -150,6 +149,20 @@ def _cross_checks(config: Config) -> list[str]:
     pins += [("belt.pin", belt.pin)] if belt.enabled else []
     if config.range.enabled:
         pins += [("range.trigger_pin", config.range.trigger_pin), ("range.echo_pin", config.range.echo_pin)]
+    console = config.console
+    if console.button_enabled:
+        pins.append(("console.button_pin", console.button_pin))
+        if console.button_stuck_s <= console.button_hold_s:
+            problems.append(f"console.button_stuck_s ({console.button_stuck_s:g}) must be longer than "
+                            f"console.button_hold_s ({console.button_hold_s:g})")
+    if console.light == "rgb":
+        pins += [("console.light_red_pin", console.light_red_pin),
+                 ("console.light_green_pin", console.light_green_pin),
+                 ("console.light_blue_pin", console.light_blue_pin)]
+    elif console.light == "single":
+        pins.append(("console.light_green_pin", console.light_green_pin))
+    if console.buzzer_enabled:
+        pins.append(("console.buzzer_pin", console.buzzer_pin))
     seen: dict[int, str] = {}
     for name, pin in pins:
         if pin in (2, 3) and config.imu.driver != "fake":
@@ -162,6 +175,16 @@ def _cross_checks(config: Config) -> list[str]:
             f"range.min_rear_margin_m ({config.range.min_rear_margin_m:g}) must be less than "
             f"range.rear_edge_m ({config.range.rear_edge_m:g})"
         )
+    elif config.range.enabled and config.range.warning_zone_m > 0:
+        rng = config.range
+        # the zone starts this far from the sensor; nearer than 0.3 m nobody walks, so it would never be quiet
+        starts_m = rng.rear_edge_m - rng.min_rear_margin_m - rng.warning_zone_m
+        if starts_m < 0.3:
+            problems.append(
+                f"range.warning_zone_m ({rng.warning_zone_m:g}) reaches too far forward: with "
+                f"range.min_rear_margin_m ({rng.min_rear_margin_m:g}) and range.rear_edge_m "
+                f"({rng.rear_edge_m:g}) it would start {starts_m:.2f} m from the console and beep wherever "
+                f"the walker is; make it at most {max(0.0, rng.rear_edge_m - rng.min_rear_margin_m - 0.3):.2f}")
     problems += _bridge_checks(config)
     return problems
 

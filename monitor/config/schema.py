@@ -166,6 +166,12 @@ class RangeConfig:
         3.0, "the farthest distance the range sensor reports; must be beyond the rear edge",
         above=0.3, max=4.0,
     )
+    warning_zone_m: float = setting(
+        0.25, "the buzzer's pre-warning zone, in front of the drift trip: from min_rear_margin_m + this "
+        "to min_rear_margin_m from the rear edge, beeps come faster the deeper the walker drifts in, so "
+        "they can step forward before the belt stops (needs [console] buzzer_enabled); 0: no pre-warning. "
+        "The trip itself is decided as before, never later", min=0.0, max=1.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,35 @@ class RecordConfig:
     )
     before_s: float = setting(3.0, "seconds of sensor data kept from before each trip", min=0.5, max=30.0)
     after_s: float = setting(1.0, "seconds of sensor data kept from after each trip", min=0.0, max=10.0)
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    button_enabled: bool = setting(
+        False, "is an arm button fitted at the console: hold it 1 s to arm, while every check passes")
+    button_pin: int = setting(5, "GPIO (BCM number) of the arm button (header pin 29)", min=2, max=27)
+    button_pull_up: bool = setting(
+        True, "true: the button connects the pin to GND and the pin's pull-up holds it high; false: it "
+        "connects the pin to 3.3 V and needs a pull-down resistor")
+    button_hold_s: float = setting(
+        1.0, "hold the arm button this long to arm (a brush against it does not)", min=0.3, max=5.0)
+    button_stuck_s: float = setting(
+        10.0, "a button held longer than this (or pressed when treadguard starts) is stuck: it arms "
+        "nothing until it has been released", min=3.0, max=60.0)
+    light: str = setting(
+        "none", "the status light: an RGB LED (three pins), a single LED on light_green_pin, or none",
+        choices=("none", "rgb", "single"))
+    light_red_pin: int = setting(16, "GPIO (BCM number) of the RGB LED's red (header pin 36)", min=2, max=27)
+    light_green_pin: int = setting(
+        20, "GPIO (BCM number) of the RGB LED's green, or of a single LED (header pin 38)", min=2, max=27)
+    light_blue_pin: int = setting(21, "GPIO (BCM number) of the RGB LED's blue (header pin 40)", min=2, max=27)
+    light_active_high: bool = setting(
+        True, "true: a high pin lights the LED (common cathode to GND); false: a common-anode LED")
+    buzzer_enabled: bool = setting(
+        False, "is a buzzer fitted: sounds on a trip, on a refused arm, and the drift pre-warning")
+    buzzer_pin: int = setting(
+        12, "GPIO (BCM number) driving the buzzer's transistor (header pin 32)", min=2, max=27)
+    buzzer_active_high: bool = setting(True, "true: a high pin sounds the buzzer (an NPN transistor)")
 
 
 @dataclass(frozen=True)
@@ -301,6 +336,7 @@ class Config:
     record: RecordConfig = RecordConfig()
     status: StatusConfig = StatusConfig()
     bridge: BridgeConfig = BridgeConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
 
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}
