@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from monitor.config.schema import ACCEL_FULL_SCALES_G, GYRO_FULL_SCALES_DPS, SECTIONS, Config
+from monitor.config.schema import ACCEL_FULL_SCALES_G, GYRO_FULL_SCALES_DPS, SECTIONS, Config, DriftConfig
 from monitor.safety.settings import check_value
 
 
@@ -144,11 +144,35 @@ def _cross_checks(config: Config) -> list[str]:
         if pin in seen:
             problems.append(f"{name} ({pin}) is already used by {seen[pin]}")
         seen.setdefault(pin, name)
+    problems += _drift_checks(config.drift)
     if config.range.enabled and config.range.min_rear_margin_m >= config.range.rear_edge_m:
         problems.append(
             f"range.min_rear_margin_m ({config.range.min_rear_margin_m:g}) must be less than "
             f"range.rear_edge_m ({config.range.rear_edge_m:g})"
         )
+    return problems
+
+
+def _drift_checks(drift: DriftConfig) -> list[str]:
+    """Drift settings that, together, would blind the stopped-stepping check or delay it."""
+    problems = []
+    if drift.min_no_step_s > drift.max_no_step_s:
+        problems.append(f"drift.min_no_step_s ({drift.min_no_step_s:g}) must be at most drift.max_no_step_s "
+                        f"({drift.max_no_step_s:g})")
+    if drift.step_level_tau_s < drift.max_no_step_s:
+        problems.append(
+            f"drift.step_level_tau_s ({drift.step_level_tau_s:g}) must be at least drift.max_no_step_s "
+            f"({drift.max_no_step_s:g}), or the step size learnt from the walker fades to the noise of "
+            "standing before a stop is decided, and that noise then counts as steps")
+    if drift.step_band_low_hz * 2 > drift.step_band_high_hz:
+        problems.append(
+            f"drift.step_band_high_hz ({drift.step_band_high_hz:g}) must be at least twice drift.step_band_low_hz "
+            f"({drift.step_band_low_hz:g}), or the band passes no gait")
+    if drift.max_carry_m > drift.min_belt_mps * drift.max_no_step_s:
+        problems.append(
+            f"drift.max_carry_m ({drift.max_carry_m:g}) must be at most drift.min_belt_mps * drift.max_no_step_s "
+            f"({drift.min_belt_mps * drift.max_no_step_s:g} m), or on a slow belt a walker who stopped is "
+            "decided later than drift.max_no_step_s")
     return problems
 
 
