@@ -18,7 +18,8 @@ def tracker(drift: DriftConfig = DriftConfig(), start_s: float = 0.0) -> StepTra
     return StepTracker(
         band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
         level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio, floor_mps2=drift.step_floor_mps2,
-        period_ratio=drift.no_step_period_ratio, min_no_step_s=drift.min_no_step_s,
+        period_ratio=drift.no_step_period_ratio, longest_ratio=drift.no_step_longest_ratio,
+        min_no_step_s=drift.min_no_step_s,
         max_no_step_s=drift.max_no_step_s, steps_to_learn=drift.steps_to_learn, start_s=start_s)
 
 

@@ -188,7 +188,7 @@ class DriftConfig:
         "decision", min=0.5, max=20.0,
     )
     step_level_ratio: float = setting(
-        0.3, "a step is a rise of the band-passed vertical acceleration above this fraction of its own recent "
+        0.4, "a step is a rise of the band-passed vertical acceleration above this fraction of its own recent "
         "RMS, so a soft slow gait counts its steps as a hard one does (a sine peaks at 1.41 x its RMS; an "
         "uneven gait has steps of half the usual size)", min=0.1, max=1.5,
     )
@@ -200,6 +200,10 @@ class DriftConfig:
         1.5, "a walker has stopped stepping after no step for this many of their own recent step periods "
         "(the median of their last 5 step intervals): more than the long step of an uneven gait",
         min=1.1, max=4.0,
+    )
+    no_step_longest_ratio: float = setting(
+        1.2, "and for no step for this many times the longest of those 5 intervals: a turn, or an uneven "
+        "gait, mixes quick steps with slow ones", min=1.0, max=3.0,
     )
     min_no_step_s: float = setting(
         0.6, "the no-step limit is never shorter than this: covers the step-to-step variation of slow and "

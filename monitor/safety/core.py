@@ -63,6 +63,7 @@ class SafetyCore:
             band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
             level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio,
             floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
+            longest_ratio=drift.no_step_longest_ratio,
             min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
             steps_to_learn=drift.steps_to_learn, start_s=start_s)
         self.step_drift = StepDrift(steps, min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m,

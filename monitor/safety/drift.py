@@ -59,18 +59,21 @@ class StepTracker:
     mount and any sample rate (the filters use each sample's own dt). From the
     steps it learns the walker's recent step period (the median of the last few
     intervals, so one missed or doubled step does not move it) and from that
-    how long a pause is no longer part of their gait: no_step_limit_s.
+    how long a pause is no longer part of their gait: no_step_limit_s, at
+    least period_ratio of their period and longest_ratio of their longest
+    recent interval (a turn or an uneven gait mixes quick and slow steps).
     """
 
     def __init__(self, *, band_low_hz: float, band_high_hz: float, level_tau_s: float, level_ratio: float,
-                 floor_mps2: float, period_ratio: float, min_no_step_s: float, max_no_step_s: float,
-                 steps_to_learn: int, start_s: float) -> None:
+                 floor_mps2: float, period_ratio: float, longest_ratio: float, min_no_step_s: float,
+                 max_no_step_s: float, steps_to_learn: int, start_s: float) -> None:
         self._mean_tau_s = 1.0 / (2.0 * math.pi * band_low_hz)
         self._smooth_tau_s = 1.0 / (2.0 * math.pi * band_high_hz)
         self._level_tau_s = level_tau_s
         self._ratio2 = level_ratio * level_ratio
         self._floor2 = floor_mps2 * floor_mps2
         self.period_ratio = period_ratio
+        self.longest_ratio = longest_ratio
         self.min_no_step_s = min_no_step_s
         self.max_no_step_s = max_no_step_s
         self.steps_to_learn = steps_to_learn
@@ -136,9 +139,10 @@ class StepTracker:
                 if len(intervals) > PERIOD_STEPS:
                     del intervals[0]
                 if len(intervals) >= self.steps_to_learn:
-                    self.period_s = sorted(intervals)[len(intervals) // 2]
-                    self.no_step_limit_s = min(self.max_no_step_s,
-                                               max(self.min_no_step_s, self.period_ratio * self.period_s))
+                    ordered = sorted(intervals)
+                    self.period_s = ordered[len(ordered) // 2]
+                    own_s = max(self.period_ratio * self.period_s, self.longest_ratio * ordered[-1])
+                    self.no_step_limit_s = min(self.max_no_step_s, max(self.min_no_step_s, own_s))
         self._counted_s = t_s
 
 
