@@ -316,3 +316,18 @@ def test_standing_without_a_belt_never_trips():
     d.imu(standing(0.0, 5.0, RATE))
     d.arm(0.0)
     assert all(d.tick(k / 64).is_relay_energized for k in range(1, 4 * 64))
+
+
+@pytest.mark.parametrize("longest_s,limit_s", [
+    (0.5, 1.5 * 0.4),  # 1.2 x 0.5 = 0.6 is not more than 1.5 x the median 0.4: the median sets it
+    (0.5625, 1.2 * 0.5625),  # one slow step after quick ones: 1.2 x the longest, 0.675 s
+])
+def test_a_slow_step_among_quick_ones_widens_the_limit(longest_s, limit_s):
+    steps = tracker()
+    steps._counted_s = 0.0
+    t = 0.0
+    for interval in [0.4, 0.4, 0.4, 0.4, longest_s]:
+        t += interval
+        steps._learn(t)
+    assert steps.period_s == 0.4
+    assert steps.no_step_limit_s == pytest.approx(limit_s)

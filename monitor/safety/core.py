@@ -127,7 +127,8 @@ class SafetyCore:
         if finding is not None:
             self._events.append(Problem(finding.reason, f"{finding.reason}_detected", finding.t_s,
                                         dict(finding.values)))
-        self.step_drift.sample(t_s, taz)
+        if self.is_step_drift_on:  # off with a range sensor or without a belt sensor: no cost
+            self.step_drift.sample(t_s, taz)
         self.history.append(sample)
 
     def imu_read_failed(self, t_s: float, detail: str = "") -> None:

@@ -67,9 +67,9 @@ class StepTracker:
     def __init__(self, *, band_low_hz: float, band_high_hz: float, level_tau_s: float, level_ratio: float,
                  floor_mps2: float, period_ratio: float, longest_ratio: float, min_no_step_s: float,
                  max_no_step_s: float, steps_to_learn: int, start_s: float) -> None:
-        self._mean_tau_s = 1.0 / (2.0 * math.pi * band_low_hz)
-        self._smooth_tau_s = 1.0 / (2.0 * math.pi * band_high_hz)
-        self._level_tau_s = level_tau_s
+        self._mean_per_s = 2.0 * math.pi * band_low_hz  # 1 / time constant: a multiply per sample
+        self._smooth_per_s = 2.0 * math.pi * band_high_hz
+        self._level_per_s = 1.0 / level_tau_s
         self._ratio2 = level_ratio * level_ratio
         self._floor2 = floor_mps2 * floor_mps2
         self.period_ratio = period_ratio
@@ -94,13 +94,13 @@ class StepTracker:
         last = self._last_t_s
         self._last_t_s = t_s
         dt_s = 0.0 if last is None else t_s - last
-        self._mean_mps2 += (vertical_mps2 - self._mean_mps2) * min(1.0, dt_s / self._mean_tau_s)
-        a = min(1.0, dt_s / self._smooth_tau_s)
+        self._mean_mps2 += (vertical_mps2 - self._mean_mps2) * min(1.0, dt_s * self._mean_per_s)
+        a = min(1.0, dt_s * self._smooth_per_s)
         self._smooth1_mps2 += (vertical_mps2 - self._mean_mps2 - self._smooth1_mps2) * a
         self._smooth2_mps2 += (self._smooth1_mps2 - self._smooth2_mps2) * a
         z = self._smooth2_mps2
         z2 = z * z
-        self._level2_mps4 += (z2 - self._level2_mps4) * min(1.0, dt_s / self._level_tau_s)
+        self._level2_mps4 += (z2 - self._level2_mps4) * min(1.0, dt_s * self._level_per_s)
         threshold2 = max(self._floor2, self._ratio2 * self._level2_mps4)
         if z <= 0.0 or z2 <= REARM_FRACTION2 * threshold2:
             self._is_armed = True
