@@ -311,10 +311,9 @@ def print_walking(walking: list[dict]) -> None:
 
 def print_stops(stops: list[dict]) -> None:
     print("2. A walker who stops stepping (real standing spliced into real walking)")
-    print(f"   {'belt':>9} {'stops':>5} {'caught':>6} {'early':>5} {'delay after the last step, s':>30} "
-          f"{'<=1.5P':>6} {'<=0.9s':>6} {'carried m':>14} {'brake m':>7} {'total m':>7}")
-    print(f"   {'':9} {'':5} {'':6} {'':5} {'median':>9} {'p95':>9} {'max':>10} {'':6} {'':6} "
-          f"{'median':>7}{'max':>7}")
+    print(f"   {'belt':>9} {'stops':>5} {'caught':>6} {'early':>5}   decided after the last step, s")
+    print(f"   {'':9} {'':5} {'':6} {'':5} {'median':>7} {'p95':>6} {'max':>6} {'<=1.5P':>7} {'<=0.9s':>7}")
+    carry_rows = []
     for speed in STOP_SPEEDS_MPS:
         rows = [r for r in stops if r["speed"] == speed]
         caught = [r for r in rows if r["tripped"] and not r["early"]]
@@ -323,14 +322,17 @@ def print_stops(stops: list[dict]) -> None:
             continue
         within_p = sum(1 for r in caught if r["delay"] <= 1.5 * r["period"] + 0.01)
         within_09 = sum(1 for r in caught if r["delay"] <= MAX_NO_STEP_S + 0.01)
-        carried = [speed * d for d in delays]
-        brake = speed * speed / (2 * BRAKE_MPS2)
         label = f"{speed:.2f} m/s" if speed != 5 / 3.6 else "5 km/h"
         print(f"   {label:>9} {len(rows):5d} {len(caught):6d} {sum(r['early'] for r in rows):5d} "
-              f"{statistics.median(delays):9.3f} {delays[int(0.95 * (len(delays) - 1))]:9.3f} {delays[-1]:10.3f} "
-              f"{within_p:6d} {within_09:6d} {statistics.median(carried):7.2f}{max(carried):7.2f} {brake:7.2f} "
-              f"{max(carried) + brake:7.2f}")
-    print("   (P: the walker's median step period over their last 4 steps; total: the most carried plus braking)")
+              f"{statistics.median(delays):7.3f} {delays[int(0.95 * (len(delays) - 1))]:6.3f} {delays[-1]:6.3f} "
+              f"{within_p:7d} {within_09:7d}")
+        carried = [speed * d for d in delays]
+        carry_rows.append((label, statistics.median(carried), max(carried), speed * speed / (2 * BRAKE_MPS2)))
+    print("   (P: the walker's median step period over their last 4 steps; early: a trip before the stop)")
+    print(f"   {'belt':>9}  carried by the decision, m  then braking, m  carried + braking, m")
+    print(f"   {'':9}  {'median':>12} {'max':>6}  {'(1 m/s²)':>15}  {'at most':>20}")
+    for label, median, most, brake in carry_rows:
+        print(f"   {label:>9}  {median:12.2f} {most:6.2f}  {brake:15.2f}  {most + brake:20.2f}")
 
 
 def loso(walks: list[Walk], standing: list[Standing], pool) -> None:
