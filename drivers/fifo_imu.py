@@ -11,12 +11,14 @@ lives here once.
 from __future__ import annotations
 
 import abc
+import time
 from typing import Any, Callable, Sequence
 
 from drivers import i2c
 from drivers.interfaces import READ_FAILED, HealthEvent, Imu, ImuBatch
 
 Clock = Callable[[], float]
+Sleep = Callable[[float], None]
 
 
 class ChipError(OSError):
@@ -29,9 +31,11 @@ class FifoImu(Imu):
     DEFAULT_ADDRESS: int  # the chip's usual I2C address, used when imu.i2c_address is 0
 
     def _init_common(self, bus: Any, clock: Clock, *, address: int, reset_check_s: float,
-                     accel_bias_mps2: Sequence[float], gyro_bias_radps: Sequence[float]) -> None:
+                     accel_bias_mps2: Sequence[float], gyro_bias_radps: Sequence[float],
+                     sleep: Sleep | None = None) -> None:
         self._bus = bus
         self._clock = clock
+        self._sleep = sleep
         self.address = address
         self.reset_check_s = reset_check_s
         self._is_closed = False
@@ -43,12 +47,25 @@ class FifoImu(Imu):
         self.accel_bias_mps2 = tuple(float(b) for b in accel_bias_mps2)
         self.gyro_bias_radps = tuple(float(b) for b in gyro_bias_radps)
 
+    def _wait(self, seconds: float) -> None:
+        """Wait during start-up: through `sleep` if one was given, else the clock's own
+        sleep_until (so a simulated clock moves on instead of the test sleeping), else time.sleep."""
+        if self._sleep is not None:
+            self._sleep(seconds)
+            return
+        sleep_until = getattr(self._clock, "sleep_until", None)
+        if sleep_until is not None:
+            sleep_until(self._clock() + seconds)
+        else:
+            time.sleep(seconds)
+
     def _start_reset_checks(self) -> None:
         self._next_check_s = self._clock() + self.reset_check_s
 
     @classmethod
-    def from_config(cls, section: Any, clock: Clock, *, bus: Any = None) -> "FifoImu":
-        """Open the chip named by the [imu] section; `bus` replaces /dev/i2c-N (tests)."""
+    def from_config(cls, section: Any, clock: Clock, *, bus: Any = None, sleep: Sleep | None = None) -> "FifoImu":
+        """Open the chip named by the [imu] section; `bus` replaces /dev/i2c-N (tests); `sleep`
+        replaces the start-up waits (by default they go through the clock)."""
         owned = bus is None
         if owned:
             bus = i2c.open_bus(section.i2c_bus)
@@ -57,7 +74,8 @@ class FifoImu(Imu):
                        sample_rate_hz=section.sample_rate_hz, lowpass_hz=section.lowpass_hz,
                        accel_full_scale_g=section.accel_full_scale_g,
                        gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s,
-                       accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps)
+                       accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps,
+                       sleep=sleep)
         except BaseException:
             if owned:
                 bus.close()

@@ -9,6 +9,13 @@ label (the Pi 5's RP1 is "pinctrl-rp1", and its /dev/gpiochipN number changed
 between kernel releases; earlier Pis are "pinctrl-bcm2711" / "pinctrl-bcm2835"),
 and turns gpiozero's fallback warnings into errors for anything else.
 Tests pass their own factory (gpiozero's MockFactory) and never come here.
+
+gpiozero 2.0's lgpio pin sets an output's initial level in two steps: it claims
+the line as an output (lgpio.gpio_claim_output at its default level, low) and
+then writes the level. For an active-low relay, low is "energized": the relay
+pulls in for that moment at every start. The factory built here claims an
+output line at its initial level in the one call lgpio offers for it (the
+kernel line request carries the level), so the pin never shows the other level.
 """
 
 from __future__ import annotations
@@ -80,11 +87,28 @@ def real_pin_factory(chip: int | None = None) -> Any:
             from gpiozero.exc import NativePinFactoryFallback, PinFactoryFallback
             warnings.simplefilter("error", PinFactoryFallback)
             warnings.simplefilter("error", NativePinFactoryFallback)
-            return LGPIOFactory(chip=chip)
+            return _claim_at_level_factory(LGPIOFactory, chip)
     except Exception as err:
         raise GpioBackendError(
             f"cannot open /dev/gpiochip{chip} with lgpio ({type(err).__name__}: {err}): check that the "
             f"service user is in the gpio group and that no other program holds the pins") from None
+
+
+def _claim_at_level_factory(factory_class: Any, chip: int) -> Any:
+    """An LGPIOFactory whose pins claim an output at its initial level in one step."""
+    import lgpio
+    from gpiozero.pins.lgpio import LGPIOPin
+
+    class ClaimAtLevelPin(LGPIOPin):
+        def output_with_state(self, state: Any) -> None:
+            if self._callback is not None:  # as LGPIOPin._set_function does before claiming
+                self._callback.cancel()
+                self._callback = None
+            lgpio.gpio_claim_output(self.factory._handle, self._number, int(bool(state)))
+
+    factory = factory_class(chip=chip)
+    factory.pin_class = ClaimAtLevelPin
+    return factory
 
 
 def forbid_fallback() -> None:

@@ -1,7 +1,19 @@
-"""The safety-key relay on a GPIO pin, with an optional force-guided monitoring contact.
+"""The safety-key relay on a GPIO pin, driven by level or through a charge pump, with an optional
+force-guided monitoring contact.
 
-Energized = contacts closed = the belt may run. The pin is driven to its
-released level at construction (gpiozero's initial_value=False), by release(),
+Energized = contacts closed = the belt may run. Two drives (relay.drive):
+
+* "level": the pin is held at the energizing level while energized.
+* "charge_pump": every energize() call toggles the pin, and the circuit in
+  wiring/ (a retriggerable monostable on each edge) keeps the relay energized
+  only while the edges keep coming: the loop calls energize() on every healthy
+  tick, so a stuck loop, a dead process, a frozen Pi, a pin stuck at either
+  level or a cut wire drops the relay within 50 ms by itself (permission to run
+  expires in hardware). release() and close() hold the pin low.
+
+The pin is driven to its released level at construction (gpiozero's
+initial_value=False; drivers.gpio_backend makes the lgpio factory claim the line
+at that level, so an active-low relay never pulls in at start), by release(),
 on every error path and on close(). After close() gpiozero leaves the pin
 floating: the pull-down (active-high) or pull-up (active-low) on the relay
 input then holds it released, as wiring/ shows.
@@ -21,6 +33,9 @@ from typing import Any, Callable
 from drivers.interfaces import Relay
 
 Clock = Callable[[], float]
+LEVEL = "level"
+CHARGE_PUMP = "charge_pump"
+DRIVES = (LEVEL, CHARGE_PUMP)
 
 
 class GpioRelay(Relay):
@@ -28,9 +43,15 @@ class GpioRelay(Relay):
 
     def __init__(self, pin: int, clock: Clock, *, active_high: bool = True, feedback_pin: int | None = None,
                  feedback_closed_when_energized: bool = False, feedback_settle_s: float = 0.05,
-                 pin_factory: Any) -> None:
+                 drive: str = LEVEL, pin_factory: Any) -> None:
         from gpiozero import InputDevice, OutputDevice
 
+        if drive not in DRIVES:
+            raise ValueError(f"drive must be one of {', '.join(DRIVES)}, not {drive!r}")
+        if drive == CHARGE_PUMP and not active_high:
+            raise ValueError("the charge-pump drive holds the pin low when released (the circuit's input "
+                             "has a pull-down): it needs active_high = true")
+        self.drive = drive
         self._clock = clock
         self._output = None
         self._feedback = None
@@ -40,6 +61,7 @@ class GpioRelay(Relay):
         self.feedback_settle_s = feedback_settle_s
         self._feedback_closed_when_energized = feedback_closed_when_energized
         try:
+            self._pull_to_released(pin_factory, pin, active_high)
             self._output = OutputDevice(pin, active_high=active_high, initial_value=False,
                                         pin_factory=pin_factory)
             if feedback_pin is not None and feedback_pin >= 0:
@@ -48,6 +70,19 @@ class GpioRelay(Relay):
             self.close()
             raise
 
+    @staticmethod
+    def _pull_to_released(pin_factory: Any, pin: int, active_high: bool) -> None:
+        """Before the pin becomes an output, pull it (as an input) to the released level, so it
+        already sits there when it is switched to output; a backend that switches to output
+        before setting the level (gpiozero's generic output_with_state) then has nothing to
+        blip. drivers.gpio_backend's lgpio pins claim the output at its level in one step too."""
+        try:
+            raw = pin_factory.pin(pin)
+            raw.function = "input"
+            raw.pull = "down" if active_high else "up"
+        except Exception:  # a pin with a fixed pull, or none: the claim at the released level still holds
+            pass
+
     @classmethod
     def from_config(cls, section: Any, clock: Clock, *, pin_factory: Any = None) -> "GpioRelay":
         if pin_factory is None:
@@ -55,13 +90,16 @@ class GpioRelay(Relay):
             pin_factory = real_pin_factory()
         return cls(section.pin, clock, active_high=section.active_high, feedback_pin=section.feedback_pin,
                    feedback_closed_when_energized=section.feedback_closed_when_energized,
-                   feedback_settle_s=section.feedback_settle_s, pin_factory=pin_factory)
+                   feedback_settle_s=section.feedback_settle_s, drive=section.drive, pin_factory=pin_factory)
 
     def energize(self) -> None:
         if self._is_closed or self._output is None:
             raise OSError("the relay is closed")
         try:
-            self._output.on()
+            if self.drive == CHARGE_PUMP:
+                self._output.toggle()  # one edge per healthy tick: the circuit holds while they come
+            else:
+                self._output.on()
         except Exception as err:
             self.release()
             raise OSError(f"the relay pin could not be driven ({type(err).__name__}: {err}); released") from None

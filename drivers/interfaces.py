@@ -117,7 +117,8 @@ class Relay(abc.ABC):
 
     @abc.abstractmethod
     def energize(self) -> None:
-        """Close the contacts: the treadmill may run."""
+        """Close the contacts: the treadmill may run. The loop calls it on every tick that
+        may run; a charge-pump drive keeps the contacts closed only while these calls go on."""
         raise NotImplementedError  # abstract
 
     @abc.abstractmethod

@@ -1,24 +1,36 @@
-"""The ST LSM6DS3 and LSM6DSOX IMUs over I2C: configure them, read their FIFO, report their health.
+"""The ST LSM6DS3, LSM6DS3TR-C and LSM6DSOX IMUs over I2C: configure them, read their FIFO, report their health.
 
-Register names as in the LSM6DS3 and LSM6DSOX datasheets. The two chips share
-the control registers used here (CTRL1_XL, CTRL2_G, CTRL3_C at 0x10-0x12, the
-same ODR and full-scale codes) but their FIFOs differ:
+Register names as in the LSM6DS3, LSM6DS3TR-C and LSM6DSOX datasheets. The
+chips share the control registers used here (CTRL1_XL, CTRL2_G, CTRL3_C at
+0x10-0x12, the same ODR and full-scale codes) but their FIFOs differ:
 
-* LSM6DS3 (WHO_AM_I 0x69): untagged. FIFO_STATUS1/2 count unread 16-bit words;
-  with gyro and accel both at the ODR the pattern is Gx Gy Gz Ax Ay Az (gyro
-  data set first), each little-endian signed, read from FIFO_DATA_OUT_L/H
-  (a burst wraps from 0x3F back to 0x3E). FIFO_STATUS3/4 give the pattern
-  index of the next word: not 0 means the FIFO is out of step.
+* LSM6DS3 (WHO_AM_I 0x69): untagged, 8 KB. FIFO_STATUS1/2 count unread 16-bit
+  words (12 bits); with gyro and accel both at the ODR the pattern is Gx Gy Gz
+  Ax Ay Az (gyro data set first), each little-endian signed, read from
+  FIFO_DATA_OUT_L/H (a burst wraps from 0x3F back to 0x3E). FIFO_STATUS3/4
+  give the pattern index of the next word: not 0 means the FIFO is out of step.
+* LSM6DS3TR-C (WHO_AM_I 0x6A, often sold as "LSM6DS3"; the LSM6DSL/DSM answer
+  0x6A too and have the same FIFO): the same untagged FIFO, 4 KB, an 11-bit
+  count (DIFF_FIFO [10:0]) and FIFO_FULL_SMART (FIFO_STATUS2 bit 5). Its
+  CTRL1_XL [1:0] and CTRL4_C [7] mean other things than the LSM6DS3's
+  bandwidth bits, so its filters stay at the chip's defaults (the kernel's
+  st_lsm6dsx groups it with the LSM6DSL: FIFO 4 KB, count mask [10:0]).
 * LSM6DSOX (WHO_AM_I 0x6C): tagged. Each FIFO word is 7 bytes read from
   FIFO_DATA_OUT_TAG (0x78) on: a tag byte (TAG_SENSOR [7:3]: 0x01 gyro,
   0x02 accel; TAG_CNT [2:1]: the time slot) and 6 data bytes, little-endian.
   A burst wraps from 0x7E back to 0x78. The order of gyro and accel within a
   time slot is not fixed, so they are paired by TAG_CNT; a pair may straddle
-  two reads.
+  two reads. In its bootstrap phase after the FIFO starts the chip writes
+  words whose values are 0x7FFD or above (its invalid-sample marker; the
+  kernel drops them): until a sensor's first valid word they are dropped,
+  after it a full-scale value is a real reading and kept.
 
-A FIFO overrun (FIFO_STATUS2 bit 6) resets the FIFO and is reported as
-"overflow"; a bus error as "read_failed"; control registers back at their
-reset values (power-down) as "device_reset". read() never raises.
+A FIFO overrun (FIFO_STATUS2 bit 6), or an untagged FIFO within three samples
+of full (the count may be stale by the time the data is read), is reported as
+"overflow" and the FIFO reset; the event is reported before the reset, and a
+reset that fails on the bus is retried on every read until it works. A bus
+error is "read_failed"; control registers back at their reset values
+(power-down) are "device_reset". read() never raises.
 
 The low-pass setting: the LSM6DS3's accelerometer anti-aliasing bandwidth is
 set from imu.lowpass_hz (BW_XL with XL_BW_SCAL_ODR); its gyroscope, and both
@@ -33,7 +45,7 @@ import struct
 from typing import Any, Callable, Sequence
 
 from drivers import i2c
-from drivers.fifo_imu import ChipError, FifoImu
+from drivers.fifo_imu import ChipError, FifoImu, Sleep
 from drivers.interfaces import DEVICE_RESET, OVERFLOW, HealthEvent, ImuBatch, ImuSample
 from drivers.sample_clock import SampleClock
 
@@ -48,7 +60,8 @@ CTRL2_G = 0x11  # ODR_G [7:4], FS_G [3:2], FS_125 [1]
 CTRL3_C = 0x12  # BOOT [7], BDU [6], IF_INC [2], SW_RESET [0]; resets to 0x04
 CTRL4_C = 0x13  # DS3: XL_BW_SCAL_ODR [7]
 FIFO_STATUS1 = 0x3A  # DIFF_FIFO [7:0]
-FIFO_STATUS2 = 0x3B  # OVER_RUN / FIFO_OVR_IA [6]; DS3: FIFO_EMPTY [4], DIFF_FIFO [11:8]; DSOX: DIFF_FIFO [9:8]
+FIFO_STATUS2 = 0x3B  # OVER_RUN / FIFO_OVR_IA [6]; DS3: FIFO_EMPTY [4], DIFF_FIFO [11:8];
+#                      DS3TR-C: FIFO_FULL_SMART [5], FIFO_EMPTY [4], DIFF_FIFO [10:8]; DSOX: DIFF_FIFO [9:8]
 # -- LSM6DS3 only ---------------------------------------------------------------------------
 DS3_FIFO_CTRL3 = 0x08  # DEC_FIFO_GYRO [5:3], DEC_FIFO_XL [2:0]
 DS3_FIFO_CTRL5 = 0x0A  # ODR_FIFO [6:3], FIFO_MODE [2:0]
@@ -63,6 +76,7 @@ CTRL3_BDU_IF_INC = 0x44
 CTRL3_SW_RESET = 0x01
 DS3_BW_SCAL_ODR = 0x80
 FIFO_OVERRUN = 0x40
+TRC_FIFO_FULL_SMART = 0x20
 FIFO_MODE_BYPASS = 0b000
 FIFO_MODE_CONTINUOUS = 0b110
 DS3_NO_DECIMATION = (0b001 << 3) | 0b001
@@ -77,11 +91,15 @@ TAG_ACCEL = 0x02
 DS3_SAMPLE_FORMAT = "<hhhhhh"  # gx, gy, gz, ax, ay, az: little-endian signed 16-bit
 DS3_WORDS_PER_SAMPLE = 6
 DS3_FIFO_WORDS = 4096  # 8 kbyte
+TRC_FIFO_WORDS = 2048  # 4 kbyte
+NEAR_FULL_SAMPLES = 3  # an untagged count this close to full is handled as an overflow
+INVALID_SAMPLE = 0x7FFD  # DSOX bootstrap phase: a word at or above this is not a sample
 DSOX_WORD_BYTES = 7
 DSOX_MAX_WORDS_PER_READ = 512
 AXES_FORMAT = "<hhh"
 
-CHIPS = {0x69: "LSM6DS3", 0x6C: "LSM6DSOX"}
+LSM6DS3, LSM6DS3TR_C, LSM6DSOX = 0x69, 0x6A, 0x6C
+CHIPS = {LSM6DS3: "LSM6DS3", LSM6DS3TR_C: "LSM6DS3TR-C (or LSM6DSL/LSM6DSM)", LSM6DSOX: "LSM6DSOX"}
 DEFAULT_ADDRESS = 0x6A  # SA0 low; 0x6B with SA0 high
 RESET_POLLS = 50
 
@@ -100,18 +118,22 @@ class Lsm6ds3(FifoImu):
                  sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
                  accel_full_scale_g: int = 16, gyro_full_scale_dps: int = 2000,
                  reset_check_s: float = 0.5, accel_bias_mps2: Sequence[float] = (0.0, 0.0, 0.0),
-                 gyro_bias_radps: Sequence[float] = (0.0, 0.0, 0.0)) -> None:
+                 gyro_bias_radps: Sequence[float] = (0.0, 0.0, 0.0), sleep: Sleep | None = None) -> None:
         if accel_full_scale_g not in ACCEL_RANGES:
             raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
         if gyro_full_scale_dps not in GYRO_RANGES:
             raise ValueError(f"gyro_full_scale_dps must be one of {sorted(GYRO_RANGES)}, not {gyro_full_scale_dps}")
         self._init_common(bus, clock, address=address, reset_check_s=reset_check_s,
-                          accel_bias_mps2=accel_bias_mps2, gyro_bias_radps=gyro_bias_radps)
+                          accel_bias_mps2=accel_bias_mps2, gyro_bias_radps=gyro_bias_radps, sleep=sleep)
         self.unpaired_words = 0
 
         self.who_am_i = self._identify()
         self.chip = CHIPS[self.who_am_i]
-        self.is_dsox = self.who_am_i == 0x6C
+        self.is_dsox = self.who_am_i == LSM6DSOX
+        self.is_trc = self.who_am_i == LSM6DS3TR_C
+        self.fifo_words = TRC_FIFO_WORDS if self.is_trc else DS3_FIFO_WORDS
+        self._count_high_mask = 0x07 if self.is_trc else 0x0F  # DIFF_FIFO [10:8] or [11:8]
+        self.invalid_words = 0
         self.odr_code = choose_odr(sample_rate_hz)
         self.sample_rate_hz = ODR_CODES_HZ[self.odr_code]
         fs_xl, accel_mg = ACCEL_RANGES[accel_full_scale_g]
@@ -121,7 +143,7 @@ class Lsm6ds3(FifoImu):
         self.gyro_radps_per_lsb = gyro_mdps * 1e-3 * DEG_TO_RAD
         ctrl1 = (self.odr_code << 4) | (fs_xl << 2)
         ctrl4 = 0
-        if self.is_dsox:
+        if self.is_dsox or self.is_trc:
             self.lowpass_hz = self.sample_rate_hz / 2
         else:
             bw = min(DS3_BW_XL_HZ, key=lambda c: abs(math.log(DS3_BW_XL_HZ[c] / lowpass_hz)))
@@ -134,6 +156,8 @@ class Lsm6ds3(FifoImu):
         self._fifo_ctrl = fifo_rate | FIFO_MODE_CONTINUOUS
         self._pending: dict[int, list[Any]] = {}  # DSOX: TAG_CNT -> [accel, gyro] waiting for its pair
         self._pending_cnt: int | None = None
+        self._bootstrapping = {TAG_ACCEL: True, TAG_GYRO: True}  # DSOX: no valid word of this sensor yet
+        self._is_resync_due = False  # the FIFO must be reset before it is read again
         self._sample_clock = SampleClock(1.0 / self.sample_rate_hz, clock())
         self._configure()
         self._start_reset_checks()
@@ -183,15 +207,22 @@ class Lsm6ds3(FifoImu):
                             f"{self._ctrl.hex()}, read {check.hex()}): check the cable and the 3.3 V supply")
 
     def _reset_fifo(self) -> None:
+        """Empty the FIFO and start it again; until this has worked, no FIFO data is trusted."""
         bus, a = self._bus, self.address
+        self._is_resync_due = True
         i2c.write_byte(bus, a, self._fifo_ctrl_reg, (self._fifo_ctrl & ~0x07) | FIFO_MODE_BYPASS)  # empties it
         i2c.write_byte(bus, a, self._fifo_ctrl_reg, self._fifo_ctrl)
         self._pending.clear()
         self._pending_cnt = None
+        self._bootstrapping = {TAG_ACCEL: True, TAG_GYRO: True}
         self._sample_clock.restart(self._clock())
+        self._is_resync_due = False
 
     # -- the loop's read ---------------------------------------------------------------------
     def _read_fifo(self, batch: ImuBatch) -> None:
+        if self._is_resync_due:  # a reset that failed; the loss was reported when it happened
+            self._reset_fifo()
+            return
         if self.is_dsox:
             self._read_tagged(batch)
         else:
@@ -199,17 +230,18 @@ class Lsm6ds3(FifoImu):
 
     def _overflow(self, batch: ImuBatch, now_s: float, detail: str) -> None:
         self.overflows += 1
+        batch.health.append(HealthEvent(now_s, OVERFLOW, f"{self.chip} FIFO {detail}: samples lost; FIFO reset"))
         self._reset_fifo()
-        batch.health.append(HealthEvent(now_s, OVERFLOW, f"{self.chip} FIFO {detail}: samples lost"))
 
     def _read_untagged(self, batch: ImuBatch) -> None:
         bus, a = self._bus, self.address
         s1, s2, s3, s4 = i2c.read_block(bus, a, FIFO_STATUS1, 4)
         now_s = self._clock()
-        words = ((s2 & 0x0F) << 8) | s1
+        words = ((s2 & self._count_high_mask) << 8) | s1
         pattern = ((s4 & 0x03) << 8) | s3
-        if s2 & FIFO_OVERRUN or words >= DS3_FIFO_WORDS - DS3_WORDS_PER_SAMPLE:
-            self._overflow(batch, now_s, f"overran ({words} words queued)")
+        is_full = self.is_trc and s2 & TRC_FIFO_FULL_SMART  # its 11-bit count reads 0 when full
+        if s2 & FIFO_OVERRUN or is_full or words >= self.fifo_words - NEAR_FULL_SAMPLES * DS3_WORDS_PER_SAMPLE:
+            self._overflow(batch, now_s, f"overran or nearly full ({words} of {self.fifo_words} words queued)")
             return
         if pattern != 0:  # the next word is not a gyro x: out of step, words were lost
             self._overflow(batch, now_s, f"out of step (next word is pattern index {pattern})")
@@ -250,6 +282,12 @@ class Lsm6ds3(FifoImu):
             sensor = tag >> 3
             if sensor not in (TAG_ACCEL, TAG_GYRO):
                 continue  # not batched by this driver (timestamp, temperature)
+            axes = struct.unpack_from(AXES_FORMAT, data, i + 1)
+            if self._bootstrapping[sensor]:
+                if max(axes) >= INVALID_SAMPLE:
+                    self.invalid_words += 1  # the bootstrap phase's invalid-sample marker
+                    continue
+                self._bootstrapping[sensor] = False
             cnt = (tag >> 1) & 0x03
             if self._pending_cnt is not None and cnt != self._pending_cnt:
                 # the slot moved on without its pair: the partner word was lost
@@ -257,7 +295,7 @@ class Lsm6ds3(FifoImu):
                 pending.pop(self._pending_cnt, None)
             self._pending_cnt = cnt
             slot = pending.setdefault(cnt, [None, None])
-            slot[0 if sensor == TAG_ACCEL else 1] = struct.unpack_from(AXES_FORMAT, data, i + 1)
+            slot[0 if sensor == TAG_ACCEL else 1] = axes
             if slot[0] is not None and slot[1] is not None:
                 (ax, ay, az), (gx, gy, gz) = slot
                 complete.append((ax * ka - bax, ay * ka - bay, az * ka - baz,
@@ -269,6 +307,8 @@ class Lsm6ds3(FifoImu):
 
     def _check_reset(self, batch: ImuBatch) -> bool:
         """True (and the chip configured again) when it lost its configuration."""
+        if self._is_resync_due:
+            return False  # a FIFO reset still to finish: the FIFO control register is not set yet
         bus, a = self._bus, self.address
         ctrl = i2c.read_block(bus, a, CTRL1_XL, 4)
         fifo_ctrl = i2c.read_byte(bus, a, self._fifo_ctrl_reg)

@@ -82,8 +82,11 @@ def test_record_guards_as_run_does_records_failed_reads_and_stops_on_ctrl_c(tmp_
     rig = Rig(monkeypatch, with_settings(Config(), imu={"mount": IDENTITY_MOUNT}, belt={"enabled": False}))
     events = []
 
+    started = []
+
     def script(verdict, core):
-        t_s = verdict.t_s - 50.0
+        started.append(verdict.t_s)
+        t_s = verdict.t_s - started[0]  # from the first tick, after the IMU's start-up
         if t_s >= 0.5 and "reset" not in events:
             events.append("reset")
             os.kill(os.getpid(), signal.SIGUSR1)  # the person arms it

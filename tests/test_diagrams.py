@@ -1,22 +1,31 @@
-"""The wiring diagrams are built from their source and name the default config's pins."""
+"""The wiring diagrams are drawn from wiring/netlist.py, current, and cannot be misread:
+every pin on a wire of its own net, no wire on another net's track, a dot at every junction."""
 
-import re
+import html
 import subprocess
 import sys
 from pathlib import Path
 
-from monitor.config.schema import Config
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "wiring"))
 
 import diagrams  # noqa: E402
+import netlist  # noqa: E402
 
 
-def test_the_committed_svgs_are_built_from_the_current_source():
-    for diagram in diagrams.DIAGRAMS:
-        path = ROOT / "wiring" / f"{diagram.name}.svg"
-        assert path.read_text(encoding="utf-8") == diagrams.render(diagram), "run python wiring/diagrams.py"
+def test_the_committed_svgs_are_drawn_from_the_current_netlist():
+    for name, text in diagrams.render_all().items():
+        path = ROOT / "wiring" / name
+        assert path.read_text(encoding="utf-8") == text, f"{name}: run python wiring/diagrams.py"
+
+
+def test_the_drawing_is_the_same_every_time():
+    first = diagrams.render_all()
+    assert diagrams.render_all() == first
+    for text in first.values():
+        assert "graphviz version" not in text and "schemdraw" not in text.lower()
 
 
 def test_the_check_command_says_when_they_are_stale(tmp_path, monkeypatch):
@@ -27,9 +36,38 @@ def test_the_check_command_says_when_they_are_stale(tmp_path, monkeypatch):
     assert diagrams.main(["--check"]) == 1
 
 
-def test_the_overview_names_the_default_pins():
-    config = Config()
-    labels = " ".join(diagrams.PI.right)
-    for name, pin in [("relay", config.relay.pin), ("belt", config.belt.pin),
-                      ("trig", config.range.trigger_pin), ("echo", config.range.echo_pin)]:
-        assert re.search(rf"GPIO{pin} {name}\b", labels), (name, pin)
+@pytest.mark.parametrize("make", diagrams.SHEETS, ids=lambda make: make.__name__)
+def test_each_schematic_draws_exactly_its_netlist_and_nothing_can_be_misread(make):
+    sheet = make()
+    assert diagrams.problems(sheet) == []
+    drawn = {(ref, pin) for ref, pin in sheet.pins}
+    assert drawn == {(p.ref, pin) for p in sheet.parts for pin in p.pins}
+    svg = sheet.svg()
+    for part in sheet.parts:  # every part is labelled with its reference and value
+        assert part.ref in svg and part.value.replace("µ", "µ") in svg
+
+
+def test_the_checks_catch_a_wire_on_another_nets_track_and_a_missing_dot():
+    sheet = diagrams.relay_driver()
+    sheet.segments.append(("GND", (1.5, 0.0), (1.0, 0.0)))  # a GND wire laid along the GPIO wire
+    assert any("share a track" in p for p in diagrams.problems(sheet))
+    sheet = diagrams.relay_driver()
+    sheet.dots.discard((1.5, 0.0))  # the T where R2 leaves the GPIO wire
+    assert diagrams.problems(sheet) == ["a junction at (1.5, 0.0) has no dot"]
+    sheet = diagrams.relay_driver()
+    sheet.segments.append(("RELAY", (3.0, 0.5), (3.0, -0.5)))  # a wire through R1's body
+    assert any("R1's body" in p for p in diagrams.problems(sheet))
+
+
+def test_the_cable_view_wires_every_cable_to_its_header_pins():
+    harness = diagrams.harness()
+    header = harness["connectors"]["X1"]
+    for cable in netlist.CABLES:
+        assert cable.ref in harness["cables"] and cable.to_ref in harness["connectors"]
+        for pin, far, _colour in cable.wires:
+            assert pin in header["pins"]
+            label = header["pinlabels"][header["pins"].index(pin)]
+            assert label.split()[0] == netlist.HEADER_BY_PIN[pin].signal
+    svg = html.unescape((ROOT / "wiring" / "cables.svg").read_text(encoding="utf-8"))
+    for cable in netlist.CABLES:
+        assert cable.to.split(" (")[0] in svg

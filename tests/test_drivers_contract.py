@@ -28,18 +28,22 @@ class ImuRig:
             samples = [(T0 + i / 200, *standing_motion(T0 + i / 200)) for i in range(1, 2000)]
             self.imu = FakeImu(clock, samples)
             self.fail = lambda: self.imu.fail_reads(clock.t_s + 0.005, clock.t_s + 0.015)
+            self.fail_part_way = lambda: self.imu.fail_reads(clock.t_s, clock.t_s + 0.001)
         else:
             fake_class, driver_class, who, address = {
                 "mpu6050": (FakeMpu6050, Mpu6050, 0x68, 0x68),
                 "lsm6ds3": (FakeLsm6ds, Lsm6ds3, 0x69, 0x6A),
                 "lsm6dsox": (FakeLsm6ds, Lsm6ds3, 0x6C, 0x6A),
+                "lsm6ds3tr-c": (FakeLsm6ds, Lsm6ds3, 0x6A, 0x6A),
+                "icm20689": (FakeMpu6050, Mpu6050, 0x98, 0x68),
             }[kind]
             bus = fake_class(clock, who_am_i=who, address=address)
             self.imu = driver_class(bus, clock, address=address)
             self.fail = lambda: bus.fail_next(1)
+            self.fail_part_way = lambda: bus.fail_fifo_read_after(5)  # 5 bytes out, then the transfer breaks
 
 
-@pytest.fixture(params=["fake", "mpu6050", "lsm6ds3", "lsm6dsox"])
+@pytest.fixture(params=["fake", "mpu6050", "icm20689", "lsm6ds3", "lsm6ds3tr-c", "lsm6dsox"])
 def imu_rig(request):
     rig = ImuRig(request.param)
     yield rig
@@ -70,6 +74,26 @@ def test_imu_contract_a_failed_read_is_a_health_event_not_an_exception(imu_rig):
     batch = imu_rig.imu.read()
     assert [e.kind for e in batch.health] == ["read_failed"]
     assert all(e.kind in HEALTH_KINDS for e in batch.health)
+
+
+def test_imu_contract_after_a_read_that_broke_off_part_way_every_sample_is_still_right(imu_rig):
+    clock, imu = imu_rig.clock, imu_rig.imu
+    clock.advance(0.1)
+    imu.read()
+    clock.advance(0.05)
+    imu_rig.fail_part_way()
+    batch = imu.read()
+    assert "read_failed" in [e.kind for e in batch.health]
+    assert all(e.kind in HEALTH_KINDS for e in batch.health)
+    count = 0
+    for _ in range(50):
+        clock.advance(0.01)
+        batch = imu.read()
+        assert all(e.kind == "overflow" for e in batch.health)  # a loss found later is said so
+        for s in batch.samples:
+            assert 9.0 < s.az_mps2 < 10.6 and abs(s.gx_radps) < 0.1  # still a person standing: no misaligned frames
+        count += len(batch.samples)
+    assert count >= 80
 
 
 def test_imu_contract_close_is_safe_twice(imu_rig):
@@ -146,13 +170,15 @@ def test_range_contract_each_reading_once_in_metres(range_rig):
 
 
 # -- relay ------------------------------------------------------------------------------------------
-@pytest.fixture(params=["fake", "gpio"])
+@pytest.fixture(params=["fake", "gpio", "gpio-charge-pump"])
 def relay(request):
     clock = SimulatedClock(T0)
     if request.param == "fake":
         yield FakeRelay(clock)
-    else:
+    elif request.param == "gpio":
         yield GpioRelay(17, clock, pin_factory=clocked_factory(clock))
+    else:
+        yield GpioRelay(17, clock, drive="charge_pump", pin_factory=clocked_factory(clock))
 
 
 def test_relay_contract_starts_released_follows_commands_and_closes_released(relay):

@@ -276,3 +276,47 @@ def test_gpiozero_falling_back_by_itself_becomes_an_error():
         gpio_backend.forbid_fallback()
         with pytest.raises(PinFactoryFallback):
             warnings.warn(PinFactoryFallback("Falling back from lgpio: no module"))
+
+
+# -- an active-low relay never blips at start ------------------------------------------------------
+@pytest.mark.parametrize("active_high", [True, False])
+def test_the_relay_pin_never_drives_the_energizing_level_before_energize_on_mockfactory(clock, factory,
+                                                                                        active_high):
+    relay = GpioRelay(RELAY_PIN, clock, active_high=active_high, pin_factory=factory)
+    pin = factory.pin(RELAY_PIN)
+    energizing = active_high
+    assert ("output", energizing) not in pin.timeline, f"the relay pulled in at start: {pin.timeline}"
+    assert pin.timeline[-1] == ("output", not energizing)
+    assert [s.state for s in pin.states][-1] is (not energizing)
+    relay.energize()
+    assert pin.timeline[-1] == ("output", energizing)
+    relay.close()
+    assert pin.timeline[-1][0] == "input"
+
+@pytest.fixture
+def fake_lgpio(monkeypatch):
+    """gpiozero's real lgpio pins over a fake lgpio module, on a Pi 4's header."""
+    from tests.drivers_support import FakeLgpio
+
+    lgpio = FakeLgpio()
+    monkeypatch.setitem(sys.modules, "lgpio", lgpio)
+    monkeypatch.delitem(sys.modules, "gpiozero.pins.lgpio", raising=False)
+    from gpiozero.pins.local import LocalPiFactory
+    monkeypatch.setattr(LocalPiFactory, "_get_revision", lambda self: 0xC03111)  # a Pi 4 B
+    yield lgpio
+    sys.modules.pop("gpiozero.pins.lgpio", None)  # imported over the fake: not for later tests
+
+
+@pytest.mark.parametrize("active_high", [True, False])
+def test_the_relay_line_never_drives_the_energizing_level_before_energize_on_lgpio(fake_lgpio, clock, active_high):
+    factory = gpio_backend.real_pin_factory(chip=0)
+    relay = GpioRelay(RELAY_PIN, clock, active_high=active_high, pin_factory=factory)
+    energizing = 1 if active_high else 0
+    opened = list(fake_lgpio.lines[RELAY_PIN])
+    assert ("output", energizing) not in opened, f"the relay pulled in at start: {opened}"
+    assert opened[-1] == ("output", 1 - energizing)
+    relay.energize()
+    assert fake_lgpio.lines[RELAY_PIN][-1] == ("output", energizing)
+    relay.close()
+    assert fake_lgpio.lines[RELAY_PIN][-1][0] == "input"  # let go: the pull resistor holds it released
+    factory.close()

@@ -1,213 +1,454 @@
-"""Draws the wiring diagrams as SVG from the declarations in this file.
+"""Draws the wiring diagrams from wiring/netlist.py: schematics with schemdraw, cables with wireviz.
 
     python wiring/diagrams.py          # rewrites wiring/*.svg
     python wiring/diagrams.py --check  # exits 1 if a committed SVG is out of date
 
-Each diagram is a list of parts (boxes with labelled pins) and wires between
-pins, declared below; the SVG text is a pure function of these declarations,
-so a test can check the committed files are up to date. Pin numbers follow the
-default config (see wiring/README.md).
+schemdraw and wireviz are what makers use for these drawings (schematics and cable
+harnesses), and both take their parts from a description in code, so every part,
+value and pin here comes from the netlist. Each schematic records where it drew
+each part's pins and each net's wires, so `problems()` can check the drawing
+against the netlist: every pin on a wire of its own net, no wire on the track of
+another net, and a dot at every junction. The output is made deterministic (no
+version strings, fixed ids) so the committed files can be compared.
+Needs the `wiring` extra (pip install -e '.[wiring]') and Graphviz's `dot` for wireviz.
 """
 
 from __future__ import annotations
 
+import copy
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 HERE = Path(__file__).resolve().parent
-PIN_GAP = 22  # vertical distance between pins on a part
-FONT = "font-family='DejaVu Sans, Arial, sans-serif'"
+sys.path.insert(0, str(HERE))
+
+import netlist  # noqa: E402
+
+Point = tuple[float, float]
 
 
+def _pt(xy) -> Point:
+    return (round(float(xy[0]), 3), round(float(xy[1]), 3))
+
+
+# -- schematics ---------------------------------------------------------------------------------
 @dataclass
-class Part:
-    key: str
-    title: str
-    x: int
-    y: int
-    width: int
-    left: list[str] = field(default_factory=list)  # pin labels on the left edge, top to bottom
-    right: list[str] = field(default_factory=list)
-    note: str = ""
-    fill: str = "#f4f4f4"
+class Sheet:
+    """One schematic being drawn, and what was drawn where (for the checks)."""
 
-    @property
-    def height(self) -> int:
-        return 40 + PIN_GAP * max(len(self.left), len(self.right), 1)
-
-    def pin(self, label: str) -> tuple[int, int]:
-        for side, pins, px in (("left", self.left, self.x), ("right", self.right, self.x + self.width)):
-            if label in pins:
-                return px, self.y + 40 + PIN_GAP * pins.index(label)
-        raise KeyError(f"{self.key} has no pin {label!r}")
-
-
-@dataclass
-class Wire:
-    start: tuple[str, str]  # (part key, pin label)
-    end: tuple[str, str]
-    color: str = "#333333"
-    label: str = ""
-    via_x: int | None = None  # route: horizontal to via_x, vertical, horizontal
-
-
-@dataclass
-class Diagram:
     name: str
     title: str
-    width: int
-    height: int
-    parts: list[Part]
-    wires: list[Wire]
-    notes: list[str] = field(default_factory=list)
+    parts: tuple[netlist.Part, ...]
+    drawing: object = None
+    pins: dict[tuple[str, str], Point] = field(default_factory=dict)  # (ref, pin) -> where it was drawn
+    segments: list[tuple[str, Point, Point]] = field(default_factory=list)  # (net, a, b)
+    taps: dict[Point, str] = field(default_factory=dict)  # a power/ground symbol or a port: point -> net
+    dots: set[Point] = field(default_factory=set)
+    bodies: list[tuple[str, Point, Point]] = field(default_factory=list)  # two-terminal parts: (ref, a, b)
+
+    def __post_init__(self) -> None:
+        import schemdraw
+
+        schemdraw.use("svg")
+        self.drawing = schemdraw.Drawing(show=False, margin=0.8)
+        self.drawing.config(fontsize=12, unit=2.0, lw=1.5)
+        self.by_ref = {p.ref: p for p in self.parts}
+
+    def title_at(self, at: Point) -> None:
+        import schemdraw.elements as elm
+
+        self.add(elm.Label().at(at).label(self.title, loc="right", fontsize=15))
+
+    def label(self, ref: str) -> str:
+        part = self.by_ref[ref]
+        return f"{ref}\n{part.value}"
+
+    def add(self, element):
+        return self.drawing.add(element)
+
+    def two(self, ref: str, element, a: Point, b: Point, pins=("1", "2"), loc: str | None = None, ofst=None):
+        """A two-terminal part from a to b; `pins` names its terminals at a and at b."""
+        e = element.endpoints(a, b)
+        kwargs = {} if loc is None else {"loc": loc}
+        if ofst is not None:
+            kwargs["ofst"] = ofst
+        e.label(self.label(ref), **kwargs)
+        self.add(e)
+        self.pins[(ref, pins[0])] = _pt(a)
+        self.pins[(ref, pins[1])] = _pt(b)
+        self.bodies.append((ref, _pt(a), _pt(b)))
+        return e
+
+    def wire(self, net: str, *points: Point) -> None:
+        import schemdraw.elements as elm
+
+        for a, b in zip(points, points[1:]):
+            a, b = _pt(a), _pt(b)
+            if a != b:
+                self.add(elm.Line().endpoints(a, b))
+                self.segments.append((net, a, b))
+
+    def dot(self, at: Point) -> None:
+        import schemdraw.elements as elm
+
+        self.add(elm.Dot().at(at))
+        self.dots.add(_pt(at))
+
+    def ground(self, at: Point) -> None:
+        import schemdraw.elements as elm
+
+        self.add(elm.Ground().at(at))
+        self.taps[_pt(at)] = "GND"
+
+    def supply(self, at: Point, net: str) -> None:
+        import schemdraw.elements as elm
+
+        self.add(elm.Vdd().at(at).label(net.replace("3V3", "3.3 V").replace("5V", "5 V")))
+        self.taps[_pt(at)] = net
+
+    def port(self, at: Point, net: str, text: str) -> None:
+        import schemdraw.elements as elm
+
+        self.add(elm.Dot(open=True).at(at).label(text, loc="left"))
+        self.taps[_pt(at)] = net
+
+    def svg(self) -> str:
+        return _clean_schemdraw(self.drawing.get_imagedata("svg").decode("utf-8"))
 
 
-def render(diagram: Diagram) -> str:
-    parts = {p.key: p for p in diagram.parts}
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{diagram.width}' height='{diagram.height}' "
-           f"viewBox='0 0 {diagram.width} {diagram.height}'>",
-           f"<rect width='{diagram.width}' height='{diagram.height}' fill='white'/>",
-           f"<text x='20' y='30' {FONT} font-size='18' font-weight='bold'>{escape(diagram.title)}</text>"]
-    for wire in diagram.wires:
-        x1, y1 = parts[wire.start[0]].pin(wire.start[1])
-        x2, y2 = parts[wire.end[0]].pin(wire.end[1])
-        mid = wire.via_x if wire.via_x is not None else (x1 + x2) // 2
-        points = f"{x1},{y1} {mid},{y1} {mid},{y2} {x2},{y2}"
-        out.append(f"<polyline points='{points}' fill='none' stroke='{wire.color}' stroke-width='2.5'/>")
-        if wire.label:  # above the last leg, just before the pin it arrives at
-            anchor = "end" if x2 > mid else "start"
-            lx = x2 - 8 if x2 > mid else x2 + 8
-            out.append(f"<text x='{lx}' y='{y2 - 5}' {FONT} font-size='11' text-anchor='{anchor}' "
-                       f"fill='{wire.color}'>{escape(wire.label)}</text>")
-    for part in diagram.parts:
-        out.append(f"<rect x='{part.x}' y='{part.y}' width='{part.width}' height='{part.height}' rx='6' "
-                   f"fill='{part.fill}' stroke='#222' stroke-width='1.5'/>")
-        out.append(f"<text x='{part.x + part.width // 2}' y='{part.y + 22}' {FONT} font-size='13' "
-                   f"font-weight='bold' text-anchor='middle'>{escape(part.title)}</text>")
-        for label in part.left:
-            px, py = part.pin(label)
-            out.append(f"<circle cx='{px}' cy='{py}' r='3.5' fill='#222'/>")
-            out.append(f"<text x='{px + 8}' y='{py + 4}' {FONT} font-size='11'>{escape(label)}</text>")
-        for label in part.right:
-            px, py = part.pin(label)
-            out.append(f"<circle cx='{px}' cy='{py}' r='3.5' fill='#222'/>")
-            out.append(f"<text x='{px - 8}' y='{py + 4}' {FONT} font-size='11' "
-                       f"text-anchor='end'>{escape(label)}</text>")
-        if part.note:
-            out.append(f"<text x='{part.x}' y='{part.y + part.height + 16}' {FONT} font-size='10' "
-                       f"fill='#555'>{escape(part.note)}</text>")
-    for i, note in enumerate(diagram.notes):
-        out.append(f"<text x='20' y='{diagram.height - 20 - 16 * (len(diagram.notes) - 1 - i)}' {FONT} "
-                   f"font-size='12'>{escape(note)}</text>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+def _clean_schemdraw(svg: str) -> str:
+    """schemdraw's own SVG (no matplotlib, no timestamps) on a white ground, so the black lines
+    stay visible in a viewer with a dark background."""
+    box = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
+    if box:
+        x, y, w, h = box.groups()
+        head_end = svg.index(">", box.end()) + 1
+        svg = svg[:head_end] + f'<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="white"/>' + svg[head_end:]
+    return svg.rstrip() + "\n"
 
 
-RED, BLACK, BLUE, GREEN, ORANGE, PURPLE = "#c0392b", "#222222", "#1f5fbf", "#1e8449", "#d35400", "#7d3c98"
+def _npn(sheet: Sheet, ref: str, base: Point):
+    import schemdraw.elements as elm
 
-PI = Part("pi", "Raspberry Pi (BCM numbering)", 40, 60, 230,
-          right=["3V3 (pin 1)", "5V (pin 2)", "GPIO2 SDA (pin 3)", "GPIO3 SCL (pin 5)", "GND (pin 6)",
-                 "GPIO17 relay (pin 11)", "GPIO27 belt (pin 13)", "GPIO23 trig (pin 16)",
-                 "GPIO24 echo (pin 18)"])
+    q = sheet.add(elm.BjtNpn(circle=True).right().anchor("base").at(base).label(sheet.label(ref), loc="right"))
+    a = q.absanchors
+    sheet.pins[(ref, "C")] = _pt(a["collector"])
+    sheet.pins[(ref, "B")] = _pt(a["base"])
+    sheet.pins[(ref, "E")] = _pt(a["emitter"])
+    return _pt(a["collector"]), _pt(a["emitter"])
 
-OVERVIEW = Diagram(
-    "overview", "treadguard: what connects to the Pi", 1020, 640,
-    parts=[
-        PI,
-        Part("imu", "IMU on the waist clip (MPU-6050)", 640, 60, 250, left=["VCC", "GND", "SDA", "SCL"],
-             note="on the tether cable, like the safety key; keep it under 1 m (I2C)", fill="#eaf2fb"),
-        Part("belt", "Belt pulse sensor (hall)", 640, 230, 250, left=["VCC", "GND", "OUT"],
-             note="at the front roller; shielded cable, shield to GND at the Pi end only", fill="#eafaf1"),
-        Part("relay", "Relay driver (see relay.svg)", 640, 360, 250, left=["VCC", "GND", "IN"],
-             note="contacts in series with the safety-key loop (see safety-key-loop.svg)", fill="#fdf2e9"),
-        Part("range", "HC-SR04 range sensor (optional)", 340, 380, 230, left=["VCC", "GND", "TRIG", "ECHO"],
-             note="5 V part: ECHO through a 1k/2k divider to 3.3 V", fill="#f5eef8"),
-    ],
-    wires=[
-        Wire(("pi", "3V3 (pin 1)"), ("imu", "VCC"), RED, "3.3 V", via_x=420),
-        Wire(("pi", "GND (pin 6)"), ("imu", "GND"), BLACK, via_x=440),
-        Wire(("pi", "GPIO2 SDA (pin 3)"), ("imu", "SDA"), BLUE, "SDA", via_x=460),
-        Wire(("pi", "GPIO3 SCL (pin 5)"), ("imu", "SCL"), GREEN, "SCL", via_x=480),
-        Wire(("pi", "3V3 (pin 1)"), ("belt", "VCC"), RED, via_x=500),
-        Wire(("pi", "GND (pin 6)"), ("belt", "GND"), BLACK, via_x=520),
-        Wire(("pi", "GPIO27 belt (pin 13)"), ("belt", "OUT"), ORANGE, "pulses (pull-up)", via_x=540),
-        Wire(("pi", "5V (pin 2)"), ("relay", "VCC"), RED, "5 V", via_x=580),
-        Wire(("pi", "GND (pin 6)"), ("relay", "GND"), BLACK, via_x=600),
-        Wire(("pi", "GPIO17 relay (pin 11)"), ("relay", "IN"), PURPLE, "high = run", via_x=620),
-        Wire(("pi", "5V (pin 2)"), ("range", "VCC"), RED, via_x=290),
-        Wire(("pi", "GND (pin 6)"), ("range", "GND"), BLACK, via_x=300),
-        Wire(("pi", "GPIO23 trig (pin 16)"), ("range", "TRIG"), BLUE, via_x=310),
-        Wire(("pi", "GPIO24 echo (pin 18)"), ("range", "ECHO"), GREEN, "via divider", via_x=320),
-    ],
-    notes=["A floating or low GPIO17 means STOP: the relay driver has a pull-down on its input.",
-           "The monitor only ever opens a low-voltage loop; it never switches mains."],
-)
 
-RELAY = Diagram(
-    "relay", "Relay driver: energize to run, pull-down means stop", 940, 420,
-    parts=[
-        Part("pi", "Raspberry Pi", 40, 80, 180, right=["GPIO17 (pin 11)", "GND (pin 6)", "5V (pin 2)"]),
-        Part("r1", "R1 1 kOhm", 300, 60, 120, left=["a"], right=["b"], note="base resistor"),
-        Part("r2", "R2 10 kOhm pull-down", 300, 170, 160, left=["a"], right=["b"],
-             note="GPIO17 to GND: floating pin = relay off"),
-        Part("q1", "Q1 NPN (2N2222)", 520, 60, 150, left=["base", "emitter"], right=["collector"]),
-        Part("k1", "K1 relay coil 5 V", 740, 60, 150, left=["coil +", "coil -"],
-             note="force-guided relay recommended"),
-        Part("d1", "D1 1N4148 flyback", 740, 230, 150, left=["cathode", "anode"],
-             note="across the coil, cathode to +5 V"),
-    ],
-    wires=[
-        Wire(("pi", "GPIO17 (pin 11)"), ("r1", "a"), PURPLE, via_x=260),
-        Wire(("pi", "GPIO17 (pin 11)"), ("r2", "a"), PURPLE, via_x=270),
-        Wire(("r2", "b"), ("pi", "GND (pin 6)"), BLACK, via_x=480),
-        Wire(("r1", "b"), ("q1", "base"), PURPLE, via_x=470),
-        Wire(("q1", "emitter"), ("pi", "GND (pin 6)"), BLACK, via_x=500),
-        Wire(("q1", "collector"), ("k1", "coil -"), ORANGE, via_x=700),
-        Wire(("pi", "5V (pin 2)"), ("k1", "coil +"), RED, "+5 V", via_x=690),
-        Wire(("d1", "cathode"), ("k1", "coil +"), RED, via_x=715),
-        Wire(("d1", "anode"), ("k1", "coil -"), ORANGE, via_x=725),
-    ],
-    notes=["Ready-made relay modules often include R1, Q1 and D1; check that the input has a pull-down",
-           "(or add R2) and that it is active-high. An active-low module energizes when the Pi dies: do not use one."],
-)
+def _switch_and_coil(sheet: Sheet, base: Point) -> None:
+    """Q1 with its base at `base`, the emitter to GND, the coil K1 from 5 V to the collector,
+    D1 across the coil on a track of its own."""
+    import schemdraw.elements as elm
 
-SAFETY_LOOP = Diagram(
-    "safety-key-loop", "The relay opens the treadmill's own safety-key loop", 900, 360,
-    parts=[
-        Part("ctrl", "Treadmill controller", 40, 80, 200, right=["key loop out", "key loop in"],
-             note="low-voltage loop; opening it stops the belt"),
-        Part("key", "Safety key (magnetic/clip)", 360, 60, 200, left=["a"], right=["b"],
-             note="stays in the loop: works without any software"),
-        Part("k1", "Relay K1 contacts (NO)", 360, 200, 200, left=["COM"], right=["NO"],
-             note="closed only while treadguard is armed"),
-    ],
-    wires=[
-        Wire(("ctrl", "key loop out"), ("key", "a"), BLACK, via_x=300),
-        Wire(("key", "b"), ("k1", "NO"), BLACK, via_x=640),
-        Wire(("k1", "COM"), ("ctrl", "key loop in"), BLACK, via_x=320),
-    ],
-    notes=["Series connection: pulling the key OR releasing the relay stops the belt; neither can start it.",
-           "Never wire the relay into mains or the motor circuit, and never bypass the safety key."],
-)
+    collector, emitter = _npn(sheet, "Q1", base)
+    sheet.wire("GND", emitter, (emitter[0], emitter[1] - 0.5))
+    sheet.ground((emitter[0], emitter[1] - 0.5))
+    x, y = collector
+    low, top = (x, y + 1.0), (x, y + 4.0)
+    sheet.wire("COIL_LOW", collector, low)
+    sheet.two("K1", elm.Inductor2(loops=3), top, low, pins=("1", "2"), loc="top")
+    sheet.supply(top, "5V")
+    sheet.wire("COIL_LOW", low, (x + 2.5, y + 1.0))
+    sheet.wire("5V", top, (x + 2.5, top[1]))
+    sheet.two("D1", elm.Diode(), (x + 2.5, y + 1.0), (x + 2.5, top[1]), pins=("A", "K"), loc="bottom")
+    sheet.dot(low)
+    sheet.dot(top)
 
-DIAGRAMS = (OVERVIEW, RELAY, SAFETY_LOOP)
+
+def relay_driver() -> Sheet:
+    """The level drive: GPIO 17 through R1 into Q1's base, R2 holding it low, D1 across the coil."""
+    import schemdraw.elements as elm
+
+    sheet = Sheet("relay", "Relay driver (relay.drive = \"level\")", netlist.RELAY_DRIVER)
+    y = 0.0
+    sheet.port((0.0, y), "RELAY", "GPIO 17 (pin 11)")
+    sheet.wire("RELAY", (0.0, y), (1.5, y))
+    sheet.dot((1.5, y))
+    sheet.two("R1", elm.Resistor(), (1.5, y), (4.5, y), loc="top")
+    sheet.wire("Q1_B", (4.5, y), (5.5, y))
+    _switch_and_coil(sheet, (5.5, y))
+    sheet.two("R2", elm.Resistor(), (1.5, y), (1.5, y - 3.0), loc="bottom")
+    sheet.ground((1.5, y - 3.0))
+    sheet.title_at((-3.0, 6.5))
+    return sheet
+
+
+def charge_pump() -> Sheet:
+    """The charge-pump drive: a 74HC123 half on each edge, their Q outputs OR-ed into Q1's base."""
+    import schemdraw.elements as elm
+
+    sheet = Sheet("charge-pump", "Charge-pump relay drive (relay.drive = \"charge_pump\")", netlist.CHARGE_PUMP)
+    pins = [
+        elm.IcPin(name="1B", pin="2", side="left", slot="1/6"),
+        elm.IcPin(name="2A", pin="9", side="left", slot="2/6"),
+        elm.IcPin(name="1A", pin="1", side="left", slot="3/6"),
+        elm.IcPin(name="1CLR", pin="3", side="left", slot="4/6", invert=True),
+        elm.IcPin(name="2B", pin="10", side="left", slot="5/6"),
+        elm.IcPin(name="2CLR", pin="11", side="left", slot="6/6", invert=True),
+        elm.IcPin(name="1Q", pin="13", side="right", slot="1/4"),
+        elm.IcPin(name="2Q", pin="5", side="right", slot="2/4"),
+        elm.IcPin(name="1RCX", pin="15", side="top", slot="1/3"),
+        elm.IcPin(name="VCC", pin="16", side="top", slot="2/3"),
+        elm.IcPin(name="2RCX", pin="7", side="top", slot="3/3"),
+        elm.IcPin(name="1CX", pin="14", side="bottom", slot="1/3"),
+        elm.IcPin(name="GND", pin="8", side="bottom", slot="2/3"),
+        elm.IcPin(name="2CX", pin="6", side="bottom", slot="3/3"),
+    ]
+    ic = sheet.add(elm.Ic(pins=pins, size=(5.0, 9.0), pinspacing=1.5, leadlen=0.75, plblsize=9, lsize=12)
+                   .at((6.0, 0.0)).label("U1\n74HC123", loc="center"))
+    a = {name: _pt(ic.absanchors[name]) for name in ("1B", "2A", "1A", "1CLR", "2B", "2CLR", "1Q", "2Q",
+                                                     "1RCX", "VCC", "2RCX", "1CX", "GND", "2CX")}
+    for name, point in a.items():
+        sheet.pins[("U1", name)] = point
+
+    # Left: the GPIO into 1B and 2A; the pull-down R5 at the input.
+    x1b, y1b = a["1B"]
+    _, y2a = a["2A"]
+    bus_x = x1b - 1.5
+    sheet.port((0.0, y1b), "RELAY", "GPIO 17 (pin 11)")
+    sheet.wire("RELAY", (0.0, y1b), (1.5, y1b), (bus_x, y1b), a["1B"])
+    sheet.dot((1.5, y1b))
+    sheet.dot((bus_x, y1b))
+    sheet.wire("RELAY", (bus_x, y1b), (bus_x, y2a), a["2A"])
+    sheet.two("R5", elm.Resistor(), (1.5, y1b), (1.5, y1b - 3.0), loc="bottom")
+    sheet.ground((1.5, y1b - 3.0))
+    # 1A to GND; the clears and 2B to 3.3 V, each by its own short lead.
+    x, y = a["1A"]
+    sheet.wire("GND", a["1A"], (x - 0.75, y))
+    sheet.ground((x - 0.75, y))
+    for name in ("1CLR", "2B", "2CLR"):
+        x, y = a[name]
+        sheet.wire("3V3", a[name], (x - 0.75, y))
+        sheet.supply((x - 0.75, y), "3V3")
+
+    # Top: VCC to 3.3 V; each Rext/Cext pin to its timing resistor (up, to 3.3 V) and its
+    # capacitor (out to the side, down to GND).
+    x, y = a["VCC"]
+    sheet.wire("3V3", a["VCC"], (x, y + 0.5))
+    sheet.supply((x, y + 0.5), "3V3")
+    for rcx, r, c, net, side in (("1RCX", "R6", "C1", "RC1", -1), ("2RCX", "R7", "C2", "RC2", 1)):
+        x, y = a[rcx]
+        node = (x, y + 2.0)
+        sheet.wire(net, a[rcx], node)
+        sheet.dot(node)
+        sheet.two(r, elm.Resistor(), node, (x, y + 5.0), pins=("2", "1"), loc="top" if side < 0 else "bottom")
+        sheet.supply((x, y + 5.0), "3V3")
+        cx = x + 2.25 * side
+        sheet.wire(net, node, (cx, node[1]))
+        sheet.two(c, elm.Capacitor(), (cx, node[1]), (cx, node[1] - 1.5), pins=("1", "2"),
+                  loc="bottom" if side < 0 else "top")
+        sheet.ground((cx, node[1] - 1.5))
+    # Bottom: GND and the Cext pins to GND.
+    for name in ("1CX", "GND", "2CX"):
+        x, y = a[name]
+        sheet.wire("GND", a[name], (x, y - 0.5))
+        sheet.ground((x, y - 0.5))
+
+    # Right: the diode OR into R8 and Q1's base, R9 holding the base low.
+    x1q, y1q = a["1Q"]
+    _, y2q = a["2Q"]
+    sheet.two("D2", elm.Diode(), a["1Q"], (x1q + 2.5, y1q), pins=("A", "K"), loc="bottom", ofst=0.45)
+    sheet.two("D3", elm.Diode(), a["2Q"], (x1q + 2.5, y2q), pins=("A", "K"), loc="top", ofst=0.25)
+    or_x = x1q + 3.5
+    sheet.wire("OR", (x1q + 2.5, y1q), (or_x, y1q), (or_x, y2q), (x1q + 2.5, y2q))
+    ymid = (y1q + y2q) / 2
+    sheet.dot((or_x, ymid))
+    sheet.wire("OR", (or_x, ymid), (or_x + 0.5, ymid))
+    node = (or_x + 4.0, ymid)
+    sheet.two("R8", elm.Resistor(), (or_x + 0.5, ymid), (node[0] - 0.5, ymid), loc="top")
+    sheet.wire("Q1_B", (node[0] - 0.5, ymid), node, (node[0] + 1.0, ymid))
+    sheet.dot(node)
+    _switch_and_coil(sheet, (node[0] + 1.0, ymid))
+    sheet.two("R9", elm.Resistor(), node, (node[0], ymid - 3.0), loc="bottom")
+    sheet.ground((node[0], ymid - 3.0))
+    sheet.title_at((-3.0, a["1RCX"][1] + 6.5))
+    return sheet
+
+
+def safety_key_loop() -> Sheet:
+    """The relay's normally-open contact in series with the treadmill's own safety key."""
+    import schemdraw.elements as elm
+
+    sheet = Sheet("safety-key-loop", "The relay contact in series with the safety key", netlist.SAFETY_KEY_LOOP)
+    sheet.two("CTRL", elm.RBox(), (0.0, 0.0), (0.0, 3.0), pins=("2", "1"), loc="top")
+    sheet.wire("KEY_B", (0.0, 3.0), (0.0, 4.0), (2.0, 4.0))
+    sheet.two("K1", elm.Switch(), (2.0, 4.0), (5.0, 4.0), pins=("NO", "COM"), loc="top")
+    sheet.wire("KEY_MID", (5.0, 4.0), (8.0, 4.0))
+    sheet.two("SK", elm.Switch(action="close"), (8.0, 4.0), (11.0, 4.0), pins=("2", "1"), loc="top")
+    sheet.wire("KEY_A", (11.0, 4.0), (12.0, 4.0), (12.0, -1.0), (0.0, -1.0), (0.0, 0.0))
+    sheet.add(elm.Label().at((6.0, -2.6)).label(
+        "K1 (treadguard's relay) closes only while energized; SK, the\n"
+        "treadmill's own safety key, stays in the loop: either opening\n"
+        "stops the belt, exactly as pulling the key does.", loc="center", fontsize=11))
+    sheet.title_at((-6.0, 6.5))
+    return sheet
+
+
+SHEETS = (relay_driver, charge_pump, safety_key_loop)
+
+
+# -- the checks of a drawn sheet ------------------------------------------------------------------
+def _on_segment(p: Point, a: Point, b: Point) -> bool:
+    (x, y), (x1, y1), (x2, y2) = p, a, b
+    if x1 == x2 == x:
+        return min(y1, y2) <= y <= max(y1, y2)
+    if y1 == y2 == y:
+        return min(x1, x2) <= x <= max(x1, x2)
+    return False
+
+
+def _overlap(s: tuple[Point, Point], t: tuple[Point, Point]) -> bool:
+    """True when two axis-aligned segments share more than a point (one track)."""
+    (a, b), (c, d) = s, t
+    if a[0] == b[0] == c[0] == d[0]:
+        lo, hi = max(min(a[1], b[1]), min(c[1], d[1])), min(max(a[1], b[1]), max(c[1], d[1]))
+        return hi > lo
+    if a[1] == b[1] == c[1] == d[1]:
+        lo, hi = max(min(a[0], b[0]), min(c[0], d[0])), min(max(a[0], b[0]), max(c[0], d[0]))
+        return hi > lo
+    return False
+
+
+def _crosses(s: tuple[Point, Point], t: tuple[Point, Point]) -> bool:
+    """True when a vertical and a horizontal segment cross inside both."""
+    (a, b), (c, d) = s, t
+    if a[0] == b[0] and c[1] == d[1]:
+        (vx, vy1, vy2), (hy, hx1, hx2) = (a[0], *sorted((a[1], b[1]))), (c[1], *sorted((c[0], d[0])))
+    elif a[1] == b[1] and c[0] == d[0]:
+        (vx, vy1, vy2), (hy, hx1, hx2) = (c[0], *sorted((c[1], d[1]))), (a[1], *sorted((a[0], b[0])))
+    else:
+        return False
+    return hx1 < vx < hx2 and vy1 < hy < vy2
+
+
+def problems(sheet: Sheet) -> list[str]:
+    """What in the drawing disagrees with the netlist or could be misread."""
+    out = []
+    expected = {(p.ref, pin): net for p in sheet.parts for pin, net in p.pins.items()}
+    for key, net in expected.items():
+        if key not in sheet.pins:
+            out.append(f"{key[0]}.{key[1]} ({net}) is not drawn")
+    for key in sheet.pins:
+        if key not in expected:
+            out.append(f"{key[0]}.{key[1]} is drawn but not in the netlist")
+    # each drawn pin touches its own net (a wire, a symbol or a port) and no other
+    for key, point in sheet.pins.items():
+        net = expected.get(key)
+        touching = {n for n, a, b in sheet.segments if _on_segment(point, a, b)}
+        if point in sheet.taps:
+            touching.add(sheet.taps[point])
+        touching |= {expected.get(k) for k, q in sheet.pins.items() if q == point and k != key}  # pin on pin
+        others = set()
+        if net not in touching:
+            out.append(f"{key[0]}.{key[1]} should be on {net}, touches {sorted(touching) or 'nothing'}")
+        if touching - {net} or others:
+            out.append(f"{key[0]}.{key[1]} ({net}) also touches {sorted((touching - {net}) | others)}")
+    # no wire on the track of another net, no end of one net on another's wire
+    for i, (n1, a1, b1) in enumerate(sheet.segments):
+        for n2, a2, b2 in sheet.segments[i + 1:]:
+            if n1 == n2:
+                continue
+            if _overlap((a1, b1), (a2, b2)):
+                out.append(f"{n1} and {n2} share a track at {a1}-{b1} / {a2}-{b2}")
+            if _crosses((a1, b1), (a2, b2)):  # legal in a schematic, but these are drawn without any
+                out.append(f"{n1} crosses {n2} at {a1}-{b1} / {a2}-{b2}")
+            for p in (a2, b2):
+                if _on_segment(p, a1, b1):
+                    out.append(f"{n2} ends on the {n1} wire at {p}")
+            for p in (a1, b1):
+                if _on_segment(p, a2, b2):
+                    out.append(f"{n1} ends on the {n2} wire at {p}")
+        for p, net in sheet.taps.items():
+            if net != n1 and _on_segment(p, a1, b1):
+                out.append(f"the {net} symbol at {p} sits on the {n1} wire")
+    # nothing runs along or ends inside a part's body, and no other pin sits on it
+    for ref, a, b in sheet.bodies:
+        for n, c, d in sheet.segments:
+            inner = [p for p in (c, d) if _on_segment(p, a, b) and p not in (a, b)]
+            if _overlap((a, b), (c, d)) or inner or _crosses((a, b), (c, d)):
+                out.append(f"the {n} wire runs into {ref}'s body ({a}-{b})")
+        for (r, pn), q in sheet.pins.items():
+            if r != ref and _on_segment(q, a, b) and q not in (a, b):
+                out.append(f"{r}.{pn} sits on {ref}'s body")
+    # a dot exactly where three or more connections of one net meet
+    junctions = set()
+    points = {p for _, a, b in sheet.segments for p in (a, b)} | set(sheet.pins.values())
+    for p in points:
+        degree = 0
+        for _, a, b in sheet.segments:
+            if p in (a, b):
+                degree += 1
+            elif _on_segment(p, a, b):
+                degree += 2
+        degree += sum(1 for q in sheet.pins.values() if q == p) + (1 if p in sheet.taps else 0)
+        if degree >= 3:
+            junctions.add(p)
+    for p in sorted(junctions - sheet.dots):
+        out.append(f"a junction at {p} has no dot")
+    for p in sorted(sheet.dots - junctions):
+        out.append(f"a dot at {p} joins nothing")
+    return out
+
+
+# -- the cable view (wireviz) ---------------------------------------------------------------------
+def harness() -> dict:
+    """The wireviz harness: the Pi header, one cable and one far-end connector per part."""
+    used = sorted({pin for cable in netlist.CABLES for pin, _, _ in cable.wires})
+    labels = [f"{netlist.HEADER_BY_PIN[p].signal}" + (f" GPIO{netlist.HEADER_BY_PIN[p].bcm}"
+                                                      if netlist.HEADER_BY_PIN[p].bcm is not None else "")
+              for p in used]
+    connectors = {"X1": {"type": "Raspberry Pi 40-pin header (the pins used)", "subtype": "female", "pins": used,
+                         "pinlabels": labels}}
+    cables = {}
+    connections = []
+    for cable in netlist.CABLES:
+        far_pins = [far for _, far, _ in cable.wires]
+        connectors[cable.to_ref] = {"type": cable.to, "pinlabels": far_pins}
+        cables[cable.ref] = {"category": "", "notes": cable.note, "wirecount": len(cable.wires),
+                             "colors": [colour for _, _, colour in cable.wires], "type": cable.name}
+        n = len(cable.wires)
+        connections.append([{"X1": [pin for pin, _, _ in cable.wires]}, {cable.ref: list(range(1, n + 1))},
+                            {cable.to_ref: list(range(1, n + 1))}])
+    return {"connectors": connectors, "cables": cables, "connections": connections}
+
+
+def cables_svg() -> str:
+    from wireviz.wireviz import parse
+
+    svg = parse(copy.deepcopy(harness()), return_types="svg")
+    svg = svg if isinstance(svg, str) else svg.decode("utf-8")
+    svg = re.sub(r"<!-- Generated by graphviz version[^>]*-->\n?", "", svg)  # differs between installs
+    return svg.rstrip() + "\n"
+
+
+# -- the files -----------------------------------------------------------------------------------
+def render_all() -> dict[str, str]:
+    """file name -> SVG text, for every diagram."""
+    out = {}
+    for make in SHEETS:
+        sheet = make()
+        out[f"{sheet.name}.svg"] = sheet.svg()
+    out["cables.svg"] = cables_svg()
+    return out
 
 
 def main(argv: list[str]) -> int:
+    check = "--check" in argv
     stale = []
-    for diagram in DIAGRAMS:
-        path = HERE / f"{diagram.name}.svg"
-        text = render(diagram)
-        if "--check" in argv:
+    for name, text in render_all().items():
+        path = HERE / name
+        if check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
-                stale.append(path.name)
+                stale.append(name)
         else:
             path.write_text(text, encoding="utf-8")
-            print(f"wrote wiring/{path.name}")
     if stale:
-        print(f"out of date: {', '.join(stale)}; run python wiring/diagrams.py", file=sys.stderr)
+        print(f"wiring diagrams out of date: {', '.join(stale)}; run python wiring/diagrams.py", file=sys.stderr)
         return 1
     return 0
 

@@ -4,7 +4,9 @@ Each device is opened and tested on its own, so a missing one does not hide the
 others: the IMU (which chip, gravity at rest, the sample rate it really delivers),
 the belt sensor (pulses while the person moves the belt by hand), the range sensor
 (distances), and the relay (clicked only after the person confirms, its monitoring
-contact read if one is configured). Each gets a verdict, OK or PROBLEM with what
+contact read if one is configured; with the charge-pump drive, also that the
+circuit drops the relay by itself when the toggling stops, with the pin left high
+and then low). Each gets a verdict, OK or PROBLEM with what
 was seen and what to check; the exit status is 1 if any device has a problem.
 """
 
@@ -44,6 +46,7 @@ STILL_SPREAD_MPS2 = 0.3  # a larger spread of |a| means the clip moved while it 
 BELT_COUNT_S = 3.0
 RANGE_MEASURE_S = 2.0
 RELAY_HOLD_S = 0.5
+CHARGE_PUMP_DROP_S = 0.05  # the charge-pump circuit opens the relay within this of the last toggle
 
 OK = "OK"
 PROBLEM = "PROBLEM"
@@ -92,6 +95,7 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
               pin_factory: Any = None, out: TextIO | None = None) -> int:
     """Check every configured device; print the findings; 0 when all are OK."""
     out = out or sys.stdout
+    is_real_clock = clock is None
     clock = clock or MonotonicClock()
     ask = asker(ask)
     gpio = GpioFactory(pin_factory)
@@ -118,6 +122,7 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
             reports.append(report)
     except NoAnswer as err:
         return fail(f"{err}; the check stopped", EXIT_USAGE)
+    _check_loop_timing(config, out, is_measured=is_real_clock)
     problems = [r for r in reports if r.problems]
     untested = [r for r in reports if r.verdict == NOT_TESTED]
     print("", file=out)
@@ -139,10 +144,45 @@ def _print_report(report: Report, out: TextIO) -> None:
         print(f"   {report.verdict}", file=out)
 
 
+# -- the loop ---------------------------------------------------------------------------------
+LOOP_MEASURE_S = 2.0
+
+
+def _check_loop_timing(config: Config, out: TextIO, *, is_measured: bool) -> None:
+    """The daemon loop run for a moment on this machine's real clock: what a tick costs here."""
+    from monitor.service.loop_timing import measure
+
+    report = Report(f"loop timing (loop.rate_hz = {config.loop.rate_hz:g}, imu.sample_rate_hz = "
+                    f"{config.imu.sample_rate_hz:g}, on fake devices)", out)
+    print(f"\n== {report.title}", file=out, flush=True)
+    if not is_measured:
+        report.is_tested = False
+        report.found("not measured: this check runs on a simulated clock")
+    else:
+        budget = measure(config, LOOP_MEASURE_S)
+        for line in budget.describe().splitlines():
+            report.found(line)
+        summary = budget.summary()
+        worst_s = summary["tick_wall_p999_s"] or 0.0
+        # A measurement, not a verdict: a busy moment on the machine must not fail the check.
+        if worst_s > budget.period_s / 2:
+            report.found(f"WARNING: the slowest ticks took {worst_s * 1000:.1f} ms, more than half the "
+                         f"{budget.period_s * 1000:.1f} ms period: lower loop.rate_hz or imu.sample_rate_hz, "
+                         f"or stop other work on this Pi")
+    _print_report(report, out)
+
+
 # -- the IMU ---------------------------------------------------------------------------------
 def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
+    from monitor.service.bus_load import check_config
+
     report.found(f"found: {imu.chip} (WHO_AM_I 0x{imu.who_am_i:02X}) at I2C address 0x{imu.address:02X} "
                  f"on /dev/i2c-{config.imu.i2c_bus}")
+    bus_load = check_config(config)
+    if bus_load is not None:
+        report.found(bus_load.describe())
+        if bus_load.is_too_high:
+            report.problem(bus_load.refusal())
     ask("Put the IMU clip down on a still surface (or hold it perfectly still), then press Enter: ")
     recording = record_imu(imu, clock, IMU_MEASURE_S)
     expected_hz = imu.sample_rate_hz
@@ -238,7 +278,8 @@ def _check_relay(relay: Any, config: Config, clock: CommandClock, ask: Ask, repo
     cfg = config.relay
     level = "high" if cfg.active_high else "low"
     has_feedback = bool(getattr(relay, "has_feedback", False))
-    report.found(f"opened on GPIO {cfg.pin} (energized when {level}), released"
+    how = "energized while it toggles: charge-pump drive" if cfg.drive == "charge_pump" else f"energized when {level}"
+    report.found(f"opened on GPIO {cfg.pin} ({how}), released"
                  + (f"; monitoring contact on GPIO {cfg.feedback_pin}" if has_feedback else
                     "; no monitoring contact configured"))
     print("   The relay test closes the relay's contacts for a moment: the same as putting the safety key\n"
@@ -248,6 +289,9 @@ def _check_relay(relay: Any, config: Config, clock: CommandClock, ask: Ask, repo
     if not is_yes(answer):
         report.found("the relay was not clicked (skipped at the prompt)")
         report.is_tested = False
+        return
+    if cfg.drive == "charge_pump":
+        _check_charge_pump(relay, config, clock, ask, report, has_feedback)
         return
     settle_s = cfg.feedback_settle_s
     seen = []
@@ -282,3 +326,61 @@ def _check_relay(relay: Any, config: Config, clock: CommandClock, ask: Ask, repo
                        f"check the wire from the contact to GPIO {cfg.feedback_pin} and GND, and "
                        "relay.feedback_closed_when_energized; if it never changes, the relay may be "
                        "welded or its coil dead: replace it")
+
+
+def _check_charge_pump(relay: Any, config: Config, clock: CommandClock, ask: Ask, report: Report,
+                       has_feedback: bool) -> None:
+    """Toggle as the loop does, then stop with the pin left high, then again left low: the
+    circuit must hold the relay while the toggles come and drop it by itself when they stop."""
+    cfg = config.relay
+    period_s = 1.0 / config.loop.rate_hz
+    toggles = max(2, round(RELAY_HOLD_S / period_s)) // 2 * 2  # even: ends where it started
+    not_held, not_dropped = [], []
+
+    def released() -> bool | None:
+        closed = relay.is_feedback_closed
+        return None if closed is None else closed != cfg.feedback_closed_when_energized
+
+    def run(count: int, left: str) -> None:
+        for _ in range(count):
+            relay.energize()  # one toggle, as one healthy tick
+            clock.sleep_until(clock.now() + period_s)
+        if has_feedback and released():
+            not_held.append(f"the monitoring contact showed the relay released while the pin toggled "
+                            f"(the run that left the pin {left})")
+        clock.sleep_until(clock.now() + CHARGE_PUMP_DROP_S + cfg.feedback_settle_s)
+        if has_feedback:
+            if released():
+                wait_ms = (CHARGE_PUMP_DROP_S + cfg.feedback_settle_s) * 1000
+                report.found(f"toggling stopped with the pin {left}: the monitoring contact shows the relay "
+                             f"released {wait_ms:.0f} ms later")
+            else:
+                not_dropped.append(f"the relay stayed energized after the toggling stopped with the pin {left}")
+
+    report.found(f"charge-pump drive: toggling GPIO {cfg.pin} at {config.loop.rate_hz:g} Hz for "
+                 f"{toggles * period_s:.1f} s, then stopping with the pin left high, then left low")
+    try:
+        relay.release()
+        run(toggles + 1, "high")  # an odd count from low ends high
+        relay.release()
+        run(toggles, "low")
+    except OSError as err:
+        report.problem(f"the relay pin could not be toggled ({err}): check that no other program "
+                       f"(the treadguard service?) holds GPIO {cfg.pin}")
+    finally:
+        relay.release()
+    held = ask("Did the relay click on twice (its LED lit while the pin toggled)? [y/n]: ")
+    if not is_yes(held):
+        not_held.append("the person heard the relay not pull in while the pin toggled")
+    dropped = ask("Did it click off by itself each time, a moment after the toggling stopped? [y/n]: ")
+    if not is_yes(dropped):
+        not_dropped.append("the person heard no drop-out when the toggling stopped")
+    for line in not_held:
+        report.problem(f"{line}: the charge-pump circuit does not hold the relay; check the 74HC123's "
+                       "3.3 V and GND, R6/C1 and R7/C2, the diodes D2/D3 and R8 to Q1's base, and that "
+                       f"loop.rate_hz ({config.loop.rate_hz:g} Hz) is one the circuit holds at (see wiring/README.md)")
+    for line in not_dropped:
+        report.problem(f"{line}: the circuit does not drop out by itself, so a frozen Pi would keep the "
+                       "belt running; check that nothing but the 74HC123's Q outputs drives Q1's base, that "
+                       "C1/C2 are 1 uF (not larger), and that IN is not wired straight to the relay; until it "
+                       "drops out, do not rely on relay.drive = \"charge_pump\"")

@@ -8,11 +8,15 @@ is allowed, so one run of `treadguard config --check FILE` finds every mistake.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from monitor.config.schema import ACCEL_FULL_SCALES_G, GYRO_FULL_SCALES_DPS, SECTIONS, Config, DriftConfig
+from monitor.config.schema import (
+    ACCEL_FULL_SCALES_G, CHARGE_PUMP_MIN_LOOP_HZ, GYRO_FULL_SCALES_DPS, SECTIONS, Config, DriftConfig,
+)
 from monitor.safety.settings import check_value
 
 
@@ -123,6 +127,16 @@ def _cross_checks(config: Config) -> list[str]:
                 f"belt.debounce_s ({belt.debounce_s:g}) must be less than half the pulse period at twice the "
                 f"speed limit ({fastest_period_s / 2:g} s with belt.pulses_per_m = {belt.pulses_per_m:g})")
     relay = config.relay
+    if relay.drive == "charge_pump":
+        if config.loop.rate_hz < CHARGE_PUMP_MIN_LOOP_HZ:
+            problems.append(
+                f"relay.drive = \"charge_pump\" needs loop.rate_hz of at least {CHARGE_PUMP_MIN_LOOP_HZ:g} "
+                f"(it is {config.loop.rate_hz:g}): the circuit's pulse width holds the relay only while "
+                "the toggles come that often; raise loop.rate_hz or use relay.drive = \"level\"")
+        if not relay.active_high:
+            problems.append(
+                "relay.drive = \"charge_pump\" needs relay.active_high = true: the pin rests low and "
+                "the circuit's input has a pull-down (see wiring/README.md)")
     if relay.feedback_pin == relay.pin:
         problems.append(f"relay.feedback_pin ({relay.feedback_pin}) must not be the relay's own pin")
     if config.range.enabled:
@@ -137,6 +151,20 @@ def _cross_checks(config: Config) -> list[str]:
     pins += [("belt.pin", belt.pin)] if belt.enabled else []
     if config.range.enabled:
         pins += [("range.trigger_pin", config.range.trigger_pin), ("range.echo_pin", config.range.echo_pin)]
+    console = config.console
+    if console.button_enabled:
+        pins.append(("console.button_pin", console.button_pin))
+        if console.button_stuck_s <= console.button_hold_s:
+            problems.append(f"console.button_stuck_s ({console.button_stuck_s:g}) must be longer than "
+                            f"console.button_hold_s ({console.button_hold_s:g})")
+    if console.light == "rgb":
+        pins += [("console.light_red_pin", console.light_red_pin),
+                 ("console.light_green_pin", console.light_green_pin),
+                 ("console.light_blue_pin", console.light_blue_pin)]
+    elif console.light == "single":
+        pins.append(("console.light_green_pin", console.light_green_pin))
+    if console.buzzer_enabled:
+        pins.append(("console.buzzer_pin", console.buzzer_pin))
     seen: dict[int, str] = {}
     for name, pin in pins:
         if pin in (2, 3) and config.imu.driver != "fake":
@@ -150,6 +178,52 @@ def _cross_checks(config: Config) -> list[str]:
             f"range.min_rear_margin_m ({config.range.min_rear_margin_m:g}) must be less than "
             f"range.rear_edge_m ({config.range.rear_edge_m:g})"
         )
+    elif config.range.enabled and config.range.warning_zone_m > 0:
+        rng = config.range
+        # the zone starts this far from the sensor; nearer than 0.3 m nobody walks, so it would never be quiet
+        starts_m = rng.rear_edge_m - rng.min_rear_margin_m - rng.warning_zone_m
+        if starts_m < 0.3:
+            problems.append(
+                f"range.warning_zone_m ({rng.warning_zone_m:g}) reaches too far forward: with "
+                f"range.min_rear_margin_m ({rng.min_rear_margin_m:g}) and range.rear_edge_m "
+                f"({rng.rear_edge_m:g}) it would start {starts_m:.2f} m from the console and beep wherever "
+                f"the walker is; make it at most {max(0.0, rng.rear_edge_m - rng.min_rear_margin_m - 0.3):.2f}")
+    problems += _bridge_checks(config)
+    return problems
+
+
+DEVICE_ID = re.compile(r"^[a-z0-9_]{1,32}$")
+
+
+def _bridge_checks(config: Config) -> list[str]:
+    """[bridge]: names that end up in MQTT topics, files that go together, an address to bind."""
+    bridge = config.bridge
+    problems = []
+    if not DEVICE_ID.match(bridge.device_id):
+        problems.append(f'bridge.device_id is "{bridge.device_id}": use 1 to 32 lower-case letters, digits '
+                        f'or _ (it becomes part of MQTT topics and Home Assistant ids)')
+    for key in ("topic_prefix", "discovery_prefix"):
+        value = getattr(bridge, key)
+        if not value or any(c in value for c in "+#\0") or value.startswith("/") or value.endswith("/"):
+            problems.append(f'bridge.{key} is "{value}": it must be a non-empty MQTT topic without '
+                            f'+ or # and without a leading or trailing /')
+    if bridge.mqtt_password_file and not bridge.mqtt_username:
+        problems.append("bridge.mqtt_password_file is set but bridge.mqtt_username is empty: set both, or neither")
+    if bridge.mqtt_key_file and not bridge.mqtt_cert_file:
+        problems.append("bridge.mqtt_key_file is set without bridge.mqtt_cert_file: a client key needs its certificate")
+    if bridge.mqtt_cert_file and not bridge.mqtt_key_file:
+        problems.append("bridge.mqtt_cert_file is set without bridge.mqtt_key_file: a client certificate needs its key")
+    if not bridge.mqtt_tls:
+        for key in ("mqtt_ca_file", "mqtt_cert_file", "mqtt_key_file"):
+            if getattr(bridge, key):
+                problems.append(f"bridge.{key} is set but bridge.mqtt_tls is false: set mqtt_tls = true to use it")
+    try:
+        ipaddress.ip_address(bridge.dashboard_bind)
+    except ValueError:
+        problems.append(f'bridge.dashboard_bind is "{bridge.dashboard_bind}": it must be an IP address '
+                        f'(127.0.0.1 for this Pi only, 0.0.0.0 for the home network)')
+    if not bridge.session_db:
+        problems.append("bridge.session_db is empty: give the path of the session log")
     return problems
 
 

@@ -17,6 +17,10 @@ IMU_DRIVERS = ("fake", "mpu6050", "lsm6ds3")
 BELT_DRIVERS = ("fake", "pulse")
 RANGE_DRIVERS = ("fake", "hcsr04")
 RELAY_DRIVERS = ("fake", "gpio")
+RELAY_DRIVES = ("level", "charge_pump")
+# The charge-pump circuit's values (wiring/netlist.py) hold the relay with margin from this loop
+# rate up; below it the gap between toggles nears the circuit's shortest pulse width.
+CHARGE_PUMP_MIN_LOOP_HZ = 80.0
 ACCEL_FULL_SCALES_G = (2, 4, 8, 16)
 GYRO_FULL_SCALES_DPS = (250, 500, 1000, 2000)
 
@@ -94,6 +98,11 @@ class ImuConfig:
         2000, "gyroscope range in degrees per second as the datasheets name it (250, 500, 1000 or 2000); "
         "readings are in rad/s", min=250, max=2000,
     )
+    i2c_bus_hz: int = setting(
+        0, "the I2C bus speed in Hz (dtparam=i2c_arm_baudrate), used to check at start that the IMU's reads "
+        "fit the loop period; 0: read it from the system (the Pi's i2c_bcm2835 driver or the device tree), "
+        "assuming 100 kHz where the system does not say", min=0, max=3_400_000,
+    )
     reset_check_s: float = setting(
         0.5, "how often the driver checks that the chip still holds its configuration "
         "(a chip that reset itself is a fault)", min=0.05, max=10.0,
@@ -156,6 +165,12 @@ class RangeConfig:
     max_distance_m: float = setting(
         3.0, "the farthest distance the range sensor reports; must be beyond the rear edge",
         above=0.3, max=4.0,
+    )
+    warning_zone_m: float = setting(
+        0.25, "the buzzer's pre-warning zone, in front of the drift trip: from min_rear_margin_m + this "
+        "to min_rear_margin_m from the rear edge, beeps come faster the deeper the walker drifts in, so "
+        "they can step forward before the belt stops (needs [console] buzzer_enabled); 0: no pre-warning. "
+        "The trip itself is decided as before, never later", min=0.0, max=1.0,
     )
 
 
@@ -224,6 +239,13 @@ class DriftConfig:
 class RelayConfig:
     driver: str = setting("gpio", "the relay in the safety-key loop", choices=RELAY_DRIVERS)
     pin: int = setting(17, "GPIO (BCM number) driving the relay module's input", min=2, max=27)
+    drive: str = setting(
+        "level", "level: the pin is held at its energizing level while the relay is energized; charge_pump: the pin "
+        "toggles once per healthy tick and the charge-pump circuit in wiring/ holds the relay only "
+        "while the toggling goes on, so a frozen loop, process or Pi drops it within 50 ms by itself "
+        f"(needs loop.rate_hz of at least {CHARGE_PUMP_MIN_LOOP_HZ:g} and relay.active_high = true)",
+        choices=RELAY_DRIVES,
+    )
     active_high: bool = setting(
         True, "true: a high pin energizes the relay, and the pull-down on the input releases it "
         "when the Pi stops driving it (see wiring/); false only for a module that energizes on "
@@ -254,6 +276,94 @@ class RecordConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    button_enabled: bool = setting(
+        False, "is an arm button fitted at the console: hold it 1 s to arm, while every check passes")
+    button_pin: int = setting(5, "GPIO (BCM number) of the arm button (header pin 29)", min=2, max=27)
+    button_pull_up: bool = setting(
+        True, "true: the button connects the pin to GND and the pin's pull-up holds it high; false: it "
+        "connects the pin to 3.3 V and needs a pull-down resistor")
+    button_hold_s: float = setting(
+        1.0, "hold the arm button this long to arm (a brush against it does not)", min=0.3, max=5.0)
+    button_stuck_s: float = setting(
+        10.0, "a button held longer than this (or pressed when treadguard starts) is stuck: it arms "
+        "nothing until it has been released", min=3.0, max=60.0)
+    light: str = setting(
+        "none", "the status light: an RGB LED (three pins), a single LED on light_green_pin, or none",
+        choices=("none", "rgb", "single"))
+    light_red_pin: int = setting(16, "GPIO (BCM number) of the RGB LED's red (header pin 36)", min=2, max=27)
+    light_green_pin: int = setting(
+        20, "GPIO (BCM number) of the RGB LED's green, or of a single LED (header pin 38)", min=2, max=27)
+    light_blue_pin: int = setting(21, "GPIO (BCM number) of the RGB LED's blue (header pin 40)", min=2, max=27)
+    light_active_high: bool = setting(
+        True, "true: a high pin lights the LED (common cathode to GND); false: a common-anode LED")
+    buzzer_enabled: bool = setting(
+        False, "is a buzzer fitted: sounds on a trip, on a refused arm, and the drift pre-warning")
+    buzzer_pin: int = setting(
+        12, "GPIO (BCM number) driving the buzzer's transistor (header pin 32)", min=2, max=27)
+    buzzer_active_high: bool = setting(True, "true: a high pin sounds the buzzer (an NPN transistor)")
+
+
+@dataclass(frozen=True)
+class StatusConfig:
+    enabled: bool = setting(
+        True, "serve the live state, read-only, on a local UNIX socket for `treadguard status` and the "
+        "home bridge; nothing can be changed through it")
+    socket_path: str = setting(
+        "/run/treadguard/status.sock", "the status socket; its folder must exist and be writable only by "
+        "treadguard (systemd makes /run/treadguard with RuntimeDirectory=treadguard)")
+    interval_s: float = setting(
+        0.25, "a snapshot of the state this often, and at once on every trip or change of state",
+        min=0.05, max=10.0)
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """`treadguard bridge`: the home dashboard and MQTT, a separate unprivileged process that only
+    reads the status socket ([status] socket_path) and can never arm the monitor."""
+    mqtt_host: str = setting(
+        "", "the MQTT broker's host name or address (e.g. Home Assistant's Mosquitto add-on); "
+        "empty: no MQTT, only the dashboard")
+    mqtt_port: int = setting(1883, "the broker's port (1883 plain, 8883 usually TLS)", min=1, max=65535)
+    mqtt_tls: bool = setting(False, "connect to the broker over TLS")
+    mqtt_ca_file: str = setting(
+        "", "with mqtt_tls: the CA certificate (PEM) that signed the broker's certificate; empty: the "
+        "system's CAs")
+    mqtt_cert_file: str = setting(
+        "", "with mqtt_tls: a client certificate (PEM) for brokers that ask for one; empty: none")
+    mqtt_key_file: str = setting("", "with mqtt_cert_file: its private key (PEM), readable by the bridge only")
+    mqtt_username: str = setting("", "the broker user name; empty: connect without one")
+    mqtt_password_file: str = setting(
+        "", "a file holding the broker password (its first line), readable by the bridge's user only; "
+        "the password itself never goes in this config")
+    topic_prefix: str = setting(
+        "treadguard", "state, trip and availability topics go under <topic_prefix>/<device_id>/")
+    discovery_prefix: str = setting(
+        "homeassistant", "Home Assistant's MQTT discovery prefix (its default is homeassistant)")
+    device_id: str = setting(
+        "treadmill", "names this treadmill in topics and in Home Assistant (lower-case letters, digits, _)")
+    state_interval_s: float = setting(
+        2.0, "the MQTT state is published at most this often (and at once when armed/tripped changes), "
+        "so Home Assistant's history does not fill with belt-speed noise", min=0.25, max=60.0)
+    dashboard_enabled: bool = setting(True, "serve the local web dashboard")
+    dashboard_bind: str = setting(
+        "127.0.0.1", "the address the dashboard listens on: 127.0.0.1 this Pi only; 0.0.0.0 (or the "
+        "Pi's LAN address) to opt in to the whole home network, read-only and without a password")
+    dashboard_port: int = setting(8957, "the dashboard's TCP port (0: any free port, printed at start)",
+                                  min=0, max=65535)
+    session_db: str = setting(
+        "/var/lib/treadguard-bridge/sessions.sqlite", "the session log (SQLite), written by the bridge")
+    session_idle_s: float = setting(
+        120.0, "a session ends once the belt has stood this long (its end is the last moment it moved)",
+        min=5.0, max=3600.0)
+    moving_mps: float = setting(
+        0.1, "a belt faster than this is moving: it starts a session and counts as walking", min=0.01, max=1.0)
+    status_silence_s: float = setting(
+        2.0, "no snapshot on the status socket for this long means the daemon is not live: availability "
+        "goes offline and the bridge reconnects", min=0.5, max=60.0)
+
+
+@dataclass(frozen=True)
 class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
@@ -264,6 +374,9 @@ class Config:
     motion: MotionParams = MotionParams()
     relay: RelayConfig = RelayConfig()
     record: RecordConfig = RecordConfig()
+    status: StatusConfig = StatusConfig()
+    bridge: BridgeConfig = BridgeConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
 
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}

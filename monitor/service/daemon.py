@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
 from monitor.safety.core import SafetyCore
 from monitor.safety.verdict import Verdict
+from monitor.service.tick_budget import GcPolicy, TickBudget
 
 
 class LoopClock(Protocol):
@@ -54,13 +55,16 @@ class Daemon:
     """Runs the safety core against devices at a fixed rate."""
 
     def __init__(self, core: SafetyCore, devices: Devices, clock: LoopClock, *,
-                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None) -> None:
+                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
+                 budget: TickBudget | None = None, gc_policy: GcPolicy | None = None) -> None:
         self.core = core
         self.devices = devices
         self.clock = clock
         self.period_s = 1.0 / core.config.loop.rate_hz
         self.on_tick = on_tick  # must not block: hand work to a Sideline
         self.stats = LoopStats()
+        self.budget = budget  # the loop's account of its own timing (the real service keeps one)
+        self.gc_policy = gc_policy  # collections only between ticks, never a full one in the loop
         self._is_stopping = False
         self._previous_handlers: dict[int, Any] = {}
 
@@ -117,27 +121,46 @@ class Daemon:
         start_s = clock.now()
         stop_at_s = until_s
         k = 0
+        budget = self.budget
+        gc_policy = self.gc_policy
         try:
             if arm_at_start:
                 self.core.request_reset()
+            if gc_policy is not None:
+                gc_policy.start()
+            if budget is not None:
+                budget.is_in_loop = True
             while not self._is_stopping:
                 due_s = start_s + k * self.period_s
                 clock.sleep_until(due_s)
                 now_s = clock.now()
                 if stop_at_s is not None and now_s > stop_at_s + 1e-9:
                     break
+                if budget is not None:
+                    budget.tick_started(now_s - due_s)
                 verdict = self.tick(now_s)
+                if budget is not None:
+                    budget.tick_done()
                 if verdict.is_new_trip and stop_on_trip:
                     stop_at_s = now_s + after_trip_s if stop_at_s is None else min(stop_at_s, now_s + after_trip_s)
                 k += 1
                 # Ticks whose time passed while this one ran are skipped, not bunched;
                 # the core sees the long interval at the next tick and judges it.
-                next_k = math.ceil((clock.now() - start_s) / self.period_s - 1e-6)
+                after_s = clock.now()
+                next_k = math.ceil((after_s - start_s) / self.period_s - 1e-6)
                 if next_k > k:
                     self.stats.late_ticks += next_k - k
+                    if budget is not None:
+                        budget.skipped(next_k - k)
                     k = next_k
+                if gc_policy is not None:
+                    gc_policy.between_ticks(start_s + k * self.period_s - after_s)
         finally:
             self.devices.relay.release()
+            if budget is not None:
+                budget.is_in_loop = False
+            if gc_policy is not None:
+                gc_policy.stop()
             self.devices.close()
         return self.stats
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -106,3 +107,13 @@ def trip_record_writer(folder: str, out: Callable[[str], None]) -> Callable[[Tri
             return
         out(f"treadguard: trip recorded: {explanation} and {data}")
     return write
+
+
+def stderr_writer(folder: str) -> Callable[[TripRecord], None]:
+    """The service's handler (importable by name, for the worker process): records into
+    `folder`, what became of each said on stderr, which is the journal."""
+    return trip_record_writer(folder, _say_on_stderr)
+
+
+def _say_on_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
