@@ -5,6 +5,7 @@ outside. The clock is the samples' own time; nothing sleeps."""
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from monitor.config.schema import Config, DriftConfig
@@ -209,9 +210,11 @@ def test_the_period_is_the_median_of_the_last_few_intervals():
 
 # -- the trip, in the core ---------------------------------------------------------------------------
 
-def vertical_only(samples):
-    """Samples for the core: the vertical on z (identity mount), nothing else moving."""
-    return [(t, 0.0, 0.0, v, 0.0, 0.0, 0.0) for t, v in samples]
+def vertical_only(samples, seed=3):
+    """Samples for the core: the vertical on z (identity mount), the other channels
+    with a live sensor's noise only (a channel stuck at zero is a sensor fault)."""
+    noise = np.random.default_rng(seed)
+    return [(t, *noise.normal(0.0, 0.05, 2), v, *noise.normal(0.0, 0.01, 3)) for t, v in samples]
 
 
 def stop_run(belt_mps, *, period_s=0.5, walk_until_s=6.0, config=Config()):

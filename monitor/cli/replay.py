@@ -4,9 +4,10 @@ A PATH may be a folder: its traces (*.csv, *.csv.gz) replay in name order. The
 human output ends with a summary across traces; --json prints exactly the
 contract's lines and nothing else. --plot draws the one trace replayed.
 
-Traces run in parallel worker processes but print in the order given. A trace
-that cannot be read prints one line on stderr naming the file and line; the
-others still run, and the exit status is then non-zero.
+Traces run in parallel worker processes but print in the order given, each
+read as a stream (memory does not grow with its length). A trace that cannot
+be read prints one line on stderr naming the file and line; the others still
+run, and the exit status is then non-zero.
 """
 
 from __future__ import annotations
@@ -23,14 +24,14 @@ from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.formats.trace_format import TraceError
 from monitor.formats.trace_reader import read_trace
-from monitor.service.replay import ReplayResult, replay
+from monitor.service.replay import ReplayResult, replay_file
 
 
 def replay_path(job: tuple[str, Config]) -> tuple[ReplayResult | None, str | None]:
     """(result, None) or (None, one-line error). Runs in a worker process."""
     path, config = job
     try:
-        return replay(read_trace(path), config), None
+        return replay_file(path, config), None
     except TraceError as err:
         return None, str(err)
     except Exception as err:  # one bad trace must not stop the others

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from drivers.interfaces import Relay
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, bench_trip_dir, fail, package_file, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
@@ -22,13 +23,15 @@ from monitor.safety.verdict import Verdict
 from monitor.service.bench_session import BenchSession
 from monitor.service.clock import MonotonicClock, ScaledClock
 from monitor.service.daemon import Daemon, LoopClock
+from monitor.service.deadline import DeadlineRelay, lease_for
+from monitor.service.journal import TripJournal
 from monitor.service.notify import Notifier, WatchdogFeeder
 from monitor.service.replay import build_replay
 from monitor.service.sideline import Sideline
 from monitor.service.status_line import StatusLine
 from monitor.service.status_socket import StatusService, desk_socket_path
 from monitor.service.tick_budget import GcPolicy, TickBudget
-from monitor.service.trip_record import TripRecorder, trip_record_writer
+from monitor.service.trip_record import RecordRefused, TripRecorder, open_folder, trip_record_writer
 from monitor.service.worker_process import ProcessSideline
 
 DEMO_TRACE = "demo/walk-then-stumble.csv.gz"
@@ -256,12 +259,14 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
 
 def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any = None,
                  pin_factory: Any = None, until_s: float | None = None,
-                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None) -> int:
+                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
+                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None) -> int:
     """The daemon on the devices the config names, until SIGTERM/SIGINT.
 
     A real run passes only the config: the monotonic clock, /dev/i2c-N and the lgpio
     pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
-    an end time and a tick hook; everything else, signals included, is the real path.
+    an end time, a tick hook and a run permit whose watchdog they step on their own
+    clock; everything else, signals included, is the real path.
     """
     from monitor.service.bus_load import check_config
     from monitor.service.hardware import HardwareError, open_devices
@@ -277,6 +282,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    # Permission to run expires: the relay is energized only while the loop renews its lease.
+    lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
+    devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
     if is_real_time:
         from monitor.service.realtime import prepare_process
 
@@ -290,9 +298,12 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
     # The records are written in a worker process: formatting and compressing them would
     # otherwise hold the GIL the loop needs, and its ticks would come late.
+    _check_record_folder(config.record.trip_dir)
     records = ProcessSideline("monitor.service.trip_record:stderr_writer", (config.record.trip_dir,),
                               maxsize=4, name="trip-records")
-    recorder = TripRecorder(core, records.offer)
+    # Each trip is said in the journal first, from its own thread, then handed to the records.
+    journal = TripJournal(records.offer)
+    recorder = TripRecorder(core, journal.offer)
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
@@ -321,6 +332,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         service.notifier.stopping("stopped; relay released")
         daemon.restore_signal_handlers()
         recorder.finish(core)
+        journal.close()
         records.close()
         if served is not None:
             served.close()
@@ -381,6 +393,16 @@ def _chain(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _check_record_folder(folder: str) -> None:
+    """Say at start, once, when trip records could not be written (the trips still reach the journal)."""
+    try:
+        os.close(open_folder(folder))
+    except (RecordRefused, OSError) as err:
+        reason = str(err) if isinstance(err, RecordRefused) else f"{err.strerror or err}"
+        _say(f"treadguard: trip records cannot be written into {folder}: {reason}; trips are still said in "
+             f"the journal. Check record.trip_dir (the service's StateDirectory is /var/lib/treadguard)")
 
 
 def _enable_stack_dumps() -> None:
