@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.sim.run import SYSTEMS, build, run_scenario, to_trace
-from bench.sim.scenarios import BY_NAME, LIBRARY, NORMAL, Scenario
+from bench.sim.scenarios import BY_NAME, END, LIBRARY, NORMAL, START, Scenario
 from bench.sim.world import STEPPING, STOPPED, Script, SimBeltSensor, SimRangeSensor, SimRelay, Treadmill, World
 from monitor.cli.main import main
 from monitor.config.schema import Config
@@ -145,9 +145,41 @@ def test_the_library_covers_every_event_both_directions_and_long_sessions():
     assert len(long_normal) >= 6
 
 
+def test_the_library_starts_from_standing_breaks_into_a_jog_and_ends_sessions_both_ways():
+    starts = [s for s in LIBRARY if s.event == START]
+    assert {s.walking for s in starts} == {"forward", "backward"} and {s.stand_on for s in starts} == {"belt", "rails"}
+    assert all(5.0 <= s.stand_s <= 15.0 for s in starts)
+    assert any(s.speed_mps > 2.1 for s in starts)  # a jog from standing
+    assert {s.walking for s in LIBRARY if s.event == END} == {"forward", "backward"}
+    assert any(s.profile_kmh and s.profile_kmh[0][1] < 7.5 < s.profile_kmh[-1][1] for s in LIBRARY)
+    without_range = [s for s in LIBRARY if not s.range_sensor]
+    assert {(s.hazard, s.walking) for s in without_range} == {(h, w) for h in (True, False)
+                                                              for w in ("forward", "backward")}
+    assert all(not s.hazard for s in LIBRARY if s.event in (START, END))
+
+
+def test_a_walker_standing_first_is_still_until_the_belt_starts_then_steps():
+    built = build(BY_NAME["stand-belt-then-walk-fwd-4kmh"])
+    t, vertical = built.motion.t_s, (built.motion.accel_mps2 @ built.motion.imu_mount.T)[:, 2]
+    standing, walking = vertical[(t > 1) & (t < 10)], vertical[(t > 20) & (t < 40)]
+    assert standing.std() < 0.2 < 1.0 < walking.std()
+    assert built.script.belt_command_mps(9.9) == 0.0 and built.script.belt_command_mps(10.1) > 1.0
+
+
+def test_at_the_end_of_a_session_the_belt_stops_before_the_walker_does():
+    scenario = BY_NAME["session-end-fwd-4kmh-imu"]
+    built = build(scenario)
+    world = World(Treadmill(), built.script)
+    world.advance(scenario.onset_s + 10.0)
+    assert world.belt_mps == 0.0
+    t, vertical = built.motion.t_s, (built.motion.accel_mps2 @ built.motion.imu_mount.T)[:, 2]
+    assert vertical[t > scenario.onset_s + 6.0].std() < 0.2 and not scenario.range_sensor
+
+
 # A subset that runs in a few seconds: one of each kind, both directions.
 SUBSET = ["stumble-bwd-1kmh", "fall-fwd-4kmh", "slip-fall-bwd-1.5kmh", "stop-carried-bwd-2.5kmh",
-          "drift-bwd-2kmh", "clip-pulled-fwd-4kmh", "i2c-errors-fwd-5kmh", "side-rails-fwd-4kmh"]
+          "drift-bwd-2kmh", "clip-pulled-fwd-4kmh", "i2c-errors-fwd-5kmh", "side-rails-fwd-4kmh",
+          "stop-carried-fwd-2kmh-imu", "stand-belt-then-walk-bwd-2kmh-imu", "session-end-fwd-4kmh-imu"]
 
 
 @pytest.mark.parametrize("name", SUBSET)

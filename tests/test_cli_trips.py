@@ -154,9 +154,13 @@ def test_every_sentence_names_the_value_and_its_threshold():
     assert over.startswith("the belt ran at 5.00 m/s = 18.0 km/h for 0.30 s (the limit is 4.50 m/s = 16.2 km/h")
     stale = explain("imu_stale", {"age_s": 0.08}, DEFAULTS)
     assert "no new IMU sample for 0.080 s (the limit is 0.050 s)" in stale
-    assert explain("stopped_stepping", {"no_step_s": 1.2, "carried_m": 0.6, "belt_mps": 0.8}, DEFAULTS) == (
-        "no step for 1.2 s (the limit is 0.9 s) while the belt, at 0.80 m/s, carried the walker back 0.60 m "
-        "(the limit is 0.50 m)")
+    assert explain("stopped_stepping", {"no_step_s": 0.76, "no_step_limit_s": 0.75, "step_period_s": 0.5,
+                                        "carried_m": 0.6, "belt_mps": 0.8}, DEFAULTS) == (
+        "no step for 0.76 s (the limit is 0.75 s, from the walker's own step period of 0.50 s) while the belt, "
+        "at 0.80 m/s, carried the walker back 0.60 m (the limit is 0.25 m)")
+    assert explain("stopped_stepping", {"no_step_s": 0.9, "carried_m": 0.6, "belt_mps": 0.8}, DEFAULTS) == (
+        "no step for 0.90 s (the limit is 0.90 s, their step period not yet known) while the belt, "
+        "at 0.80 m/s, carried the walker back 0.60 m (the limit is 0.25 m)")
 
 
 def test_a_check_without_a_sentence_is_still_shown_plainly():

@@ -335,3 +335,41 @@ def test_the_rules_between_settings_are_in_the_reference():
     assert "## Rules between settings" in reference
     assert "motion.max_dt_s must be at least twice the IMU sample period 1 / imu.sample_rate_hz" in reference
     assert "| at least 0.005 and at most 0.5; at least twice the IMU sample period" in reference
+
+
+# -- drift settings that together would blind or delay the stopped-stepping check ---------------------
+
+def drift_problems(**drift) -> list[str]:
+    return [p for p in _problems({"drift": drift}) if p.startswith("drift.") or "drift." in p.split(" ")[0]]
+
+
+@pytest.mark.parametrize("low_s,high_s,is_ok", [(0.9, 0.9, True), (0.9 + 1e-9, 0.9, False)])
+def test_the_no_step_limits_must_not_cross(low_s, high_s, is_ok):
+    problems = drift_problems(min_no_step_s=low_s, max_no_step_s=high_s)
+    assert (problems == []) is is_ok, problems
+    assert is_ok or problems[0].startswith("drift.min_no_step_s") and "at most drift.max_no_step_s" in problems[0]
+
+
+@pytest.mark.parametrize("tau_s,is_ok", [(0.9, True), (0.9 - 1e-9, False)])
+def test_the_step_size_must_outlast_the_no_step_limit(tau_s, is_ok):
+    problems = drift_problems(step_level_tau_s=tau_s)
+    assert (problems == []) is is_ok, problems
+    assert is_ok or "noise of standing" in problems[0]
+
+
+@pytest.mark.parametrize("high_hz,is_ok", [(2.0, True), (2.0 - 1e-9, False)])
+def test_the_step_band_must_pass_a_gait(high_hz, is_ok):
+    problems = drift_problems(step_band_low_hz=1.0, step_band_high_hz=high_hz)
+    assert (problems == []) is is_ok, problems
+
+
+@pytest.mark.parametrize("carry_m,is_ok", [(0.25, True), (0.25 + 1e-9, False)])
+def test_the_carry_distance_must_not_hold_a_stop_past_the_no_step_limit(carry_m, is_ok):
+    problems = drift_problems(max_carry_m=carry_m, min_belt_mps=0.25, max_no_step_s=1.0)
+    assert (problems == []) is is_ok, problems
+    assert is_ok or "decided later than drift.max_no_step_s" in problems[0]
+
+
+def test_the_old_fixed_step_threshold_is_an_unknown_setting_that_names_the_new_ones():
+    problems = drift_problems(step_accel_mps2=1.5)
+    assert "drift.step_accel_mps2" in problems[0] and "unknown setting" in problems[0]

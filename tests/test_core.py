@@ -245,59 +245,7 @@ def test_range_plausibility_boundary(distance_m, is_fault):
     assert ("range_out_of_range" in d.details(0.0625)) is is_fault
 
 
-# -- drift from IMU and belt speed ------------------------------------------------------------------
-
-def stepping(t0_s, t1_s, step_mps2=3.0):
-    """Standing, with a heel strike (a vertical spike of exactly step_mps2) every 0.5 s."""
-    samples = standing(t0_s, t1_s, RATE, seed=7)
-    return [(s[0], s[1], s[2], G + step_mps2 if round(s[0] * RATE) % 128 == 0 else s[3], *s[4:])
-            for s in samples]
-
-
-def drift_run(belt_mps, *, steps_until_s=1.0, until_s=4.0, step_mps2=3.0, config=Config()):
-    d = Driver(config, has_belt=True)
-    d.imu(stepping(0.0, steps_until_s, step_mps2)).imu(standing(steps_until_s, until_s + 1, RATE, seed=8))
-    d.core.ingest_belt(0.0, belt_mps)
-    d.arm(0.0)
-    for k in range(1, int(until_s * 64) + 1):
-        d.core.ingest_belt(k / 64, belt_mps)
-        verdict = d.tick(k / 64)
-        if verdict.is_new_trip:
-            return verdict
-    return None
-
-
-def test_a_walker_who_keeps_stepping_is_not_drifting():
-    assert drift_run(1.5, steps_until_s=10.0) is None
-
-
-def test_stopping_on_a_fast_belt_trips_after_the_no_step_time():
-    trip = drift_run(1.5)
-    assert trip.trip.detail == "stopped_stepping"
-    assert trip.trip.problems[0].values["no_step_s"] == pytest.approx(0.9, abs=1 / 64 + 1e-9)
-
-
-def test_stopping_on_a_slow_belt_trips_after_the_carry_distance():
-    trip = drift_run(0.3125)  # the last step is at 0.5 s; 0.5 m takes 1.6 s more
-    assert trip.trip.problems[0].values["carried_m"] == pytest.approx(0.5, abs=0.3125 / 64 + 1e-9)
-    assert trip.t_s == pytest.approx(0.5 + 1.6, abs=2 / 64)
-
-
-@pytest.mark.parametrize("belt_mps,is_trip", [(0.3, True), (math.nextafter(0.3, 0.0), False)])
-def test_min_belt_speed_boundary(belt_mps, is_trip):
-    assert (drift_run(belt_mps, until_s=6.0) is not None) is is_trip
-
-
-@pytest.mark.parametrize("step_mps2,is_step", [(1.5 + 1e-6, True), (1.5 - 1e-6, False)])
-def test_step_size_boundary(step_mps2, is_step):
-    """Spikes just over 1.5 m/s² count as steps (no trip while they go on); just under do not."""
-    trip = drift_run(1.5, steps_until_s=4.0, step_mps2=step_mps2)
-    assert (trip is None) is is_step
-
-
-def test_step_drift_is_off_when_a_range_sensor_sees_position():
-    core = SafetyCore(Config(), start_s=0.0, has_belt=True, has_range=True)
-    assert not core.is_step_drift_on
+# -- drift from IMU and belt speed: tests/test_drift.py
 
 
 # -- the mount ----------------------------------------------------------------------------------------

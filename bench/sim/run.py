@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from bench.sim.body import Fall, Motion, Stumble, ramp, synthesize
-from bench.sim.scenarios import NORMAL, Scenario
+from bench.sim.scenarios import END, NORMAL, START, Scenario
 from bench.sim.world import (
     DRIFTING,
     FALLEN,
@@ -48,13 +48,14 @@ BELT_CELL_S = 0.05  # an exported trace holds a belt reading every 50 ms
 ARM_AT_S = 1.0  # the walker presses reset a second after clipping on, with data flowing
 
 
-def bench_config(walking: str = "forward", treadmill: Treadmill = Treadmill()) -> Config:
-    """treadguard as fitted on the bench treadmill: IMU, belt sensor and range sensor."""
+def bench_config(walking: str = "forward", treadmill: Treadmill = Treadmill(), range_sensor: bool = True) -> Config:
+    """treadguard as fitted on the bench treadmill: IMU, belt sensor and (unless
+    range_sensor is False) range sensor."""
     base = Config()
     from dataclasses import replace
 
     return replace(base, session=replace(base.session, walking=walking),
-                   range=replace(base.range, enabled=True, rear_edge_m=treadmill.rear_edge_m))
+                   range=replace(base.range, enabled=range_sensor, rear_edge_m=treadmill.rear_edge_m))
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,19 @@ class Built:
 
 
 def _belt_command(scenario: Scenario) -> Callable[[float], float]:
+    """The speed the walker asks of the belt: their speed or speed profile, started
+    only once they have stood stand_s on a stopped belt, and stopped at the end of
+    a session."""
     if not scenario.profile_kmh:
         speed = scenario.speed_mps
-        return lambda t: speed
-    times = np.array([p[0] for p in scenario.profile_kmh])
-    speeds = np.array([p[1] for p in scenario.profile_kmh]) / 3.6
-    return lambda t: float(np.interp(t, times, speeds))
+        command: Callable[[float], float] = lambda t: speed
+    else:
+        times = np.array([p[0] for p in scenario.profile_kmh])
+        speeds = np.array([p[1] for p in scenario.profile_kmh]) / 3.6
+        command = lambda t: float(np.interp(t, times, speeds))
+    start_s = scenario.stand_s if scenario.stand_on == "belt" else 0.0
+    end_s = scenario.onset_s if scenario.event == END else float("inf")
+    return lambda t: command(t) if start_s <= t < end_s else 0.0
 
 
 def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
@@ -139,6 +147,19 @@ def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
         activity = lambda s: RAILS if onset + 0.3 <= s < back else STEPPING
     elif event == "clip_off":
         clip_off = onset
+    elif event == END:  # the belt slows to a stop; the walker steps until it has all but stopped, then stands
+        still_s = float(t[np.argmax((t >= onset) & (belt < 0.15))])
+        gait_on = 1.0 - ramp(t, still_s, 0.5)
+        activity = lambda s: STOPPED if s >= still_s else STEPPING
+    if scenario.stand_s > 0.0:
+        stand = scenario.stand_s
+        if scenario.stand_on == "rails":  # on the rails beside the running belt, then a step onto it
+            side_step = stand - 0.3
+            gait_on = gait_on * ramp(t, stand, 0.3)
+            activity = lambda s, then=activity: RAILS if s < stand else then(s)
+        else:  # on the stopped belt: it starts, they start stepping a moment later
+            gait_on = gait_on * ramp(t, stand + 0.3, 1.0)
+            activity = lambda s, then=activity: STOPPED if s < stand + 0.3 else then(s)
     motion = synthesize(t, belt, np.clip(gait_on, 0, 1), backward=scenario.walking == "backward",
                         falls=falls, stumbles=stumbles, clip_off_s=clip_off, side_step_s=side_step, rng=rng)
     shift, height = motion.fall_shift_m, motion.waist_height_m
@@ -165,7 +186,7 @@ def scripted_imu(built: Built, clock: LoopClock) -> FakeImu:
 
 def _score(built: Built, system: str, world: World, trip_at_s: float | None, reason: str | None) -> Outcome:
     scenario = built.scenario
-    reference = scenario.onset_s if scenario.event != NORMAL else 0.0
+    reference = scenario.onset_s if scenario.event not in (NORMAL, START, END) else 0.0
     margin = world.min_margin_m if math.isfinite(world.min_margin_m) \
         else world.treadmill.deck_length_m - world.position_m
     tripped = trip_at_s is not None
@@ -187,7 +208,7 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
     is given (the live bench plays it in real time), with an optional extra tick hook
     and a hook that sees the daemon before it runs (the live bench installs its signals)."""
     scenario = built.scenario
-    config = config or bench_config(scenario.walking, treadmill)
+    config = config or bench_config(scenario.walking, treadmill, scenario.range_sensor)
     clock = clock or SimulatedClock(0.0)
     world = World(treadmill, built.script)
     imu = scripted_imu(built, clock)
@@ -200,7 +221,8 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
     relay = SimRelay(world, clock.now)
     core = SafetyCore(config, start_s=0.0, walking=scenario.walking, imu_mount=built.motion.imu_mount.tolist(),
                       has_belt=True, has_range=config.range.enabled)
-    daemon = Daemon(core, Devices(imu=imu, relay=relay, belt=belt, range_sensor=ranger), clock)
+    daemon = Daemon(core, Devices(imu=imu, relay=relay, belt=belt,
+                                  range_sensor=ranger if config.range.enabled else None), clock)
 
     def walker_and_world(verdict: Verdict, core: SafetyCore) -> None:
         if not relay.has_armed and verdict.t_s >= ARM_AT_S and core.trip is None:
@@ -285,5 +307,8 @@ def to_trace(scenario: Scenario, path: str, treadmill: Treadmill = Treadmill()) 
     meta = {"source": f"treadguard bench simulator, scenario {scenario.name}: {scenario.summary}",
             "imu_mount": np.round(built.motion.imu_mount, 9).tolist(), "walking": scenario.walking,
             "rear_edge_m": treadmill.rear_edge_m, "label": label}
+    if not scenario.range_sensor:  # fitted without one: the trace has no range column
+        range_cells = None
+        del meta["rear_edge_m"]
     return Trace(path, meta, np.round(t, 6), built.motion.accel_mps2, built.motion.gyro_radps,
                  np.ones(len(t), bool), belt_cells, range_cells)

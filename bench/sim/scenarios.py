@@ -5,7 +5,15 @@ speed profile) and at most one event at a set time. Hazards are what a monitor
 must stop the belt for: stumbles, falls, being carried back, drifting back,
 leaving the belt, losing the clip, and a monitor gone blind (sensor faults).
 Normal sessions are what it must never stop: long steady walks and jogs, speed
-changes, standing on the side rails.
+changes, standing on the side rails, standing still before walking or jogging
+(on the belt as it starts under them, or on the rails before stepping on),
+breaking from a walk into a jog, and the end of a session (the walker slows the
+belt to a stop and stands).
+
+Most scenarios are run as treadguard is fitted on the bench treadmill (IMU, belt
+sensor, range sensor); those marked `range_sensor=False` run without the range
+sensor, so drift is judged from the IMU and the belt speed alone (stopped
+stepping).
 
 Speeds of the hazards are those at which stopping the belt can still save the
 walker on a 1.4 m deck braking at 1 m/s² (see README, "what no monitor can do").
@@ -17,6 +25,9 @@ import difflib
 from dataclasses import dataclass
 
 NORMAL = "none"
+START = "stand_start"  # stands still stand_s, then walks: a normal session
+END = "session_end"  # at onset_s the walker slows the belt to a stop and stands: a normal session
+NOT_HAZARDS = (NORMAL, "rails", START, END)
 
 
 @dataclass(frozen=True)
@@ -30,11 +41,14 @@ class Scenario:
     duration_s: float = 30.0
     profile_kmh: tuple[tuple[float, float], ...] = ()  # (t_s, km/h) points; overrides speed_kmh
     seed: int = 0
+    range_sensor: bool = True  # False: treadguard without a range sensor (IMU and belt speed only)
+    stand_s: float = 0.0  # stands still this long first: on a stopped belt, or on the rails (stand_on)
+    stand_on: str = "belt"  # "belt": the belt starts under them at stand_s; "rails": it runs, they step on
 
     @property
     def hazard(self) -> bool:
         """Must the belt stop? A monitor that has gone blind is a hazard too."""
-        return self.event not in (NORMAL, "rails")
+        return self.event not in NOT_HAZARDS
 
     @property
     def speed_mps(self) -> float:
@@ -110,6 +124,39 @@ LIBRARY: tuple[Scenario, ...] = (
                                         (450, 5.0), (460, 2.0), (600, 2.0))),
     _s("side-rails-fwd-4kmh", "steps onto the side rails for a minute, belt running, then walks on", "rails",
        speed_kmh=4.0, onset_s=60.0, duration_s=180.0),
+    # -- standing still first, breaking into a jog, the end of a session
+    _s("stand-belt-then-walk-fwd-4kmh", "stands 10 s on the stopped belt, it starts under them, walks", START,
+       speed_kmh=4.0, stand_s=10.0, duration_s=60.0),
+    _s("stand-rails-then-walk-bwd-2kmh", "walking backwards: stands 8 s on the rails, belt running, steps on",
+       START, walking="backward", speed_kmh=2.0, stand_s=8.0, stand_on="rails", duration_s=60.0),
+    _s("stand-belt-then-jog-fwd-9kmh", "stands 15 s on the stopped belt, it speeds up to a jog under them",
+       START, speed_kmh=9.0, stand_s=15.0, duration_s=60.0),
+    _s("stand-rails-then-jog-fwd-8kmh", "stands 5 s on the rails, belt running at 8 km/h, steps on and jogs",
+       START, speed_kmh=8.0, stand_s=5.0, stand_on="rails", duration_s=45.0),
+    _s("walk-then-jog-fwd", "walks at 5 km/h, then breaks into a jog at 9 km/h", NORMAL, duration_s=90.0,
+       profile_kmh=((0, 5.0), (40, 5.0), (48, 9.0), (90, 9.0))),
+    _s("session-end-fwd-5kmh", "walks at 5 km/h, slows the belt to a stop and stands", END, speed_kmh=5.0,
+       onset_s=40.0, duration_s=55.0),
+    _s("session-end-bwd-3kmh", "walking backwards at 3 km/h, slows the belt to a stop and stands", END,
+       walking="backward", speed_kmh=3.0, onset_s=40.0, duration_s=55.0),
+    # -- without a range sensor: drift from the IMU and the belt speed alone
+    _s("stand-belt-then-walk-bwd-2kmh-imu", "no range sensor; walking backwards: stands 12 s on the stopped "
+       "belt, it starts under them", START, walking="backward", speed_kmh=2.0, stand_s=12.0, duration_s=60.0,
+       range_sensor=False),
+    _s("stand-belt-then-walk-fwd-3kmh-imu", "no range sensor: stands 6 s on the stopped belt, it starts under "
+       "them, walks slowly", START, speed_kmh=3.0, stand_s=6.0, duration_s=60.0, range_sensor=False),
+    _s("walk-then-jog-fwd-imu", "no range sensor: walks at 5 km/h, then breaks into a jog at 9 km/h", NORMAL,
+       duration_s=90.0, profile_kmh=((0, 5.0), (40, 5.0), (48, 9.0), (90, 9.0)), range_sensor=False),
+    _s("walk-fwd-1.5kmh-10min-imu", "no range sensor: ten minutes of very slow walking", NORMAL, speed_kmh=1.5,
+       duration_s=TEN_MIN, range_sensor=False),
+    _s("session-end-fwd-4kmh-imu", "no range sensor: walks at 4 km/h, slows the belt to a stop and stands", END,
+       speed_kmh=4.0, onset_s=40.0, duration_s=55.0, range_sensor=False),
+    _s("session-end-bwd-2kmh-imu", "no range sensor; walking backwards at 2 km/h, slows the belt to a stop and "
+       "stands", END, walking="backward", speed_kmh=2.0, onset_s=40.0, duration_s=55.0, range_sensor=False),
+    _s("stop-carried-fwd-2kmh-imu", "no range sensor: stops walking at 2 km/h and is carried back", "stop",
+       speed_kmh=2.0, range_sensor=False),
+    _s("stop-carried-bwd-1.5kmh-imu", "no range sensor; walking backwards at 1.5 km/h, stops and is carried "
+       "back", "stop", walking="backward", speed_kmh=1.5, range_sensor=False),
 )
 
 BY_NAME = {s.name: s for s in LIBRARY}

@@ -221,15 +221,55 @@ class DriftConfig:
         0.3, "below this belt speed a walker standing still is not carried anywhere worth stopping for",
         min=0.05, max=2.0,
     )
-    step_accel_mps2: float = setting(
-        1.5, "a vertical acceleration this far from 1 g counts as a step", min=0.3, max=10.0
+    max_carry_m: float = setting(
+        0.25, "a walker who stopped stepping trips only once the belt has carried them this far; at most "
+        "min_belt_mps x max_no_step_s (checked at start), so it never holds a decision past max_no_step_s",
+        min=0.05, max=2.0,
+    )
+    step_band_low_hz: float = setting(
+        0.3, "steps are looked for in the vertical acceleration band-passed from this frequency: below the "
+        "slowest cadence (about 1 step a second), so gravity and posture drop out and the gait stays",
+        min=0.05, max=1.0,
+    )
+    step_band_high_hz: float = setting(
+        3.0, "to this one (two smoothing stages): a step's rise passes, a heel strike's sharp jolt is smoothed "
+        "so one step is not seen twice; at least twice step_band_low_hz", min=1.5, max=10.0,
+    )
+    step_level_tau_s: float = setting(
+        2.0, "time constant of the walker's own step size (the RMS of the band-passed signal): a few steps, "
+        "and at least max_no_step_s, so after a stop it cannot fade to the noise of standing before the "
+        "decision", min=0.5, max=20.0,
+    )
+    step_level_ratio: float = setting(
+        0.4, "a step is a rise of the band-passed vertical acceleration above this fraction of its own recent "
+        "RMS, so a soft slow gait counts its steps as a hard one does (a sine peaks at 1.41 x its RMS; an "
+        "uneven gait has steps of half the usual size)", min=0.1, max=1.5,
+    )
+    step_floor_mps2: float = setting(
+        0.3, "and above this in any case: over the sway of someone standing still (their band-passed "
+        "vertical acceleration stays within about 0.2 m/s²), under the softest slow steps", min=0.1, max=3.0,
+    )
+    no_step_period_ratio: float = setting(
+        1.5, "a walker has stopped stepping after no step for this many of their own recent step periods "
+        "(the median of their last 5 step intervals): more than the long step of an uneven gait",
+        min=1.1, max=4.0,
+    )
+    no_step_longest_ratio: float = setting(
+        1.2, "and for no step for this many times the longest of those 5 intervals: a turn, or an uneven "
+        "gait, mixes quick steps with slow ones", min=1.0, max=3.0,
     )
     min_no_step_s: float = setting(
-        0.9, "no step for at least this long (longer than the slowest normal step) before a drift trip",
+        0.6, "the no-step limit is never shorter than this: covers the step-to-step variation of slow and "
+        "irregular walkers after a run of quick steps", min=0.3, max=5.0,
+    )
+    max_no_step_s: float = setting(
+        0.9, "the no-step limit is never longer than this, and is this until the walker's own period is known "
+        "(the first steps, the first steps after a pause, stepping back on from the side rails)",
         min=0.3, max=5.0,
     )
-    max_carry_m: float = setting(
-        0.5, "trip once the belt has carried a walker who stopped stepping this far", min=0.1, max=2.0
+    steps_to_learn: int = setting(
+        4, "step intervals seen before the walker's own period sets the limit (the first steps from "
+        "standing are uneven)", min=1, max=5,
     )
 
 
@@ -406,6 +446,9 @@ DERIVED: dict[str, Derived] = {
     "belt.slowest_mps": Derived("the slowest belt speed the pulse sensor can measure",
                                 "1 / (belt.pulses_per_m * belt.stopped_s)", "m/s",
                                 lambda c: 1.0 / (c.belt.pulses_per_m * c.belt.stopped_s)),
+    "drift.slowest_carry_m": Derived("how far the slowest belt that counts carries a walker in the longest "
+                                     "no-step limit", "drift.min_belt_mps * drift.max_no_step_s", "m",
+                                     lambda c: c.drift.min_belt_mps * c.drift.max_no_step_s),
 }
 
 RELATIONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
@@ -452,6 +495,15 @@ RULES: tuple[Rule, ...] = (
          why="or a walker at the rear edge reads as no echo"),
     Rule("range.min_rear_margin_m", "<", "range.rear_edge_m", when=("range.enabled",),
          why="or the drift trip fires with the walker anywhere on the belt"),
+    Rule("drift.min_no_step_s", "<=", "drift.max_no_step_s", when=("drift.enabled",),
+         why="or the no-step limit has no room between its bounds"),
+    Rule("drift.step_level_tau_s", ">=", "drift.max_no_step_s", when=("drift.enabled",),
+         why="or the step size learnt from the walker fades to the noise of standing before a stop is "
+             "decided, and that noise then counts as steps"),
+    Rule("drift.step_band_high_hz", ">=", "drift.step_band_low_hz", factor=2, when=("drift.enabled",),
+         why="or the band passes no gait"),
+    Rule("drift.max_carry_m", "<=", "drift.slowest_carry_m", when=("drift.enabled",),
+         why="or on a slow belt a walker who stopped is decided later than drift.max_no_step_s"),
 )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.safety import mount as mount_
-from monitor.safety.drift import RangeDrift, StepDrift
+from monitor.safety.drift import RangeDrift, StepDrift, StepTracker
 from monitor.safety.health import ChannelLiveness, FailedReadRate, GravityBand, ImuHealth, ReadingHealth
 from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
 from monitor.safety.motion import MotionDetector
@@ -64,9 +64,15 @@ class SafetyCore:
         max_speed_mps = belt.max_backward_mps if self.walking == "backward" else belt.max_forward_mps
         self.overspeed = OverspeedCheck(max_speed_mps=max_speed_mps, confirm_s=belt.overspeed_confirm_s)
         drift = config.drift
-        self.step_drift = StepDrift(
-            min_belt_mps=drift.min_belt_mps, step_accel_mps2=drift.step_accel_mps2,
-            min_no_step_s=drift.min_no_step_s, max_carry_m=drift.max_carry_m, start_s=start_s)
+        steps = StepTracker(
+            band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
+            level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio,
+            floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
+            longest_ratio=drift.no_step_longest_ratio,
+            min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
+            steps_to_learn=drift.steps_to_learn, start_s=start_s)
+        self.step_drift = StepDrift(steps, min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m,
+                                    start_s=start_s)
         self.is_step_drift_on = drift.enabled and self.has_belt and not self.has_range
 
         rng = config.range
@@ -128,7 +134,8 @@ class SafetyCore:
         if finding is not None:
             self._events.append(Problem(finding.reason, f"{finding.reason}_detected", finding.t_s,
                                         dict(finding.values)))
-        self.step_drift.sample(t_s, taz)
+        if self.is_step_drift_on:  # off with a range sensor or without a belt sensor: no cost
+            self.step_drift.sample(t_s, taz)
         self.history.append(sample)
 
     def imu_read_failed(self, t_s: float, detail: str = "") -> None:

@@ -30,7 +30,7 @@ def thresholds_from_config(config: Config, walking: str = "forward") -> dict[str
         "belt_timeout_s": belt.timeout_s, "overspeed_confirm_s": belt.overspeed_confirm_s,
         "max_speed_mps": belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
         "range_timeout_s": rng.timeout_s, "min_rear_margin_m": rng.min_rear_margin_m,
-        "drift_min_no_step_s": drift.min_no_step_s, "drift_max_carry_m": drift.max_carry_m,
+        "drift_max_no_step_s": drift.max_no_step_s, "drift_max_carry_m": drift.max_carry_m,
         "drift_min_belt_mps": drift.min_belt_mps, "loop_late_s": loop.late_s,
     })
     return out
@@ -107,8 +107,11 @@ SENTENCES: dict[str, Sentence] = {
         f"the walker's waist was {_num(v.get('rear_margin_m'))} m from the rear edge of the belt "
         f"(it must stay at least {_num(v.get('min_rear_margin_m', t['min_rear_margin_m']))} m away)"),
     "stopped_stepping": lambda v, t: (
-        f"no step for {_num(v.get('no_step_s'), 1)} s (the limit is {_num(t['drift_min_no_step_s'], 1)} s) "
-        f"while the belt, at {_num(v.get('belt_mps'))} m/s, carried the walker back "
+        f"no step for {_num(v.get('no_step_s'), 2)} s (the limit is "
+        f"{_num(v.get('no_step_limit_s', t['drift_max_no_step_s']), 2)} s"
+        + (f", from the walker's own step period of {_num(v['step_period_s'], 2)} s" if "step_period_s" in v
+           else ", their step period not yet known")
+        + f") while the belt, at {_num(v.get('belt_mps'))} m/s, carried the walker back "
         f"{_num(v.get('carried_m'))} m (the limit is {_num(t['drift_max_carry_m'])} m)"),
     "belt_overspeed": lambda v, t: (
         f"the belt ran at {_kmh(v.get('belt_mps', math.nan))} for {_num(v.get('over_for_s'))} s "
