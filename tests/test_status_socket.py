@@ -339,3 +339,93 @@ def test_a_trip_is_sent_at_once_with_its_reason_and_values(folder):
     assert got[0]["state"] == "armed" and got[0]["trips"] == 0
     client.close()
     server.close()
+
+
+def _args(**kw):
+    base = {"socket": None, "config": None, "json": False, "watch": False}
+    base.update(kw)
+    return type("Args", (), base)
+
+
+def _snap(t_s, state="armed", **extra):
+    snap = {"v": 1, "wall_time": 1000.0 + t_s, "t_s": t_s, "state": state, "relay_energized": state == "armed",
+            "walking": "forward", "belt_mps": 1.2, "rear_margin_m": 0.9, "imu_age_s": 0.004, "trip": None,
+            "trips": 0, "problems": [], "loop": {"rate_hz": 100.0, "ticks": int(t_s * 100), "late_ticks": 0}}
+    snap.update(extra)
+    return snap
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_watch_follows_the_daemon_until_it_stops_and_says_so(folder, as_json, capsys):
+    import threading
+
+    from monitor.cli.status import status_command
+
+    server = StatusServer(os.path.join(folder, "status.sock"))
+    server.offer(_snap(1.0))
+    assert server.wait_for(lambda s: s.is_idle)
+    out = io.StringIO()
+    codes = []
+    reader_thread = threading.Thread(target=lambda: codes.append(
+        status_command(_args(socket=server.path, watch=True, json=as_json), out)))
+    reader_thread.start()
+    assert server.wait_for(lambda s: s.clients == 1)
+    server.offer(_snap(1.25))
+    server.offer(_snap(1.5, "tripped", trip={"reason": "fall", "detail": "fall_detected", "t_s": 1.5}))
+    assert server.wait_for(lambda s: s.is_idle)
+    assert server.wait_for(lambda s: s.sent == 3)
+    server.close()  # the daemon stops
+    reader_thread.join(5.0)
+    lines = out.getvalue().splitlines()
+    assert codes == [1] and len(lines) == 3  # one line per snapshot (not a terminal), then the end
+    if as_json:
+        assert [json.loads(line)["t_s"] for line in lines] == [1.0, 1.25, 1.5]
+    else:
+        assert all(len(line) <= 80 for line in lines)
+        assert "ARMED" in lines[0] and "TRIPPED" in lines[2] and "fall (fall_detected)" in lines[2]
+    assert "the daemon closed" in capsys.readouterr().err
+
+
+def test_status_reads_the_socket_path_from_the_config(folder):
+    from monitor.cli.status import status_command
+
+    path = os.path.join(folder, "status.sock")
+    config = os.path.join(folder, "treadguard.toml")
+    with open(config, "w") as f:
+        f.write(f'[status]\nsocket_path = "{path}"\n')
+    server = StatusServer(path)
+    server.offer(_snap(2.0))
+    assert server.wait_for(lambda s: s.is_idle)
+    out = io.StringIO()
+    assert status_command(_args(config=config), out) == 0
+    assert out.getvalue().startswith("ARMED: the belt may run")
+    server.close()
+
+
+def test_status_refuses_a_socket_that_is_not_treadguard(folder, capsys):
+    import threading
+
+    path = os.path.join(folder, "other.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def answer():
+        conn, _ = listener.accept()
+        conn.sendall(b"HELLO I AM A PRINTER\n")
+        conn.close()
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    assert main(["status", "--socket", path]) == 1
+    thread.join(5.0)
+    listener.close()
+    assert "not JSON: not a treadguard status socket" in capsys.readouterr().err
+
+
+def test_status_with_a_broken_config_says_what_is_wrong(folder, capsys):
+    config = os.path.join(folder, "treadguard.toml")
+    with open(config, "w") as f:
+        f.write('[status]\ninterval_s = "often"\n')
+    assert main(["status", "--config", config]) == 2
+    assert "status.interval_s must be a number" in capsys.readouterr().err

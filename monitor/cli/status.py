@@ -192,17 +192,22 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
 
 
 def one_line(snap: dict, width: int = WIDTH) -> str:
-    """A compact line for a log or a pipe (--watch without a terminal)."""
+    """A compact line for a log or a pipe (--watch without a terminal). The state and a trip's
+    reason come first and are never cut; the readings follow while they fit."""
     state = str(snap.get("state", "?")).upper()
-    parts = [f"{snap.get('t_s', 0):9.2f} s", f"{state:8s}",
-             f"belt {_value(snap.get('belt_mps'), 'm/s')}",
-             f"margin {_value(snap.get('rear_margin_m'), 'm')}"]
-    imu_age = snap.get("imu_age_s")
-    parts.append("imu -" if imu_age is None else f"imu {imu_age * 1000:.0f} ms")
+    head = f"{snap.get('t_s', 0):8.2f} s  {state:8s}"
     trip = snap.get("trip")
     if isinstance(trip, dict):
-        parts.append(f"{trip.get('reason')} ({trip.get('detail')})")
-    return "  ".join(parts)[:width]
+        head += f"  {trip.get('reason')} ({trip.get('detail')})"
+    imu_age = snap.get("imu_age_s")
+    readings = [f"belt {_value(snap.get('belt_mps'), 'm/s')}", f"margin {_value(snap.get('rear_margin_m'), 'm')}",
+                "imu -" if imu_age is None else f"imu {imu_age * 1000:.0f} ms"]
+    line = head
+    for reading in readings:
+        if len(line) + 2 + len(reading) > width:
+            break
+        line += "  " + reading
+    return line
 
 
 def _watch(stream: Iterator[dict], out: TextIO, *, as_json: bool) -> None:
