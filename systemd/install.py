@@ -368,7 +368,7 @@ Then:
     treadguard status --watch                     # armed or not, the last trip, the sensors (read-only)
 The relay stays released (the treadmill will not run) until a person at the
 treadmill arms it, while every check passes: with the arm button at the console
-(hold 1 s; GPIO 5, pin 29, with [console] button_enabled = true), or as a local admin with `sudo systemctl kill -s USR1 treadguard`
+(hold 1 s) on GPIO 5, pin 29, with [console] button_enabled = true; or as a local admin with `sudo systemctl kill -s USR1 treadguard`
 (SIGUSR1). Nothing re-arms it by itself."""
 
 
