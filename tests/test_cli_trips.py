@@ -47,7 +47,7 @@ def test_trips_show_explains_the_bench_trip_in_words_and_plots_it(recorded, tmp_
     assert "reason: stumble (stumble_detected)" in out
     said = " ".join(out.split())
     assert re.search(r"a jolt of [\d.]+ m/s² \(the walker's usual: [\d.]+ m/s²\) came with the trunk turning at "
-                     r"[\d.]+ rad/s .* together they score [\d.]+ \(a stumble needs more than 8\.8\)", said)
+                     r"[\d.]+ rad/s .* together they score [\d.]+ \(a stumble needs more than 10\.5\)", said)
     assert "thresholds from the built-in default settings" in said
     assert re.search(r"data: .*trip-\d{8}-\d{6}-\d{3}\.csv\.gz \(\d+ samples, -3\.0 s to \+1\.0 s around the trip",
                      said)
@@ -144,7 +144,12 @@ def test_every_sentence_names_the_value_and_its_threshold():
                     "tilted 0.52 rad = 30 deg from the walker's own upright (more than 0.37 rad = 21 deg)")
     topple = explain("fall_detected", {"tilt_rad": 0.6, "tilt_rate_radps": 1.4, "vertical_velocity_mps": -0.4,
                                        "rule_topple": 1.0}, DEFAULTS)
-    assert "turning at 1.40 rad/s (more than 1.00 rad/s)" in topple and "(more than 0.30 m/s)" in topple
+    assert "turning at 1.40 rad/s (more than 1.00 rad/s)" in topple and "(more than 0.40 m/s)" in topple
+    model = explain("fall_detected", {"tilt_rad": 0.35, "tilt_rate_radps": 1.9, "vertical_velocity_mps": -0.64,
+                                      "model_score_logit": 8.17, "model_threshold_logit": 8.01,
+                                      "model_term_log_tilt_rad_logit": -7.99,
+                                      "model_term_log_descent_ratio_logit": 7.1, "rule_model": 1.0}, DEFAULTS)
+    assert "fall score was 8.17 (a fall needs more than 8.01)" in model and "log_descent_ratio 7.1" in model
     sag = explain("stumble_detected", {"vertical_velocity_mps": -0.8, "gait_rms_velocity_mps": 0.1,
                                        "tilt_rate_radps": 0.7, "rule_stumble": 1.0}, DEFAULTS)
     assert "more than 3.9 x the walk's own bounce of 0.10 m/s = 0.39 m/s" in sag
