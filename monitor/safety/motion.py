@@ -397,8 +397,9 @@ class MotionDetector:
             values["model_score_logit"] = self.model_score_logit
             values["model_threshold_logit"] = self._model_threshold_logit
             for name, weight, x in zip(fall_model.FEATURES, model.coefficients, inputs):
-                values["model_" + name] = x
-                values["model_term_" + name + "_logit"] = weight * x
+                if weight:  # an input the fit dropped explains nothing
+                    values["model_" + name] = x
+                    values["model_term_" + name + "_logit"] = weight * x
         return Finding("stumble" if rule in ("stumble", "jolt") else "fall", t_s, values)
 
 

@@ -88,7 +88,17 @@ def _jolt(v: Values, t: Values) -> str:
             f"{_num(t['stumble_jolt_score_ratio'], 1)})")
 
 
-MOTION_RULES: dict[str, Sentence] = {"drop": _drop, "topple": _topple, "stumble": _sag, "jolt": _jolt}
+def _model(v: Values, t: Values) -> str:
+    terms = sorted(((x, k[len("model_term_"):-len("_logit")]) for k, x in v.items()
+                    if k.startswith("model_term_")), reverse=True)
+    return (f"the learned fall score was {_num(v.get('model_score_logit'))} (a fall needs more than "
+            f"{_num(v.get('model_threshold_logit'))}), the waist going down at {_num(_down(v))} m/s with the "
+            f"trunk tilted {_rad(v.get('tilt_rad'))} and turning at {_num(v.get('tilt_rate_radps'))} rad/s; "
+            "its terms: " + ", ".join(f"{name} {_num(x)}" for x, name in terms))
+
+
+MOTION_RULES: dict[str, Sentence] = {"drop": _drop, "topple": _topple, "model": _model, "stumble": _sag,
+                                     "jolt": _jolt}
 
 
 def _motion(v: Values, t: Values) -> str:
