@@ -10,8 +10,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib import metadata
 
+from monitor import compiled
 from monitor.cli.common import EXIT_INTERNAL, EXIT_OK
+
+
+def _version() -> str:
+    """The version and which build runs: pure Python, or the opt-in compiled modules (TREADGUARD_COMPILED=1)."""
+    try:
+        number = metadata.version("treadguard")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        number = "(not installed)"
+    return f"treadguard {number}, {compiled.BUILD}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
         description="A safety monitor for a home treadmill: stops the belt on a stumble, "
                     "a fall, or drift toward the rear edge.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    parser.add_argument("--version", action="version", version=_version(),
+                        help="show the version and which build runs (pure Python or compiled), and stop")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     replay = commands.add_parser("replay", help="run recorded traces through the safety core")
