@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Checks the service unit the way systemd will read it, without installing anything:
+# Checks the service units the way systemd will read them, without installing anything:
 #   1. `systemd-analyze verify` must pass and print nothing (it exits 0 on mere
 #      warnings such as an unknown or unparsable setting, so any output fails too);
-#   2. `systemd-analyze security --offline=true` must rate the exposure 2.0 or lower.
-# Prints the exposure. Exits non-zero on any failure.
+#   2. `systemd-analyze security --offline=true` must rate the exposure at most the
+#      unit's limit: 2.0 for the safety daemon (treadguard.service), 2.5 for the
+#      networked home bridge (treadguard-bridge.service);
+#   3. the daemon's unit keeps its network isolation (PrivateNetwork=yes,
+#      IPAddressDeny=any): the bridge is the only part that may reach a network.
+# Prints each exposure. Exits non-zero on any failure.
 #
 # verify checks that ExecStart's program exists, and /opt/treadguard/venv/bin/treadguard
 # exists only on an installed Pi. So the unit is verified with --root against a
@@ -12,12 +16,22 @@
 # friends, which the unit's default dependencies need). The unit itself is
 # verified unchanged, ExecStart path and all.
 #
-# Usage: systemd/check-unit.sh [UNIT_FILE]   (default: the treadguard.service beside this script)
+# Usage: systemd/check-unit.sh [UNIT_FILE...]   (default: both units beside this script)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-unit="${1:-$here/treadguard.service}"
-max_exposure="2.0"
+if [ "$#" -eq 0 ]; then
+  set -- "$here/treadguard.service" "$here/treadguard-bridge.service"
+fi
+if [ "$#" -gt 1 ]; then
+  for unit in "$@"; do bash "$0" "$unit"; done
+  exit 0
+fi
+unit="$1"
+case "$(basename "$unit")" in
+  treadguard-bridge.service) max_exposure="2.5" ;;
+  *) max_exposure="2.0" ;;
+esac
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "check-unit: systemd-analyze not found (install systemd); cannot check $unit" >&2
@@ -73,9 +87,18 @@ if [ -z "$exposure" ]; then
   exit 1
 fi
 printf '%s\n' "$security_out" | grep -F '✗' || true
-echo "check-unit: exposure level $exposure (must be at most $max_exposure)"
+echo "check-unit: $name exposure level $exposure (must be at most $max_exposure)"
 if ! awk -v e="$exposure" -v m="$max_exposure" 'BEGIN { exit !(e + 0 <= m + 0) }'; then
   echo "check-unit: FAIL: exposure $exposure is above $max_exposure" >&2
   exit 1
 fi
-echo "check-unit: OK"
+if [ "$(basename "$unit")" = "treadguard.service" ]; then
+  for setting in "PrivateNetwork=yes" "IPAddressDeny=any"; do
+    if ! grep -qx "$setting" "$unit"; then
+      echo "check-unit: FAIL: $name must keep $setting: the safety daemon stays off every network" >&2
+      exit 1
+    fi
+  done
+  echo "check-unit: $name keeps PrivateNetwork=yes and IPAddressDeny=any"
+fi
+echo "check-unit: $name OK"

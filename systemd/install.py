@@ -4,6 +4,7 @@
     sudo python3 systemd/install.py              install, or update an installation
     sudo python3 systemd/install.py --uninstall  remove it; the config and trip records stay
     sudo python3 systemd/install.py --uninstall --purge   remove those too
+    sudo python3 systemd/install.py --with-bridge  also the home bridge (dashboard, MQTT)
 
 What it does, each step idempotent (a second run changes nothing that is already right):
   - the system user and group `treadguard`, in the gpio and i2c groups
@@ -17,6 +18,9 @@ What it does, each step idempotent (a second run changes nothing that is already
   - /etc/systemd/system.conf.d/treadguard-watchdog.conf: systemd feeds the Pi's hardware
     watchdog, so a frozen Pi resets (and a reset Pi's pins are inputs: the relay drops);
   - /etc/modules-load.d/treadguard.conf: i2c-dev, so /dev/i2c-1 exists before the service;
+  - with --with-bridge: the user `treadguard-bridge` in the group `treadguard` (the status socket's)
+    (/etc/sysusers.d/treadguard-bridge.conf) and the unit treadguard-bridge.service,
+    enabled: the read-only dashboard and MQTT bridge (README: "At home");
 then it prints the /boot/firmware/config.txt lines to add, and how to start the service.
 It never starts the service and never edits config.txt: a person does that, knowingly.
 
@@ -48,6 +52,11 @@ WANTS_LINK = f"etc/systemd/system/multi-user.target.wants/{UNIT_NAME}"
 SYSUSERS = "etc/sysusers.d/treadguard.conf"
 WATCHDOG_CONF = "etc/systemd/system.conf.d/treadguard-watchdog.conf"
 MODULES_CONF = "etc/modules-load.d/treadguard.conf"
+BRIDGE_UNIT_NAME = "treadguard-bridge.service"
+BRIDGE_UNIT = f"etc/systemd/system/{BRIDGE_UNIT_NAME}"
+BRIDGE_WANTS_LINK = f"etc/systemd/system/multi-user.target.wants/{BRIDGE_UNIT_NAME}"
+BRIDGE_SYSUSERS = "etc/sysusers.d/treadguard-bridge.conf"
+BRIDGE_STATE_DIR = "var/lib/treadguard-bridge"
 
 SYSUSERS_TEXT = """\
 # treadguard: the service's own user and group, and the groups that own the devices
@@ -69,6 +78,16 @@ WATCHDOG_TEXT = """\
 [Manager]
 RuntimeWatchdogSec=5s
 RebootWatchdogSec=2min
+"""
+
+# The bridge reads the daemon's status socket (/run/treadguard/status.sock, mode 0660,
+# group treadguard): it joins that group, and no other.
+BRIDGE_SYSUSERS_TEXT = """\
+# treadguard's home bridge: its own unprivileged user, in the daemon's group so it may
+# read the status socket, and in nothing else (not gpio, not i2c). Installed by
+# treadguard's systemd/install.py --with-bridge; applied with systemd-sysusers.
+u treadguard-bridge - "treadguard home bridge (read-only)" /var/lib/treadguard-bridge
+m treadguard-bridge treadguard
 """
 
 MODULES_TEXT = """\
@@ -201,7 +220,7 @@ class Installer:
         self.run(command, "creating the treadguard user")
         self.say("  user       treadguard (groups gpio, i2c)")
 
-    def create_venv(self) -> None:
+    def create_venv(self, extras: str = "") -> None:
         venv = self.path(VENV)
         python = venv / "bin" / "python"
         wanted = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -229,7 +248,7 @@ class Installer:
             shutil.copytree(self.source, copy, ignore=shutil.ignore_patterns(
                 ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
             self.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                      "--upgrade", str(copy)], "installing treadguard into the virtual environment")
+                      "--upgrade", f"{copy}{extras}"], "installing treadguard into the virtual environment")
         self.say(f"  installed  treadguard into /{VENV}")
         lgpio = subprocess.run([str(python), "-c", "import lgpio"], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -260,47 +279,64 @@ class Installer:
             self.run(["systemctl", "daemon-reload"], "reloading systemd")
         self.enable()
 
-    def enable(self) -> None:
-        link = self.path(WANTS_LINK)
-        target = f"/{UNIT}"
+    def enable(self, unit_name: str = UNIT_NAME, unit: str = UNIT, wants_link: str = WANTS_LINK) -> None:
+        link = self.path(wants_link)
+        target = f"/{unit}"
         if link.is_symlink() and os.readlink(link) == target:
-            self.say(f"  unchanged  /{WANTS_LINK} (enabled)")
+            self.say(f"  unchanged  /{wants_link} (enabled)")
             return
         systemctl = shutil.which("systemctl")
         if systemctl is not None:
-            command = [systemctl] + ([f"--root={self.root}"] if self.root is not None else []) + ["enable", UNIT_NAME]
+            command = [systemctl] + ([f"--root={self.root}"] if self.root is not None else []) + ["enable", unit_name]
             self.run(command, "enabling the service")
         else:  # what `systemctl enable` does for WantedBy=multi-user.target
             link.parent.mkdir(parents=True, exist_ok=True)
             if link.is_symlink() or link.exists():
                 link.unlink()
             link.symlink_to(target)
-        self.say(f"  enabled    {UNIT_NAME} (/{WANTS_LINK})")
+        self.say(f"  enabled    {unit_name} (/{wants_link})")
 
-    def install(self, *, with_venv: bool = True) -> None:
+    def install_bridge(self) -> None:
+        """The home bridge: its user and group, its unit, enabled."""
+        self.write(BRIDGE_SYSUSERS, BRIDGE_SYSUSERS_TEXT)
+        command = ["systemd-sysusers"] + ([f"--root={self.root}"] if self.root is not None else [])
+        self.run(command + [Path(BRIDGE_SYSUSERS).name], "creating the treadguard-bridge user")
+        self.say("  user       treadguard-bridge (group treadguard: the status socket)")
+        self.write(BRIDGE_UNIT, (self.source / "systemd" / BRIDGE_UNIT_NAME).read_text())
+        if self.is_real_root:
+            self.run(["systemctl", "daemon-reload"], "reloading systemd")
+        self.enable(BRIDGE_UNIT_NAME, BRIDGE_UNIT, BRIDGE_WANTS_LINK)
+
+    def install(self, *, with_venv: bool = True, with_bridge: bool = False) -> None:
         self.say(f"treadguard: installing into {self.root or '/'}")
         self.create_user()
         if with_venv:
-            self.create_venv()
+            self.create_venv("[bridge]" if with_bridge else "")  # the bridge's MQTT client, paho-mqtt
         else:
             self.say("  skipped    the virtual environment (--no-venv)")
         self.install_config()
         self.install_unit()
+        if with_bridge:
+            self.install_bridge()
         self.say("")
         self.say(CONFIG_TXT_ADVICE)
         self.say(start_advice())
+        if with_bridge:
+            self.say(BRIDGE_ADVICE)
 
     # -- uninstall ------------------------------------------------------------------------
     def uninstall(self, *, purge: bool = False) -> None:
         self.say(f"treadguard: uninstalling from {self.root or '/'}")
         systemctl = shutil.which("systemctl")
         if self.is_real_root and systemctl is not None:
-            subprocess.run([systemctl, "disable", "--now", UNIT_NAME],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            self.say(f"  stopped and disabled {UNIT_NAME}")
+            for unit_name in (BRIDGE_UNIT_NAME, UNIT_NAME):
+                subprocess.run([systemctl, "disable", "--now", unit_name],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                self.say(f"  stopped and disabled {unit_name}")
         self.remove(WANTS_LINK)
+        self.remove(BRIDGE_WANTS_LINK)
         self.prune_empty("etc/systemd/system/multi-user.target.wants")
-        for relative in (UNIT, WATCHDOG_CONF, MODULES_CONF, SYSUSERS):
+        for relative in (UNIT, WATCHDOG_CONF, MODULES_CONF, SYSUSERS, BRIDGE_UNIT, BRIDGE_SYSUSERS):
             self.remove(relative)
         self.prune_empty("etc/systemd/system.conf.d")
         self.prune_empty("etc/modules-load.d")
@@ -309,6 +345,7 @@ class Installer:
         if purge:
             self.remove(CONFIG_DIR)
             self.remove(STATE_DIR)
+            self.remove(BRIDGE_STATE_DIR)
         elif self.path(CONFIG).exists():
             self.say(f"  kept       /{CONFIG} (--purge removes it, and the trip records in /{STATE_DIR})")
         if self.is_real_root and systemctl is not None:
@@ -328,8 +365,21 @@ Then:
     sudo systemctl start treadguard               # it also starts by itself at every boot
     systemctl status treadguard                   # "running; relay released until a reset"
     journalctl -u treadguard -f                   # what it says, trips included
-The relay stays released (the treadmill will not run) until a person resets:
-`sudo systemctl kill -s USR1 treadguard` or the reset button."""
+    treadguard status --watch                     # armed or not, the last trip, the sensors (read-only)
+The relay stays released (the treadmill will not run) until a person at the
+treadmill arms it, while every check passes: with the arm button at the console
+(hold 1 s) on GPIO 5, pin 29, with [console] button_enabled = true; or as a local admin with `sudo systemctl kill -s USR1 treadguard`
+(SIGUSR1). Nothing re-arms it by itself."""
+
+
+BRIDGE_ADVICE = f"""\
+The home bridge (dashboard, MQTT for Home Assistant) is installed too; it only reads
+the daemon's status socket and can never arm the monitor:
+    sudoedit /{CONFIG}        # [bridge]: mqtt_host, mqtt_username, mqtt_password_file, ...
+    sudo systemctl start treadguard-bridge
+    journalctl -u treadguard-bridge -f            # "dashboard on http://127.0.0.1:8957/"
+A broker password goes in a file (not the config), e.g. /etc/treadguard/mqtt-password,
+owned by root, group treadguard-bridge, mode 0640."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -338,7 +388,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", metavar="DIR", help="install into DIR instead of / (tests, staging)")
     parser.add_argument("--uninstall", action="store_true", help="remove the service, venv and system files")
     parser.add_argument("--purge", action="store_true",
-                        help="with --uninstall: also remove /etc/treadguard and /var/lib/treadguard")
+                        help="with --uninstall: also remove /etc/treadguard, /var/lib/treadguard "
+                             "and /var/lib/treadguard-bridge")
+    parser.add_argument("--with-bridge", action="store_true",
+                        help="also install the home bridge: treadguard-bridge.service and its user")
     parser.add_argument("--no-venv", action="store_true",
                         help="skip the virtual environment (offline tests only; the service needs it)")
     parser.add_argument("--source", metavar="DIR", default=str(Path(__file__).resolve().parent.parent),
@@ -366,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.uninstall:
             installer.uninstall(purge=args.purge)
         else:
-            installer.install(with_venv=not args.no_venv)
+            installer.install(with_venv=not args.no_venv, with_bridge=args.with_bridge)
     except InstallError as err:
         print(f"install.py: {err}", file=sys.stderr)
         return 1

@@ -105,6 +105,32 @@ def test_a_stopped_belt_reads_zero():
     assert belt.read().speed_mps == 0.0
 
 
+@pytest.mark.parametrize("speed_mps", [0.3, 1.25, 1.7, 3.06])
+def test_the_belt_sensor_reads_a_steady_belt_at_its_speed_at_every_tick(speed_mps):
+    """Pulses are stamped at their true times, so a 100 Hz loop reading a 61 Hz pulse
+    train sees 3.06 m/s, not 2.5 and 5.0 m/s by turns."""
+    clock = SimulatedClock(0.0)
+    world = World(Treadmill(), Script(belt_command_mps=lambda t: speed_mps, activity=lambda t: STEPPING))
+    belt = SimBeltSensor(world, clock)
+    speeds = []
+    for k in range(1, 1001):
+        clock.sleep_until(k * 0.01)
+        reading = belt.read()
+        if k > 100:  # the first pulses only start the timing
+            speeds.append(reading.speed_mps)
+    assert min(speeds) == pytest.approx(speed_mps, rel=0.01)
+    assert max(speeds) == pytest.approx(speed_mps, rel=0.01)
+
+
+def test_running_just_under_the_speed_limit_is_no_overspeed():
+    """4.4 m/s is under the 4.5 m/s limit: counting pulses per 10 ms tick read its 88 Hz
+    pulses as 5.0 m/s most of the time and stopped the belt; true pulse times never do."""
+    scenario = Scenario("run-15.8kmh", "running just under the limit", NORMAL, speed_kmh=15.84,
+                        duration_s=20.0, seed=3)
+    treadguard = run_scenario(scenario, systems=("treadguard",))[0]
+    assert not treadguard.tripped, treadguard.reason
+
+
 # -- the library -----------------------------------------------------------------------------------------
 
 def test_the_library_covers_every_event_both_directions_and_long_sessions():

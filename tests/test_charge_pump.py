@@ -245,8 +245,8 @@ class CheckBench:
         import io
 
         from monitor.cli.check import run_check
-        from tests.support import with_settings
         from monitor.config.schema import Config
+        from tests.support import with_settings
 
         config = with_settings(Config(), belt={"enabled": False},
                                relay={"drive": "charge_pump", "feedback_pin": 22, **relay})

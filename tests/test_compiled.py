@@ -97,7 +97,7 @@ def test_a_build_for_another_python_is_not_used(tmp_path, monkeypatch, capsys):
     assert "built for cpython-30" in capsys.readouterr().err
 
 
-def test_the_version_says_which_build_runs():
+def test_the_version_names_no_compiled_build_without_the_opt_in():
     child = subprocess.run([sys.executable, "-m", "monitor.cli.main", "--version"], cwd=ROOT, capture_output=True,
                            text=True, env={k: v for k, v in os.environ.items() if k != compiled.ENV})
-    assert child.returncode == 0 and "pure Python" in child.stdout
+    assert child.returncode == 0 and child.stdout.startswith("treadguard ") and "compiled" not in child.stdout

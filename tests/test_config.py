@@ -9,6 +9,8 @@ from monitor.cli.main import main
 from monitor.config.docs import EXAMPLE_PATH, REFERENCE_PATH, render_example, render_reference
 from monitor.config.load import ConfigError, load_config, parse_config
 from monitor.config.schema import SECTIONS, Config
+from monitor.service.replay import replay
+from tests.support import standing_trace
 
 
 def _bounded_fields():
@@ -106,8 +108,8 @@ def test_settings_that_contradict_each_other_are_refused():
                       "imu": {"timeout_s": 0.05},
                       "range": {"enabled": True, "rear_edge_m": 1.0, "min_rear_margin_m": 1.0}})
     text = str(caught.value)
-    assert "loop.late_s (0.1) must be more than two loop periods" in text
-    assert "imu.timeout_s (0.05) must be more than one loop period" in text
+    assert "loop.late_s (0.1) must be more than twice the loop period 1 / loop.rate_hz (2 x 0.05 s = 0.1 s)" in text
+    assert "imu.timeout_s (0.05) must be more than the loop period 1 / loop.rate_hz (0.05 s)" in text
     assert "range.min_rear_margin_m (1) must be less than range.rear_edge_m (1)" in text
 
 
@@ -153,3 +155,177 @@ def test_config_example_prints_the_example(capsys):
 def test_a_vector_setting_needs_three_numbers_within_bounds(value):
     with pytest.raises(ConfigError, match="imu.gyro_bias_radps"):
         parse_config({"imu": {"gyro_bias_radps": value}})
+
+
+# --- what no config may get past: numbers, nesting, rules between settings, paths ---------
+
+def _problems(data):
+    try:
+        parse_config(data)
+    except ConfigError as err:
+        return err.problems
+    return []
+
+
+def _load_text(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return caught.value.problems
+
+
+@pytest.mark.parametrize("section,key,allowed", [
+    ("loop", "rate_hz", "at least 20 and at most 1000"),  # a float setting: float() would overflow
+    ("imu", "i2c_bus", "at least 0 and at most 31"),  # an int setting
+])
+def test_a_400_digit_integer_is_named_by_its_key_and_digits(tmp_path, section, key, allowed):
+    [problem] = _load_text(tmp_path, f"[{section}]\n{key} = {'9' * 400}\n")
+    assert problem.startswith(f"{section}.{key} is an integer of 400 digits") and allowed in problem
+
+
+def test_a_5001_digit_integer_is_named_by_its_line_key_and_digits(tmp_path):
+    # tomllib itself refuses it (Python's int-to-str limit), before any key is known
+    [problem] = _load_text(tmp_path, "[loop]\nrate_hz = 100\n[imu]\ni2c_bus = " + "7" * 5001 + "\n")
+    assert "line 4 (imu.i2c_bus) is an integer of 5001 digits" in problem
+    assert "at least 0 and at most 31" in problem and len(problem) < 200
+
+
+def test_arrays_nested_past_the_parser_are_named_by_line_and_key(tmp_path):
+    [problem] = _load_text(tmp_path, "[imu]\nmount = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "line 2 (imu.mount) nests arrays or tables too deeply" in problem
+
+
+def test_arrays_nested_deeper_than_any_setting_are_refused_with_the_depth():
+    [problem] = _problems({"imu": {"mount": [[[[[1.0]]]]]}})
+    assert problem.startswith("imu.mount is a list nested 5 levels deep (at most 3)")
+
+
+@pytest.mark.parametrize("section,key,value", [
+    ("imu", "mount", [[math.nan, 0, 0], [0, 1, 0], [0, 0, 1]]),
+    ("imu", "mount", [[1, 0, 0], [0, math.inf, 0], [0, 0, 1]]),
+    ("imu", "accel_bias_mps2", [0.0, -math.inf, 0.0]),
+    ("loop", "rate_hz", math.nan),
+    ("loop", "rate_hz", math.inf),
+    ("motion", "max_dt_s", -math.inf),
+    ("belt", "pulses_per_m", math.nan),
+])
+def test_a_number_that_is_not_finite_is_refused_anywhere(section, key, value):
+    [problem] = _problems({section: {key: value}})
+    assert problem.startswith(f"{section}.{key}") and "must be finite" in problem
+
+
+def test_every_number_setting_refuses_nan_by_its_declaration_alone():
+    for section, cls in SECTIONS.items():
+        for field in dataclasses.fields(cls):
+            if type(field.default) is float:
+                assert _own_errors({section: {field.name: math.nan}}, section, field.name), field.name
+
+
+@pytest.mark.parametrize("key", ["rate_filter_tau_s", "startup_prior_s", "jolt_filter_tau_s"])
+def test_a_motion_time_constant_of_zero_is_refused_and_just_above_is_taken(key):
+    # zero divides by zero in the detector at its first sample (or a repeated time stamp)
+    assert "must be above 0" in _problems({"motion": {key: 0.0}})[0]
+    assert _problems({"motion": {key: 1e-6}}) == []
+
+
+def test_a_config_at_the_smallest_motion_time_constants_runs_the_loop_without_crashing(tmp_path):
+    config = parse_config({"motion": {"rate_filter_tau_s": 1e-6, "startup_prior_s": 1e-6,
+                                      "jolt_filter_tau_s": 1e-6}})
+    trace = standing_trace(tmp_path / "s.csv", duration_s=2.0)
+    assert replay(trace, config).samples == trace.samples
+
+
+@pytest.mark.parametrize("rate_hz,value,is_ok", [
+    (200.0, 0.01, True), (200.0, 0.0099, False),  # twice the 5 ms sample period
+    (50.0, 0.04, True), (50.0, 0.039, False),
+])
+def test_motion_max_dt_must_cover_two_imu_sample_periods(rate_hz, value, is_ok):
+    problems = _problems({"imu": {"sample_rate_hz": rate_hz, "lowpass_hz": 20.0},
+                          "motion": {"max_dt_s": value}})
+    assert (problems == []) == is_ok
+    if not is_ok:
+        assert problems[0].startswith(f"motion.max_dt_s ({value:g}) must be at least twice the IMU sample "
+                                      "period 1 / imu.sample_rate_hz")
+        assert "nothing is ever detected" in problems[0]
+
+
+@pytest.mark.parametrize("rate_hz,value,is_ok", [(50.0, 0.04, True), (50.0, 0.0399, False)])
+def test_imu_timeout_must_cover_two_imu_sample_periods(rate_hz, value, is_ok):
+    problems = _problems({"imu": {"sample_rate_hz": rate_hz, "lowpass_hz": 20.0, "timeout_s": value}})
+    assert (problems == []) == is_ok
+    if not is_ok:
+        assert problems[0].startswith(f"imu.timeout_s ({value:g}) must be at least twice the IMU sample period")
+        assert "cannot stay armed" in problems[0]
+
+
+@pytest.mark.parametrize("backward,forward,is_ok", [(2.0, 2.0, True), (2.01, 2.0, False)])
+def test_the_backward_speed_limit_may_not_pass_the_forward_one(backward, forward, is_ok):
+    problems = _problems({"belt": {"max_backward_mps": backward, "max_forward_mps": forward}})
+    assert (problems == []) == is_ok
+    if not is_ok:
+        assert problems[0].startswith("belt.max_backward_mps (2.01) must be at most belt.max_forward_mps (2)")
+
+
+def test_the_backward_limit_rule_is_off_without_a_belt_sensor():
+    assert _problems({"belt": {"enabled": False, "max_backward_mps": 3.0, "max_forward_mps": 2.0}}) == []
+
+
+@pytest.mark.parametrize("pulses_per_m,stopped_s,is_ok", [
+    (6.4, 1.0, True),  # the default: 0.156 m/s
+    (4.0, 0.84, True),  # 0.2976 m/s, just below drift.min_belt_mps = 0.3
+    (4.0, 0.8333, False),  # 0.30001 m/s
+    (1.0, 1.0, False),  # 1 m/s: every walking speed reads 0
+])
+def test_the_slowest_measurable_belt_speed_must_be_below_the_drift_threshold(pulses_per_m, stopped_s, is_ok):
+    problems = _problems({"belt": {"pulses_per_m": pulses_per_m, "stopped_s": stopped_s}})
+    assert (problems == []) == is_ok
+    if not is_ok:
+        assert problems[0].startswith("the slowest belt speed the pulse sensor can measure, "
+                                      "1 / (belt.pulses_per_m * belt.stopped_s) (")
+        assert "must be less than drift.min_belt_mps (0.3)" in problems[0] and "drift check is blind" in problems[0]
+
+
+def test_the_slowest_belt_speed_rule_is_off_when_drift_is_off():
+    assert _problems({"belt": {"pulses_per_m": 1.0, "stopped_s": 1.0}, "drift": {"enabled": False}}) == []
+
+
+@pytest.mark.parametrize("trip_dir,words", [
+    ("", "is empty"),
+    ("trips", "a relative path"),
+    ("/proc/treadguard", "a system or device path"),
+    ("/sys/trips", "a system or device path"),
+    ("/dev/null", "a system or device path"),
+    ("/dev/shm/trips", "a system or device path"),
+    ("/", "a system or device path"),
+    ("/etc", "a system or device path"),
+    ("/usr/lib/treadguard", "a system or device path"),
+    ("/bin", "a system or device path"),
+    ("/boot/trips", "a system or device path"),
+    ("/var/lib", "a system or device path"),  # the folder itself, not one inside it
+    ("/var/lib/../../etc/trips", '(that is "/etc/trips")'),
+    ("/tmp/a\nb", "control characters"),
+])
+def test_a_trip_folder_outside_the_allowed_places_is_refused(trip_dir, words):
+    [problem] = _problems({"record": {"trip_dir": trip_dir}})
+    assert problem.startswith("record.trip_dir") and words in problem
+    assert "/var/lib/, /home/, /srv/ or /tmp/" in problem and "\n" not in problem
+
+
+@pytest.mark.parametrize("trip_dir", ["/var/lib/treadguard/trips", "/home/pi/trips", "/srv/treadguard",
+                                      "/tmp/treadguard-trips", "/var/lib/treadguard/../tg/"])
+def test_a_trip_folder_in_an_allowed_place_is_taken(trip_dir):
+    assert parse_config({"record": {"trip_dir": trip_dir}}).record.trip_dir == trip_dir
+
+
+def test_unknown_keys_and_sections_are_shown_short_and_on_one_line():
+    problems = _problems({"imu": {"\u00e9\n" + "x" * 500: 1}, "y" * 500: {}})
+    assert len(problems) == 2
+    assert all("\n" not in p and len(p) < 400 for p in problems)
+
+
+def test_the_rules_between_settings_are_in_the_reference():
+    reference = render_reference()
+    assert "## Rules between settings" in reference
+    assert "motion.max_dt_s must be at least twice the IMU sample period 1 / imu.sample_rate_hz" in reference
+    assert "| at least 0.005 and at most 0.5; at least twice the IMU sample period" in reference

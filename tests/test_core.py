@@ -127,10 +127,12 @@ def test_out_of_range_boundary(channel, limit, sign):
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
-def test_a_value_that_is_not_a_number_is_a_fault(bad):
+def test_a_value_that_is_not_a_number_is_a_failed_read(bad):
     d = armed()
-    d.imu([(1.0 + 1 / RATE, bad, 0.0, G, 0.0, 0.0, 0.0)])
-    assert "imu_out_of_range" in d.details(1.0 + 1 / 64)
+    d.imu([(1.0 + k / RATE, bad, 0.0, G, 0.0, 0.0, 0.0) for k in (1, 2)])
+    assert d.details(1.0 + 1 / 64) == []  # two failed reads in a row are tolerated (failed_reads_max)
+    d.imu([(1.0 + 5 / RATE, 0.0, 0.0, G, 0.0, bad, 0.0)])
+    assert "imu_read_failed" in d.details(1.0 + 2 / 64)  # the third is a fault
 
 
 def test_time_that_does_not_increase_is_a_fault():
@@ -316,5 +318,5 @@ def test_a_trip_explains_itself_in_words():
     d.core.imu_read_failed(1.011)
     d.core.imu_read_failed(1.012)
     trip = d.tick(1.015625).trip
-    assert trip.describe() == "tripped at 1.016 s: sensor_fault (imu_read_failed: failed_reads_in_a_row=3)"
+    assert trip.describe() == "tripped at 1.016 s: sensor_fault (imu_read_failed: failed_reads_in_a_row=3; limit failed_reads_max=2)"
     assert Problem("sensor_fault", "imu_overflow", 1.0).describe() == "sensor_fault (imu_overflow)"

@@ -14,7 +14,7 @@ from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import Mpu6050
 from monitor.service.clock import SimulatedClock
 from tests.drivers_support import run_imu
-from tests.fake_i2c import G, FakeLsm6ds, FakeMpu6050
+from tests.fake_i2c import FakeLsm6ds, FakeMpu6050, G
 
 LOOP_S = 0.01
 MPU_FAMILY = [pytest.param(0x68, id="mpu6050"), pytest.param(0x70, id="mpu6500"), pytest.param(0x98, id="icm20689")]

@@ -173,3 +173,42 @@ def test_full_install_builds_a_venv_whose_treadguard_checks_the_config(tmp_path)
     assert "venv       /opt/treadguard/venv (kept" in again.stdout
     assert subprocess.run([str(treadguard), "config", "--check", str(config)],
                           stdout=subprocess.DEVNULL).returncode == 0
+
+
+def test_the_start_advice_names_the_arm_button_and_sigusr1_not_a_reset_button():
+    from systemd.install import start_advice
+
+    advice = " ".join(start_advice().split())
+    assert "the arm button at the console (hold 1 s)" in advice
+    assert "systemctl kill -s USR1 treadguard` (SIGUSR1)" in advice
+    assert "reset button" not in advice
+
+
+@needs_sysusers
+def test_with_bridge_adds_its_own_user_in_the_status_group_and_its_unit_and_uninstall_removes_them(tmp_path):
+    root = tmp_path / "root"
+    first = run_install(root, "--no-venv", "--with-bridge")
+    after_first = install.tree_digest(root)
+    assert "\n  wrote" not in run_install(root, "--no-venv", "--with-bridge").stdout  # idempotent
+    assert install.tree_digest(root) == after_first
+    assert (root / "etc/systemd/system/treadguard-bridge.service").read_text() == \
+        (REPO / "systemd/treadguard-bridge.service").read_text()
+    assert after_first["etc/systemd/system/multi-user.target.wants/treadguard-bridge.service"] == \
+        "-> /etc/systemd/system/treadguard-bridge.service"
+    passwd = {line.split(":")[0]: line for line in (root / "etc/passwd").read_text().splitlines()}
+    assert ":/var/lib/treadguard-bridge:" in passwd["treadguard-bridge"]
+    groups = {line.split(":")[0]: line.split(":")[3].split(",") for line in (root / "etc/group").read_text().splitlines()}
+    assert "treadguard-bridge" in groups["treadguard"]  # the status socket's group
+    assert "treadguard-bridge" not in groups["gpio"] + groups["i2c"]  # no way to the hardware
+    assert "systemctl start treadguard-bridge" in first.stdout
+    run_install(root, "--uninstall", "--purge")
+    left = {path for path, kind in install.tree_digest(root).items() if kind != "dir"}
+    assert left - ACCOUNT_FILES == set()
+
+
+@needs_sysusers
+def test_without_with_bridge_nothing_of_the_bridge_is_installed(tmp_path):
+    root = tmp_path / "root"
+    run_install(root, "--no-venv")
+    assert not (root / "etc/systemd/system/treadguard-bridge.service").exists()
+    assert "treadguard-bridge" not in (root / "etc/passwd").read_text()

@@ -1,5 +1,6 @@
 """The replay contract (TRACE_FORMAT.md) on traces the monitor has never seen."""
 
+import gzip
 import json
 
 import numpy as np
@@ -93,11 +94,12 @@ def test_the_trace_stopping_early_is_not_a_trip(tmp_path):
     assert not replay(standing_trace(tmp_path / "s.csv", duration_s=2.0), Config()).tripped
 
 
-def test_an_empty_trace_replays_as_no_trip(tmp_path):
+def test_a_header_without_rows_is_an_error_not_a_replay_without_a_trip(tmp_path, capsys):
     path = tmp_path / "empty.csv"
     path.write_text("# treadmill-trace v1\nt,ax,ay,az,gx,gy,gz\n")
-    result = replay(read_trace(path), Config())
-    assert result.samples == 0 and not result.tripped
+    assert main(["replay", str(path), "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"treadguard: {path}:2: ") and "no samples" in err
 
 
 def test_a_fall_in_a_real_recording_trips_before_the_impact():
@@ -113,11 +115,15 @@ def _write_broken(tmp_path):
     bad_header.write_text("# treadmill-trace v2\nt,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n")
     bad_row = tmp_path / "bad-row.csv"
     bad_row.write_text("# treadmill-trace v1\nt,ax,ay,az,gx,gy,gz\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0\n")
+    far = tmp_path / "far.csv"  # its tick time would stop advancing: refused, not a hang
+    far.write_text("# treadmill-trace v1\nt,ax,ay,az,gx,gy,gz\n1e298,0,0,9.8,0,0,0\n1.0000001e298,0,0,9.8,0,0,0\n")
+    long_line = tmp_path / "long.csv.gz"
+    long_line.write_bytes(gzip.compress(b"# treadmill-trace v1\nt,ax,ay,az,gx,gy,gz\n" + b"0" * (8 << 20)))
     truncated = tmp_path / "truncated.csv.gz"
     good = tmp_path / "good.csv.gz"
     write_trace(good, standing_trace(good, duration_s=3.0))
     truncated.write_bytes(good.read_bytes()[:200])
-    return good, [bad_header, bad_row, truncated, tmp_path / "missing.csv"]
+    return good, [bad_header, bad_row, truncated, tmp_path / "missing.csv", far, long_line]
 
 
 def test_replay_json_keeps_the_contract_and_the_order(tmp_path, capsys):
@@ -135,15 +141,18 @@ def test_replay_json_keeps_the_contract_and_the_order(tmp_path, capsys):
 
 def test_broken_files_get_one_clear_line_and_the_others_still_run(tmp_path, capsys):
     good, broken = _write_broken(tmp_path)
-    paths = [str(broken[0]), str(good), str(broken[1]), str(broken[2]), str(broken[3]), str(good)]
+    paths = [str(broken[0]), str(good), str(broken[1]), str(broken[2]), str(broken[3]), str(good),
+             str(broken[4]), str(broken[5])]
     assert main(["replay", *paths, "--json"]) == 1
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 2
     errors = err.splitlines()
-    assert len(errors) == 4 and "Traceback" not in err
+    assert len(errors) == 6 and "Traceback" not in err
     assert errors[0].startswith(f"treadguard: {broken[0]}:1: ")
     assert errors[1].startswith(f"treadguard: {broken[1]}:4: ")
     assert str(broken[2]) in errors[2] and str(broken[3]) in errors[3]
+    assert errors[4].startswith(f"treadguard: {broken[4]}:3: ") and "too far from 0" in errors[4]
+    assert errors[5].startswith(f"treadguard: {broken[5]}:3: ") and "longer than 4096 bytes" in errors[5]
 
 
 def test_replay_without_json_explains_each_trace(tmp_path, capsys):
@@ -158,3 +167,24 @@ def test_replay_with_a_broken_config_says_so(tmp_path, capsys):
     config.write_text("[imu]\ntimeout_s = -1\n")
     assert main(["replay", "x.csv", "--config", str(config)]) == 2
     assert "imu.timeout_s is -1.0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variant", [
+    pytest.param(dict(rate_hz=200.0, seed=2, jitter=0.3, with_belt=True, with_range=True), id="belt-range"),
+    pytest.param(dict(rate_hz=2000.0, seed=5, duration_s=6.0), id="2000Hz"),
+])
+def test_a_file_replayed_as_a_stream_gives_what_the_whole_trace_gives(tmp_path, monkeypatch, variant):
+    from monitor.formats import trace_reader
+    from monitor.service.replay import replay_file
+    trace = standing_trace(tmp_path / "s.csv.gz", **variant)
+    trace.accel_mps2[len(trace.t_s) // 2:] *= 3.0  # something to trip on, halfway
+    write_trace(tmp_path / "s.csv.gz", trace)
+    whole = replay(read_trace(tmp_path / "s.csv.gz"), Config())
+    monkeypatch.setattr(trace_reader, "BLOCK_BYTES", 4096)  # many chunks, dropped as they are played
+    assert replay_file(tmp_path / "s.csv.gz", Config()) == whole
+
+
+def test_a_real_recording_replays_the_same_streamed_or_whole():
+    from monitor.service.replay import replay_file
+    path = sisfall("D18-SA01-R01")
+    assert replay_file(path, Config()) == replay(read_trace(path), Config())

@@ -14,6 +14,7 @@ from monitor.cli import run as run_module
 from monitor.cli.main import main
 from monitor.safety.latch import LatchState
 from monitor.service.clock import SimulatedClock
+from monitor.service.deadline import DeadlineRelay
 from tests.commands_support import pin_times
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
@@ -32,6 +33,12 @@ pin = 27
 driver = "gpio"
 pin = 17
 """
+
+
+def permit_on(clock):
+    """The run permit with its watchdog on the test's clock and no thread: on a simulated
+    clock the loop never stalls unless the test says so (tests/test_deadline.py does)."""
+    return lambda relay, lease_s: DeadlineRelay(relay, lease_s, clock=clock, threaded=False)
 
 
 def config_in(tmp_path) -> str:
@@ -59,7 +66,7 @@ def test_run_config_on_fakes_arms_on_sigusr1_trips_on_an_unplugged_chip_and_rele
     previous = signal.getsignal(signal.SIGUSR1)
     monkeypatch.setattr(run_module, "run_hardware", functools.partial(
         run_module.run_hardware, clock=clock, i2c_bus=bus, pin_factory=factory, until_s=103.5,
-        on_tick=person_and_cable))
+        on_tick=person_and_cable, make_permit=permit_on(clock)))
     assert main(["run", "--config", str(path)]) == 0
     assert "running; the relay stays released until a reset" in capsys.readouterr().out
     assert signal.getsignal(signal.SIGUSR1) is previous  # the handlers were put back

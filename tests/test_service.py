@@ -16,7 +16,7 @@ from monitor.cli.main import main
 from monitor.service.clock import SimulatedClock
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
-from tests.test_run_hardware import config_in
+from tests.test_run_hardware import config_in, permit_on
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "treadguard.service"
 
@@ -60,7 +60,7 @@ def run_as_the_unit(tmp_path, monkeypatch, stall_at_s: float, stall_s: float, un
 
     monkeypatch.setattr(run_module, "run_hardware", functools.partial(
         run_module.run_hardware, clock=clock, i2c_bus=FakeMpu6050(clock), pin_factory=factory,
-        until_s=until_s, on_tick=systemd_listens))
+        until_s=until_s, on_tick=systemd_listens, make_permit=permit_on(clock)))
     assert main(argv) == 0
     drain(clock.now())
     listener.close()

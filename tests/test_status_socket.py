@@ -128,6 +128,7 @@ def test_status_json_against_a_daemon_on_fake_hardware_returns_its_state(folder,
     assert after["walking"] == "forward" and after["belt_mps"] is None  # no belt sensor in this config
     assert 0.0 <= after["imu_age_s"] < 0.05
     assert after["loop"]["rate_hz"] == 100.0 and after["loop"]["late_ticks"] == 0
+    assert after["loop"]["skipped_ticks"] == 0 and after["loop"]["tick_wall_p99_s"] > 0  # the loop's own account
     # the newest snapshot: one every status.interval_s (0.25 s), the tick asked in is 200 (at 51.99 s)
     assert 175 <= after["loop"]["ticks"] <= 200 and 51.74 <= after["t_s"] <= 51.99
     assert not os.path.exists(sock_path)  # removed when the daemon stopped
@@ -156,7 +157,9 @@ def test_status_for_a_person_fits_80_columns_and_names_the_trip(folder):
             "walking": "backward", "belt_mps": 1.21, "rear_margin_m": 0.42, "imu_age_s": 0.004,
             "trip": {"t_s": 12.0, "wall_time": 940.0, "reason": "drift", "detail": "near_rear_edge",
                      "describe": "...", "values": {"rear_margin_m": 0.42, "min_rear_margin_m": 0.5}},
-            "trips": 1, "problems": ["near_rear_edge"], "loop": {"rate_hz": 100.0, "ticks": 1230, "late_ticks": 2}}
+            "trips": 1, "problems": ["near_rear_edge"],
+            "loop": {"rate_hz": 100.0, "ticks": 1230, "late_ticks": 2, "tick_wall_p99_s": 0.00042,
+                     "tick_wall_max_s": 0.0031}}
     lines = describe(snap, now_wall_s=1000.0)
     assert all(len(line) <= 80 for line in lines)
     text = "\n".join(lines)
@@ -164,6 +167,7 @@ def test_status_for_a_person_fits_80_columns_and_names_the_trip(folder):
     assert "trip (1 min 0 s ago): drift (near_rear_edge)" in text
     assert "rear_margin_m = 0.42" in text and "min_rear_margin_m = 0.5" in text
     assert "belt 1.21 m/s" in text and "IMU age 4 ms" in text and "2 late" in text
+    assert "0.42 ms (p99), 3.10 ms at most" in text
 
 
 def serve(folder, daemon, *, interval_s=0.25, threaded=False, **server_args):

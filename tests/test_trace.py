@@ -147,13 +147,12 @@ def test_trace_without_optional_columns_round_trips_without_them(tmp_path):
     assert back.belt_mps is None and back.range_m is None
 
 
-def test_empty_trace_round_trips(tmp_path):
+def test_a_written_trace_without_samples_reads_back_as_an_error_not_as_nothing_happened(tmp_path):
     no_xyz = np.empty((0, 3))
     empty = Trace("<memory>", {}, np.empty(0), no_xyz, no_xyz, np.empty(0, bool))
     write_trace(tmp_path / "empty.csv", empty)
-    back = read_trace(tmp_path / "empty.csv")
-    assert back.samples == 0 and back.duration_s == 0.0
-    assert back.accel_mps2.shape == (0, 3)
+    err = _error(tmp_path / "empty.csv")
+    assert err.line == 2 and "no samples" in err.message
 
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
@@ -236,9 +235,10 @@ def test_blank_lines_at_the_end_are_fine(tmp_path):
     assert read_trace(_write(tmp_path, _simple() + "\n\r\n  \n")).samples == 3
 
 
-def test_header_without_rows_is_a_valid_empty_trace(tmp_path):
-    tr = read_trace(_write(tmp_path, "# treadmill-trace v1\n" + HEADER))
-    assert tr.samples == 0 and tr.duration_s == 0.0 and tr.gyro_radps.shape == (0, 3)
+@pytest.mark.parametrize("tail", ["", "\n", "\n\n  \n"])
+def test_a_header_without_rows_is_an_error_saying_there_are_no_samples(tmp_path, tail):
+    err = _error(_write(tmp_path, "# treadmill-trace v1\n# walking: \"forward\"\n" + HEADER + tail))
+    assert err.line == 3 and "no samples" in err.message
 
 
 def test_single_sample_has_zero_duration(tmp_path):
@@ -333,9 +333,14 @@ def test_file_ending_before_the_header_is_an_error(tmp_path):
         ("# imu_mount: [[1, 0, 0], [0, 1, 0], [0, 0, -1]]", "determinant -1"),
         ('# walking: "sideways"', 'walking must be "forward" or "backward"'),
         ('# walking: "Forward"', 'walking must be "forward" or "backward"'),
-        ("# rear_edge_m: -0.5", "rear_edge_m must be a positive number"),
-        ("# rear_edge_m: 0", "rear_edge_m must be a positive number"),
-        ('# rear_edge_m: "1.2"', "rear_edge_m must be a positive number"),
+        ("# rear_edge_m: -0.5", "rear_edge_m must be a number of metres above 0 and at most 10"),
+        ("# rear_edge_m: 0", "rear_edge_m must be a number of metres above 0 and at most 10"),
+        ('# rear_edge_m: "1.2"', "rear_edge_m must be a number of metres above 0 and at most 10"),
+        ("# rear_edge_m: 1e300", "found 1e+300"),
+        ("# rear_edge_m: 10.001", "found 10.001"),
+        ("# rear_edge_m: " + "9" * 4000, "rear_edge_m must be a number of metres"),
+        ("# imu_mount: [[" + "9" * 4000 + ", 0, 0], [0, 1, 0], [0, 0, 1]]", "3x3 list of numbers"),
+        ("# label: " + "[" * 2000 + "]" * 2000, "nests lists or objects too deeply"),
     ],
 )
 def test_invalid_metadata_value_is_an_error_naming_its_line(tmp_path, meta, words):
@@ -568,3 +573,99 @@ def test_writing_an_invalid_trace_is_refused(tmp_path):
 def test_trace_built_with_wrong_shapes_is_refused(t, accel, ok, belt):
     with pytest.raises(ValueError):
         Trace("<memory>", {}, t, accel, np.zeros((3, 3)), ok, belt_mps=belt)
+
+
+# --------------------------------------------------------------------------- bounds and streaming
+
+from monitor.formats import trace_format as fmt  # noqa: E402
+from monitor.formats.trace_reader import TraceStream  # noqa: E402
+
+
+def test_a_line_past_the_cap_is_an_error_naming_it(tmp_path):
+    text = _simple(rows=3).replace("0.010,0.1", "0.010," + "1" * 5000 + ".1")
+    err = _error(_write(tmp_path, text))
+    assert err.line == 5 and "longer than 4096 bytes" in err.message
+
+
+def test_a_line_at_the_cap_is_read(tmp_path):
+    row = ROW.format(t="0.010")
+    padded = row.replace(",0.1,", ",0." + "0" * (fmt.MAX_LINE_BYTES - len(row)) + "1,")
+    assert len(padded) == fmt.MAX_LINE_BYTES
+    assert read_trace(_write(tmp_path, _simple(rows=3).replace(row, padded))).samples == 3
+
+
+def test_a_gzip_bomb_of_one_line_fails_at_the_line_cap_without_inflating_it(tmp_path):
+    # 64 MiB of one line compress to ~64 KiB; the reader stops after its first block
+    bomb = gzip.compress(b"# treadmill-trace v1\n" + HEADER.encode() + b"\n" + b"1" * (64 << 20), 9)
+    path = tmp_path / "bomb.csv.gz"
+    path.write_bytes(bomb)
+    import tracemalloc
+    tracemalloc.start()
+    err = _error(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert err.line == 3 and "longer than" in err.message
+    assert peak < 8 << 20
+
+
+def test_more_rows_than_the_cap_is_an_error_naming_the_first_row_past_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(fmt, "MAX_ROWS", 5)
+    assert read_trace(_write(tmp_path, _simple(rows=5))).samples == 5
+    err = _error(_write(tmp_path, _simple(rows=6)))
+    assert err.line == 2 + 6 and "more than 5 rows" in err.message
+
+
+@pytest.mark.parametrize("t,is_ok", [(2.0 ** 32, True), (-(2.0 ** 32), True), (1.7e9, True),
+                                     (4294967296.001, False), (1e298, False), (-1e298, False)])
+def test_times_too_far_from_zero_for_the_loop_to_tick_are_refused(tmp_path, t, is_ok):
+    times = [t - 0.01, t - 0.005, t] if t > 0 else [t, t + 0.005, t + 0.01]
+    rows = [f"{x!r},0.1,0.2,9.81,0.01,0.02,0.03" for x in times]
+    text = "# treadmill-trace v1\n" + HEADER + "\n" + "\n".join(rows) + "\n"
+    if is_ok:
+        assert read_trace(_write(tmp_path, text)).samples == 3
+    else:
+        err = _error(_write(tmp_path, text))
+        assert err.line in (3, 5) and "too far from 0" in err.message and "4.295e+09" in err.message
+
+
+SMALL_BLOCKS = [pytest.param(n, id=f"block{n}") for n in (7, 64, 1000)]
+
+
+@pytest.mark.parametrize("block", SMALL_BLOCKS)
+def test_a_file_read_in_small_blocks_reads_the_same(tmp_path, monkeypatch, block):
+    path = tmp_path / "x.csv.gz"
+    write_trace(path, _sample_trace(200))
+    whole = read_trace(path)
+    monkeypatch.setattr(trace_module, "BLOCK_BYTES", block)
+    _assert_same(whole, read_trace(path))
+
+
+@pytest.mark.parametrize("block", SMALL_BLOCKS)
+@pytest.mark.parametrize("damage,line,words", [
+    (lambda rows: rows.__setitem__(30, rows[30].replace("0.150", "0.140")), 34, "not after the previous"),
+    (lambda rows: rows.__setitem__(40, ""), 44, "blank line"),
+    (lambda rows: rows.__setitem__(50, rows[50] + ",9"), 54, "row has 8 cells"),
+])
+def test_errors_are_found_on_their_line_across_blocks(tmp_path, monkeypatch, block, damage, line, words):
+    rows = [ROW.format(t=f"{0.005 * i:.3f}") for i in range(80)]
+    damage(rows)
+    text = "# treadmill-trace v1\n# walking: \"forward\"\n" + HEADER + "\r\n" + "\r\n".join(rows) + "\r\n\r\n"
+    monkeypatch.setattr(trace_module, "BLOCK_BYTES", block)
+    err = _error(_write(tmp_path, text))
+    assert err.line == line and words in err.message
+
+
+@pytest.mark.parametrize("block", SMALL_BLOCKS)
+def test_blank_lines_at_the_end_are_fine_whatever_the_blocks(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(trace_module, "BLOCK_BYTES", block)
+    assert read_trace(_write(tmp_path, _simple(rows=20) + "\n" * 30 + "  \n")).samples == 20
+
+
+def test_a_stream_gives_its_totals_once_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(trace_module, "BLOCK_BYTES", 100)
+    path = _write(tmp_path, _simple(rows=40, meta='# walking: "backward"'))
+    with TraceStream(path) as stream:
+        assert stream.meta == {"walking": "backward"} and stream.wanted[:2] == ["t", "ax"]
+        chunks = list(stream.chunks())
+    assert len(chunks) > 3 and sum(map(len, chunks)) == stream.samples == 40
+    assert stream.first_t_s == 0.0 and stream.duration_s == pytest.approx(0.195)

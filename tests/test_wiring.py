@@ -44,7 +44,9 @@ def _setting_default(setting: str):
 
 def test_the_pin_table_matches_the_config_defaults_and_the_header():
     rows = _pin_table()
-    for setting in ("belt.pin", "relay.pin", "relay.feedback_pin", "range.trigger_pin", "range.echo_pin"):
+    for setting in ("belt.pin", "relay.pin", "relay.feedback_pin", "range.trigger_pin", "range.echo_pin",
+                    "console.button_pin", "console.light_red_pin", "console.light_green_pin",
+                    "console.light_blue_pin", "console.buzzer_pin"):
         default = _setting_default(setting)
         bcm, header = rows[setting]
         if default < 0:

@@ -36,6 +36,12 @@ HEADER = (
     HeaderPin("3V3", 17),
     HeaderPin("ECHO", 18, bcm=24, setting="range.echo_pin"),
     HeaderPin("GND", 20),
+    HeaderPin("BUTTON", 29, bcm=5, setting="console.button_pin"),
+    HeaderPin("GND", 30),
+    HeaderPin("BUZZER", 32, bcm=12, setting="console.buzzer_pin"),
+    HeaderPin("LED_R", 36, bcm=16, setting="console.light_red_pin"),
+    HeaderPin("LED_G", 38, bcm=20, setting="console.light_green_pin"),
+    HeaderPin("LED_B", 40, bcm=21, setting="console.light_blue_pin"),
 )
 HEADER_BY_PIN = {p.header: p for p in HEADER}
 
@@ -86,6 +92,23 @@ SAFETY_KEY_LOOP = (
     Part("SK", "safety key switch", {"1": "KEY_A", "2": "KEY_MID"}, "the treadmill's own, unchanged"),
     Part("K1", "relay contact COM-NO", {"COM": "KEY_MID", "NO": "KEY_B"}, "closed only while energized"),
     Part("CTRL", "treadmill controller key input", {"1": "KEY_B", "2": "KEY_A"}, "low-voltage loop"),
+)
+
+
+# The console panel (optional, [console]): the arm button, the status light and the buzzer.
+# Not drawn as a schematic yet; the cable view shows its wires.
+CONSOLE = (
+    Part("S1", "momentary push button, normally open", {"1": "BUTTON", "2": "GND"},
+         "the arm button; the pin's pull-up holds BUTTON high until it is pressed"),
+    Part("R10", "330 Ω", {"1": "LED_R", "2": "LED_RA"}, "about 5 mA per colour"),
+    Part("R11", "330 Ω", {"1": "LED_G", "2": "LED_GA"}, ""),
+    Part("R12", "330 Ω", {"1": "LED_B", "2": "LED_BA"}, ""),
+    Part("LED1", "RGB LED, common cathode", {"R": "LED_RA", "G": "LED_GA", "B": "LED_BA", "K": "GND"},
+         "a common-anode LED goes to 3V3 instead (console.light_active_high = false)"),
+    Part("R13", "1 kΩ", {"1": "BUZZER", "2": "Q2_B"}, "base resistor"),
+    Part("R14", "10 kΩ", {"1": "Q2_B", "2": "GND"}, "holds the base off: a floating pin stays silent"),
+    Part("Q2", "2N2222", {"B": "Q2_B", "C": "BUZ_LOW", "E": "GND"}, "NPN: the buzzer's 20-30 mA"),
+    Part("BZ1", "active 5 V buzzer", {"+": "5V", "-": "BUZ_LOW"}, "sounds by itself when powered"),
 )
 
 
@@ -141,7 +164,8 @@ class Cable:
 
 
 # Each cable has its own GND pin next to its signals. 3.3 V has two header pins for three
-# users: pin 17 carries two wires (the belt sensor's and the charge-pump board's).
+# users: pin 17 carries two wires (the belt sensor's and the charge-pump board's); 5 V likewise:
+# pin 4 carries the HC-SR04's and the console's.
 CABLES = (
     Cable("W1", "IMU tether", "X2", "IMU board (MPU-6050 / LSM6DS3)",
           ((1, "VCC", "RD"), (6, "GND", "BK"), (3, "SDA", "BU"), (5, "SCL", "GN")),
@@ -155,4 +179,8 @@ CABLES = (
     Cable("W4", "range sensor", "X5", "HC-SR04 (optional)",
           ((4, "VCC", "RD"), (20, "GND", "BK"), (16, "TRIG", "YE"), (18, "ECHO", "WH")),
           "ECHO is 5 V: 1k / 2k divider at the Pi end"),
+    Cable("W5", "console", "X6", "console panel: arm button, RGB LED, buzzer (optional)",
+          ((4, "5V", "RD"), (30, "GND", "BK"), (29, "BUTTON", "YE"), (32, "BUZZER", "BN"),
+           (36, "LED_R", "PK"), (38, "LED_G", "GN"), (40, "LED_B", "BU")),
+          "5V: the buzzer only; pin 4 carries two wires with the HC-SR04"),
 )

@@ -44,6 +44,7 @@ KEY_PULL_FRACTION = 0.7  # ISO 20957-6: the key releases at 70 % of the deck len
 THRESHOLD_ACCEL_MPS2 = 3 * 9.80665  # the classic fall threshold: 3 g resultant...
 THRESHOLD_RATE_RADPS = 3.1  # ...or 3.1 rad/s angular rate
 AFTER_STOP_S = 1.0  # keep simulating this long after the belt has stopped
+BELT_CELL_S = 0.05  # an exported trace holds a belt reading every 50 ms
 ARM_AT_S = 1.0  # the walker presses reset a second after clipping on, with data flowing
 
 
@@ -180,9 +181,11 @@ def _end_time(world: World, scenario: Scenario) -> bool:
 
 def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Config | None = None, *,
                    clock: LoopClock | None = None,
-                   on_tick: Callable[[Verdict, SafetyCore], None] | None = None) -> Outcome:
+                   on_tick: Callable[[Verdict, SafetyCore], None] | None = None,
+                   on_daemon: Callable[[Daemon], None] | None = None) -> Outcome:
     """The real daemon on the simulated devices; on a simulated clock unless another
-    is given (the live bench plays it in real time), with an optional extra tick hook."""
+    is given (the live bench plays it in real time), with an optional extra tick hook
+    and a hook that sees the daemon before it runs (the live bench installs its signals)."""
     scenario = built.scenario
     config = config or bench_config(scenario.walking, treadmill)
     clock = clock or SimulatedClock(0.0)
@@ -208,6 +211,8 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
             daemon.stop()
 
     daemon.on_tick = walker_and_world
+    if on_daemon is not None:
+        on_daemon(daemon)
     stats = daemon.run(until_s=scenario.duration_s)
     world.advance(clock.now())
     first = stats.first_trip
@@ -263,11 +268,13 @@ def to_trace(scenario: Scenario, path: str, treadmill: Treadmill = Treadmill()) 
     clock = SimulatedClock(0.0)
     belt = SimBeltSensor(world, clock.now)
     ranger = SimRangeSensor(world, clock.now)
+    last_belt_s = -math.inf
     for i, ts in enumerate(t):
         clock.sleep_until(float(ts))
-        reading = belt.read()
-        if reading is not None:
+        reading = belt.read()  # read at every sample, so no pulse edge is missed...
+        if reading is not None and ts - last_belt_s >= BELT_CELL_S:  # ...but written down as the loop would
             belt_cells[i] = round(reading.speed_mps, 4)
+            last_belt_s = ts
         seen = ranger.read()
         if seen is not None:
             range_cells[i] = round(seen.distance_m, 4)

@@ -13,6 +13,7 @@ walker on a 1.4 m deck braking at 1 m/s² (see README, "what no monitor can do")
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 NORMAL = "none"
@@ -112,3 +113,11 @@ LIBRARY: tuple[Scenario, ...] = (
 )
 
 BY_NAME = {s.name: s for s in LIBRARY}
+
+
+def unknown_scenario_message(name: str) -> str:
+    """"no scenario named X, did you mean Y?" (difflib's closest names), and where the list is."""
+    close = difflib.get_close_matches(name, BY_NAME, n=3, cutoff=0.6)
+    others = f" (or {', '.join(close[1:])})" if len(close) > 1 else ""
+    guess = f", did you mean {close[0]}{others}?" if close else ""
+    return f"no scenario named {name}{guess} (`treadguard bench --list` shows them all)"

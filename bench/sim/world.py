@@ -9,6 +9,7 @@ is carried back at belt speed, one who stepped off is no longer carried.
 The devices here are the daemon's devices for a simulated run: the belt-speed
 sensor sees front-roller pulses, the range sensor sees the waist (or the wall
 behind when the walker is not in its beam), and the relay opens the loop.
+The belt sensor is the real pulse driver, fed each pulse edge at its true time.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from gpiozero.pins.mock import MockFactory, MockPin, PinState
+
 from drivers.interfaces import BeltReading, BeltSensor, RangeReading, RangeSensor, Relay
+from monitor.config.schema import BeltConfig
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class World:
     belt_mps: float = 0.0
     position_m: float = 0.45
     belt_travel_m: float = 0.0  # for the pulse sensor
+    belt_listeners: list = field(default_factory=list)  # called (t_s, dt_s, travel_m, belt_mps) every step
     is_loop_open: bool = False
     loop_opened_s: float | None = None
     min_margin_m: float = math.inf  # smallest waist-to-rear-edge distance while the belt moved
@@ -106,6 +111,9 @@ class World:
                 self._own_m += 0.6 * belt * dt  # a stumble costs ground for a moment
             else:  # walkers drift back to where they like to be, at up to 0.3 m/s
                 self._own_m += max(-0.3, min(0.3, -(self._own_m - self.start_position_m))) * dt
+        if belt > 0.0:
+            for listener in self.belt_listeners:
+                listener(self.t_s, dt, self.belt_travel_m, belt)
         self.belt_travel_m += belt * dt
         self.t_s += dt
         self.position_m = self._own_m + self.script.fall_shift_m(self.t_s)
@@ -125,41 +133,71 @@ class World:
         return tm.sensor_to_front_m + self.position_m
 
 
-class SimBeltSensor(BeltSensor):
-    """Speed from the interval between front-roller pulses, as the pulse driver
-    measures it; a belt with no pulse for timeout_s reads 0 m/s."""
+class _EdgeClockPin(MockPin):
+    """A gpiozero mock pin whose edges are stamped with the simulated time of the
+    edge (gpiozero's own MockPin stamps them with time.monotonic()), keeping no
+    history of its states: a ten-minute jog is 70 000 edges."""
 
-    def __init__(self, world: World, clock: Callable[[], float], *, timeout_s: float = 0.25) -> None:
+    def clear_states(self):
+        self._last_change = self._factory.edge_clock()
+        self.states = [PinState(0.0, self._state)]
+
+    def _change_state(self, value):
+        if self._state != value:
+            self._state = value
+            self._last_change = self._factory.edge_clock()
+            return True
+        return False
+
+
+class SimBeltSensor(BeltSensor):
+    """The real pulse driver (drivers.pulse_belt) on a gpiozero mock pin, fed the
+    front roller's pulse edges at their true times: the world reports each step
+    of belt travel, and every edge (a pulse is low for half its spacing) is
+    driven on the pin at the moment the belt passes it. So the speed is measured
+    exactly as on the treadmill, from the times between edges, whatever the
+    loop's tick rate. The driver's settings are the default config's, with the
+    treadmill's pulses per metre."""
+
+    def __init__(self, world: World, clock: Callable[[], float], *, belt: BeltConfig = BeltConfig()) -> None:
+        from drivers.pulse_belt import PulseBeltSensor
+
         self.world = world
         self.clock = clock
-        self.timeout_s = timeout_s
-        self._pulses = 0
-        self._last_pulse_s: float | None = None
-        self._interval_s: float | None = None
-        self._last_report_s = -math.inf
         self.is_lost_from_s = math.inf
+        self._now_s = clock()
+        factory = MockFactory(pin_class=_EdgeClockPin)
+        factory.edge_clock = lambda: self._now_s
+        self._half_spacing_m = 0.5 / world.treadmill.pulses_per_m
+        self._next_edge = math.floor(world.belt_travel_m / self._half_spacing_m) + 1
+        self.driver = PulseBeltSensor(belt.pin, lambda: self._now_s, pulses_per_m=world.treadmill.pulses_per_m,
+                                      debounce_s=belt.debounce_s, stopped_s=belt.stopped_s,
+                                      max_accel_mps2=belt.max_accel_mps2, pin_factory=factory)
+        self._pin = self.driver._device.pin
+        world.belt_listeners.append(self._travelled)
+
+    def _travelled(self, t_s: float, dt_s: float, travel_m: float, belt_mps: float) -> None:
+        """The belt moved from travel_m at belt_mps for dt_s from t_s: drive the edges it passed."""
+        end_m = travel_m + belt_mps * dt_s
+        while self._next_edge * self._half_spacing_m <= end_m:
+            edge_m = self._next_edge * self._half_spacing_m
+            self._now_s = t_s + (edge_m - travel_m) / belt_mps
+            if self._next_edge % 2:
+                self._pin.drive_low()  # the magnet (or mark) arrives: the sensor pulls the pin low
+            else:
+                self._pin.drive_high()
+            self._next_edge += 1
 
     def read(self) -> BeltReading | None:
         now = self.clock()
         self.world.advance(now)
         if now >= self.is_lost_from_s:
             raise OSError("belt sensor lost")
-        pulses = int(self.world.belt_travel_m * self.world.treadmill.pulses_per_m)
-        if pulses > self._pulses:
-            count = pulses - self._pulses
-            if self._last_pulse_s is not None:
-                self._interval_s = (now - self._last_pulse_s) / count
-            self._pulses = pulses
-            self._last_pulse_s = now
-        if self._last_pulse_s is None or now - self._last_pulse_s > self.timeout_s:
-            if now - self._last_report_s >= 0.1:
-                self._last_report_s = now
-                return BeltReading(now, 0.0)
-            return None
-        if self._interval_s is None or now - self._last_report_s < 0.05:
-            return None
-        self._last_report_s = now
-        return BeltReading(now, 1.0 / (self.world.treadmill.pulses_per_m * self._interval_s))
+        self._now_s = now
+        return self.driver.read()
+
+    def close(self) -> None:
+        self.driver.close()
 
 
 class SimRangeSensor(RangeSensor):

@@ -23,16 +23,35 @@ def _run_one(name: str) -> list[dict]:
     return [dict(o.as_dict(), reason=o.reason) for o in run_scenario(BY_NAME[name])]
 
 
+LEGEND = """\
+haz     yes: a hazard, the belt must stop; no: a normal session, it must not
+walk    forw: the walker faces the console; back: walking backwards
+trip    when the system stopped the belt, in s from the hazard's onset (from the
+        start in a normal session); - : it never stopped the belt
+margin  the walker's smallest distance to the rear edge while the belt moved, m
+        (below 0: carried off the back)
+result  safe; UNSAFE: a hazard with the walker carried off the back;
+        false stop: a normal session in which the belt was stopped
+"""
+
+
+def _verdict_word(row: dict) -> str:
+    if row["safe"]:
+        return "safe"
+    return "UNSAFE" if row["hazard"] else "false stop"
+
+
 def _cell(row: dict) -> str:
     when = "-" if not row["tripped"] else f"{row['trip_s']:+.2f}s"
-    return f"{when:>9} {row['margin_m']:6.2f} {'safe' if row['safe'] else 'UNSAFE':6}"
+    return f"{when:>9} {row['margin_m']:6.2f} {_verdict_word(row):10}"
 
 
 def print_table(results: list[list[dict]], out=None) -> None:
     out = out or sys.stdout  # looked up now: sys.stdout may have been replaced since import
     systems = [r["system"] for r in results[0]]
-    head = f"{'scenario':34} {'haz':3} {'walk':4} | " + " | ".join(f"{s:^23}" for s in systems)
-    sub = f"{'':34} {'':3} {'':4} | " + " | ".join(f"{'trip':>9} {'margin':>6} {'':6}" for _ in systems)
+    out.write(LEGEND + "\n")
+    head = f"{'scenario':34} {'haz':3} {'walk':4} | " + " | ".join(f"{s:^27}" for s in systems)
+    sub = f"{'':34} {'':3} {'':4} | " + " | ".join(f"{'trip':>9} {'margin':>6} {'result':10}" for _ in systems)
     out.write(head + "\n" + sub + "\n" + "-" * len(head) + "\n")
     for rows in results:
         first = rows[0]
@@ -58,7 +77,7 @@ def print_table(results: list[list[dict]], out=None) -> None:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from bench.sim.scenarios import BY_NAME, LIBRARY
+    from bench.sim.scenarios import BY_NAME, LIBRARY, unknown_scenario_message
 
     if args.list:
         for s in LIBRARY:
@@ -66,7 +85,9 @@ def bench_command(args: argparse.Namespace) -> int:
         return EXIT_OK
     unknown = [n for n in args.scenarios if n not in BY_NAME]
     if unknown:
-        return fail(f"no scenario named {', '.join(unknown)}; `treadguard bench --list` shows them all")
+        for name in unknown[1:]:
+            fail(unknown_scenario_message(name))
+        return fail(unknown_scenario_message(unknown[0]))
     if args.export:
         if len(args.scenarios) != 1:
             return fail("--export FILE needs exactly one SCENARIO")

@@ -1,7 +1,9 @@
-"""What every command shares: exit codes, the one-line failure message, config errors, package files."""
+"""What every command shares: exit codes, the one-line failure message, config errors, package
+files, and where the bench keeps its trip records."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,3 +32,10 @@ def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_U
 def package_file(relative: str) -> Path:
     """A file shipped inside the monitor package, e.g. "demo/walk-then-stumble.csv.gz"."""
     return Path(__file__).resolve().parent.parent / relative
+
+
+def bench_trip_dir() -> str:
+    """Where the bench keeps its trip records when no config names a folder: the
+    person's own state folder (XDG), not the daemon's."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "treadguard", "bench-trips")

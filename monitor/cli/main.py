@@ -1,4 +1,4 @@
-"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, config.
+"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, trips, bridge, config.
 
 Every failure a person can cause (a bad path, a broken trace, a config typo, a
 missing device) ends in a one-line message that names what is wrong and what to
@@ -10,19 +10,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from importlib import metadata
 
 from monitor import compiled
 from monitor.cli.common import EXIT_INTERNAL, EXIT_OK
 
 
 def _version() -> str:
-    """The version and which build runs: pure Python, or the opt-in compiled modules (TREADGUARD_COMPILED=1)."""
+    """The installed package's version (pyproject.toml is the one place it is written)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        number = metadata.version("treadguard")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        number = "(not installed)"
-    return f"treadguard {number}, {compiled.BUILD}"
+        return version("treadguard")
+    except PackageNotFoundError:
+        return "(not installed: run from a source tree)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,27 +31,38 @@ def _parser() -> argparse.ArgumentParser:
         description="A safety monitor for a home treadmill: stops the belt on a stumble, "
                     "a fall, or drift toward the rear edge.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
-    parser.add_argument("--version", action="version", version=_version(),
-                        help="show the version and which build runs (pure Python or compiled), and stop")
+    # With the opt-in compiled modules (TREADGUARD_COMPILED=1) the version also names them.
+    build = "" if compiled.BUILD == "pure Python" else f", {compiled.BUILD}"
+    parser.add_argument("--version", action="version", version=f"treadguard {_version()}{build}",
+                        help="show the version (and the compiled modules, when they run), and stop")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     replay = commands.add_parser("replay", help="run recorded traces through the safety core")
-    replay.add_argument("paths", nargs="+", metavar="PATH", help="trace files (.csv or .csv.gz)")
+    replay.add_argument("paths", nargs="+", metavar="PATH",
+                        help="trace files (.csv or .csv.gz), or folders of them")
     replay.add_argument("--json", action="store_true", help="one JSON object per trace, one per line")
     replay.add_argument("--config", metavar="FILE", help="settings to replay with (default: built-in defaults)")
+    replay.add_argument("--plot", metavar="FILE", help="draw the trace (one) into FILE.png or FILE.svg: "
+                                                       "acceleration, tilt, the detector's features, the trip")
     replay.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="traces replayed in parallel (default: number of CPUs)")
 
-    run = commands.add_parser("run", help="run the monitor: on real hardware, or on the bench")
-    mode = run.add_mutually_exclusive_group(required=True)
+    run = commands.add_parser(
+        "run", help="run the monitor: on real hardware, or on the bench",
+        usage="treadguard run --config FILE\n"
+              "       treadguard run --bench [TRACE|SCENARIO] [--speed X] [--config FILE]",
+        description="`run --config FILE` runs the monitor on the real devices FILE names (as the "
+                    "service does); `run --bench` plays a trace, or a bench scenario, through fake "
+                    "hardware in real time with a live status line.")
+    mode = run.add_mutually_exclusive_group()
     mode.add_argument("--bench", nargs="?", const="", metavar="TRACE|SCENARIO",
-                      help="play a trace, or a bench scenario, through fake hardware in real time "
-                           "(default: the demo trace)")
-    mode.add_argument("--hardware", action="store_true",
-                      help="run on the real devices named in --config")
-    run.add_argument("--config", metavar="FILE", help="the config file (required with --hardware)")
+                      help="play a trace, or a bench scenario (`treadguard bench --list`), through fake "
+                           "hardware in real time (default: the demo trace)")
+    mode.add_argument("--hardware", action="store_true", help=argparse.SUPPRESS)  # implied by --config alone
+    run.add_argument("--config", metavar="FILE", help="the config file: the real devices, pins and "
+                                                      "settings (see `treadguard config --example`)")
     run.add_argument("--speed", type=float, default=1.0, metavar="X",
-                     help="bench playback speed, 1.0 = real time")
+                     help="bench playback speed, 1.0 = real time (0.1 to 20)")
 
     bench = commands.add_parser("bench", help="run the scenario library on the simulator, beside two baselines")
     bench.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="only these scenarios (default: all)")
@@ -84,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
                                                          "(default: status.socket_path, then a bench run's)")
     status.add_argument("--config", metavar="FILE", help="read the socket's path from this config file")
 
+    trips = commands.add_parser("trips", help="list the recorded trips, or explain one (`trips show ID`)")
+    from monitor.cli.trips import add_arguments as trips_arguments
+    trips_arguments(trips)
+    bridge = commands.add_parser(
+        "bridge", help="the home dashboard and MQTT for Home Assistant, read from the status socket "
+                       "(read-only: it can never arm the monitor)")
+    bridge.add_argument("--config", metavar="FILE", help="the config file; its [bridge] section "
+                                                         "(default: built-in defaults)")
+
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
     what.add_argument("--check", metavar="FILE", help="check every setting and report every problem")
@@ -93,9 +113,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    # `run --config FILE` alone means real hardware: the flag is implied.
-    if argv[:1] == ["run"] and "--bench" not in argv and "--hardware" not in argv and "--config" in argv:
-        argv = ["run", "--hardware"] + argv[1:]
     args = _parser().parse_args(argv)
     try:
         if args.command == "replay":
@@ -119,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "record":
             from monitor.cli.record import record_command
             return record_command(args)
+        if args.command == "trips":
+            from monitor.cli.trips import trips_command
+            return trips_command(args)
+        if args.command == "bridge":
+            from monitor.cli.bridge import bridge_command
+            return bridge_command(args)
         from monitor.cli.config import config_command
         return config_command(args)
     except KeyboardInterrupt:

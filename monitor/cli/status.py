@@ -154,10 +154,25 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
     rate = loop.get("rate_hz")
     loop_text = (f"{rate:g} Hz, " if isinstance(rate, (int, float)) else "") + \
         f"{loop.get('ticks', '?')} ticks, {loop.get('late_ticks', '?')} late"
-    lines.append(f"  IMU age {imu}; loop {loop_text}")
+    p99, worst = loop.get("tick_wall_p99_s"), loop.get("tick_wall_max_s")
+    if isinstance(p99, (int, float)) and isinstance(worst, (int, float)):
+        loop_text += f"; a tick takes {p99 * 1000:.2f} ms (p99), {worst * 1000:.2f} ms at most"
+    lines.append(f"  IMU age {imu}")
+    lines += textwrap.wrap(f"loop {loop_text}", width, initial_indent="  ", subsequent_indent="    ")
     console = snap.get("console")
-    if isinstance(console, dict) and console.get("refused"):
-        lines.append(f"  last arm refused: {console['refused']}")
+    if isinstance(console, dict):
+        parts = []
+        if console.get("light_pattern"):
+            parts.append(f"light {console['light_pattern']}")
+        if console.get("sound") and console.get("warning_level"):
+            parts.append(console["sound"])
+        if console.get("button") == "stuck":
+            parts.append("ARM BUTTON STUCK")
+        if parts:
+            lines.append("  console: " + "; ".join(parts))
+        if console.get("refused"):
+            lines += textwrap.wrap(f"last arm refused: {console['refused']}", width,
+                                   initial_indent="  ", subsequent_indent="    ")
     problems = snap.get("problems") or []
     if problems and state != "tripped":
         lines.append("  problems now: " + ", ".join(map(str, problems)))

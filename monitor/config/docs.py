@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from monitor.config.schema import SECTIONS
+from monitor.config.schema import RELATIONS, RULES, SECTIONS, describe_rule, describe_side
 from monitor.safety.settings import describe_bounds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,12 +42,22 @@ def _default(field: dataclasses.Field) -> object:
     return field.default if field.default is not dataclasses.MISSING else field.default_factory()
 
 
+def _allowed(section: str, field: dataclasses.Field) -> str:
+    """The setting's own bounds and every rule between settings it is on the left of."""
+    words = [describe_bounds(field)]
+    for rule in RULES:
+        if rule.left == f"{section}.{field.name}":
+            when = f" while {' and '.join(rule.when)}" if rule.when else ""
+            words.append(f"{RELATIONS[rule.relation][0]} {describe_side(rule.right, rule.factor)}{when}")
+    return "; ".join(words)
+
+
 def render_example() -> str:
     lines = [HEADER]
     for name, cls in SECTIONS.items():
         lines.append(f"[{name}]")
         for field in dataclasses.fields(cls):
-            bounds = describe_bounds(field)
+            bounds = _allowed(name, field)
             allowed = f" ({bounds})" if bounds != "any value of its type" else ""
             lines.append(f"# {field.metadata.get('help', '')}{allowed}")
             lines.append(f"{field.name} = {_toml_value(_default(field))}")
@@ -69,9 +79,14 @@ def render_reference() -> str:
                   "|---|---|---|---|"]
         for field in dataclasses.fields(cls):
             default = _toml_value(_default(field))
-            lines.append(f"| `{field.name}` | `{default}` | {describe_bounds(field)} | "
+            lines.append(f"| `{field.name}` | `{default}` | {_allowed(name, field)} | "
                          f"{field.metadata.get('help', '')} |")
         lines.append("")
+    lines += ["## Rules between settings", "",
+              "Checked together with the bounds above; a config breaking any of them is refused.", ""]
+    lines += [f"- {describe_rule(rule)}." for rule in RULES]
+    lines += ["", "Every number must be finite (no `nan` or `inf`), in a list too; lists nest at most",
+              "3 levels.", ""]
     return "\n".join(lines)
 
 

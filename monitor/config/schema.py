@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 from monitor.safety.motion import MotionParams
 from monitor.safety.settings import setting
@@ -23,6 +24,8 @@ RELAY_DRIVES = ("level", "charge_pump")
 CHARGE_PUMP_MIN_LOOP_HZ = 80.0
 ACCEL_FULL_SCALES_G = (2, 4, 8, 16)
 GYRO_FULL_SCALES_DPS = (250, 500, 1000, 2000)
+# Where trip records may go: the service's state folder, or a person's or a desk's own folders.
+TRIP_DIR_ROOTS = ("/var/lib", "/home", "/srv", "/tmp")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class LoopConfig:
     rate_hz: float = setting(100.0, "how often the loop reads the sensors and decides", min=20.0, max=1000.0)
     late_s: float = setting(
         0.1, "a tick this long after the previous one means the loop is late: a fault", min=0.02, max=1.0
+    )
+    deadline_ticks: int = setting(
+        4, "the relay's permission to run lasts this many loop periods after each healthy tick "
+        "(4 at 100 Hz: 40 ms); a watchdog thread with its own clock releases the relay when the loop "
+        "has not renewed it by then, whatever the loop is stuck in", min=2, max=10,
     )
 
 
@@ -47,7 +55,7 @@ class ImuConfig:
     mount: list = setting(
         [], "3x3 rotation from the sensor frame to the treadmill frame (x to the console, "
         "y left, z up) with the walker upright, measured by `treadguard calibrate`; empty: found from "
-        "gravity at start",
+        "gravity at start", kind="rotation",
     )
     timeout_s: float = setting(
         0.05, "the newest IMU sample older than this is stale: a fault", min=0.01, max=0.5
@@ -106,6 +114,36 @@ class ImuConfig:
     reset_check_s: float = setting(
         0.5, "how often the driver checks that the chip still holds its configuration "
         "(a chip that reset itself is a fault)", min=0.05, max=10.0,
+    )
+    gravity_window_s: float = setting(
+        1.0, "the mean magnitude of the acceleration is judged over consecutive windows this long "
+        "(long enough that a fall's near free fall and its impact average out)", min=0.2, max=10.0,
+    )
+    gravity_min_mps2: float = setting(
+        4.9, "a window's mean acceleration magnitude below this (0.5 g) is no accelerometer on a person: "
+        "0,0,0, values in g instead of m/s², no gravity (real recordings, falls included: 7.1 m/s² "
+        "and up over 1 s)", min=0.5, max=9.0,
+    )
+    gravity_max_mps2: float = setting(
+        29.4, "a window's mean acceleration magnitude above this (3 g) is a wrong scale, not a walker "
+        "(a fast jog, the highest in the real recordings, averages 2.1 g over 1 s)", min=12.0, max=150.0,
+    )
+    channel_stuck_s: float = setting(
+        3.0, "one IMU channel repeating one value bit for bit this long while another channel changes "
+        "is a stuck channel (a person's IMU changes every channel within 0.1 s in the real recordings)",
+        min=0.5, max=60.0,
+    )
+    gyro_zero_s: float = setting(
+        0.5, "a gyroscope reading exactly 0 on all three axes this long is not measuring (a real "
+        "zero-rate offset is never exactly zero on every axis)", min=0.05, max=10.0,
+    )
+    failed_reads_window_s: float = setting(
+        1.0, "failed IMU reads are also counted over windows this long, so a sensor failing every "
+        "other read is a fault even though it never fails many times in a row", min=0.1, max=10.0,
+    )
+    failed_reads_in_window_max: int = setting(
+        10, "failed IMU reads tolerated within one failed_reads_window_s; one more is a fault "
+        "(10 in 1 s is 10 % of 100 Hz loop ticks)", min=1, max=1000,
     )
 
 
@@ -166,6 +204,12 @@ class RangeConfig:
         3.0, "the farthest distance the range sensor reports; must be beyond the rear edge",
         above=0.3, max=4.0,
     )
+    warning_zone_m: float = setting(
+        0.25, "the buzzer's pre-warning zone, in front of the drift trip: from min_rear_margin_m + this "
+        "to min_rear_margin_m from the rear edge, beeps come faster the deeper the walker drifts in, so "
+        "they can step forward before the belt stops (needs [console] buzzer_enabled); 0: no pre-warning. "
+        "The trip itself is decided as before, never later", min=0.0, max=1.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -223,10 +267,40 @@ class RelayConfig:
 @dataclass(frozen=True)
 class RecordConfig:
     trip_dir: str = setting(
-        "/var/lib/treadguard/trips", "folder for each trip's explanation and the sensor data around it"
+        "/var/lib/treadguard/trips", "folder for each trip's explanation and the sensor data around it; "
+        "never a system folder, a device or a kernel file system", kind="path", under=TRIP_DIR_ROOTS,
     )
     before_s: float = setting(3.0, "seconds of sensor data kept from before each trip", min=0.5, max=30.0)
     after_s: float = setting(1.0, "seconds of sensor data kept from after each trip", min=0.0, max=10.0)
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    button_enabled: bool = setting(
+        False, "is an arm button fitted at the console: hold it 1 s to arm, while every check passes")
+    button_pin: int = setting(5, "GPIO (BCM number) of the arm button (header pin 29)", min=2, max=27)
+    button_pull_up: bool = setting(
+        True, "true: the button connects the pin to GND and the pin's pull-up holds it high; false: it "
+        "connects the pin to 3.3 V and needs a pull-down resistor")
+    button_hold_s: float = setting(
+        1.0, "hold the arm button this long to arm (a brush against it does not)", min=0.3, max=5.0)
+    button_stuck_s: float = setting(
+        10.0, "a button held longer than this (or pressed when treadguard starts) is stuck: it arms "
+        "nothing until it has been released", min=3.0, max=60.0)
+    light: str = setting(
+        "none", "the status light: an RGB LED (three pins), a single LED on light_green_pin, or none",
+        choices=("none", "rgb", "single"))
+    light_red_pin: int = setting(16, "GPIO (BCM number) of the RGB LED's red (header pin 36)", min=2, max=27)
+    light_green_pin: int = setting(
+        20, "GPIO (BCM number) of the RGB LED's green, or of a single LED (header pin 38)", min=2, max=27)
+    light_blue_pin: int = setting(21, "GPIO (BCM number) of the RGB LED's blue (header pin 40)", min=2, max=27)
+    light_active_high: bool = setting(
+        True, "true: a high pin lights the LED (common cathode to GND); false: a common-anode LED")
+    buzzer_enabled: bool = setting(
+        False, "is a buzzer fitted: sounds on a trip, on a refused arm, and the drift pre-warning")
+    buzzer_pin: int = setting(
+        12, "GPIO (BCM number) driving the buzzer's transistor (header pin 32)", min=2, max=27)
+    buzzer_active_high: bool = setting(True, "true: a high pin sounds the buzzer (an NPN transistor)")
 
 
 @dataclass(frozen=True)
@@ -243,6 +317,52 @@ class StatusConfig:
 
 
 @dataclass(frozen=True)
+class BridgeConfig:
+    """`treadguard bridge`: the home dashboard and MQTT, a separate unprivileged process that only
+    reads the status socket ([status] socket_path) and can never arm the monitor."""
+    mqtt_host: str = setting(
+        "", "the MQTT broker's host name or address (e.g. Home Assistant's Mosquitto add-on); "
+        "empty: no MQTT, only the dashboard")
+    mqtt_port: int = setting(1883, "the broker's port (1883 plain, 8883 usually TLS)", min=1, max=65535)
+    mqtt_tls: bool = setting(False, "connect to the broker over TLS")
+    mqtt_ca_file: str = setting(
+        "", "with mqtt_tls: the CA certificate (PEM) that signed the broker's certificate; empty: the "
+        "system's CAs")
+    mqtt_cert_file: str = setting(
+        "", "with mqtt_tls: a client certificate (PEM) for brokers that ask for one; empty: none")
+    mqtt_key_file: str = setting("", "with mqtt_cert_file: its private key (PEM), readable by the bridge only")
+    mqtt_username: str = setting("", "the broker user name; empty: connect without one")
+    mqtt_password_file: str = setting(
+        "", "a file holding the broker password (its first line), readable by the bridge's user only; "
+        "the password itself never goes in this config")
+    topic_prefix: str = setting(
+        "treadguard", "state, trip and availability topics go under <topic_prefix>/<device_id>/")
+    discovery_prefix: str = setting(
+        "homeassistant", "Home Assistant's MQTT discovery prefix (its default is homeassistant)")
+    device_id: str = setting(
+        "treadmill", "names this treadmill in topics and in Home Assistant (lower-case letters, digits, _)")
+    state_interval_s: float = setting(
+        2.0, "the MQTT state is published at most this often (and at once when armed/tripped changes), "
+        "so Home Assistant's history does not fill with belt-speed noise", min=0.25, max=60.0)
+    dashboard_enabled: bool = setting(True, "serve the local web dashboard")
+    dashboard_bind: str = setting(
+        "127.0.0.1", "the address the dashboard listens on: 127.0.0.1 this Pi only; 0.0.0.0 (or the "
+        "Pi's LAN address) to opt in to the whole home network, read-only and without a password")
+    dashboard_port: int = setting(8957, "the dashboard's TCP port (0: any free port, printed at start)",
+                                  min=0, max=65535)
+    session_db: str = setting(
+        "/var/lib/treadguard-bridge/sessions.sqlite", "the session log (SQLite), written by the bridge")
+    session_idle_s: float = setting(
+        120.0, "a session ends once the belt has stood this long (its end is the last moment it moved)",
+        min=5.0, max=3600.0)
+    moving_mps: float = setting(
+        0.1, "a belt faster than this is moving: it starts a session and counts as walking", min=0.01, max=1.0)
+    status_silence_s: float = setting(
+        2.0, "no snapshot on the status socket for this long means the daemon is not live: availability "
+        "goes offline and the bridge reconnects", min=0.5, max=60.0)
+
+
+@dataclass(frozen=True)
 class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
@@ -254,6 +374,111 @@ class Config:
     relay: RelayConfig = RelayConfig()
     record: RecordConfig = RecordConfig()
     status: StatusConfig = StatusConfig()
+    bridge: BridgeConfig = BridgeConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
 
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(Config)}
+
+
+# --- rules between settings -------------------------------------------------------------
+# Each is declared once here: the loader checks them all together (every broken one is
+# reported) and the reference lists them, so a rule cannot be enforced without being
+# documented or documented without being enforced.
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A quantity computed from settings, named in rules and their messages."""
+
+    words: str  # what it is, e.g. "the IMU sample period"
+    formula: str  # how it is computed, in setting names
+    unit: str
+    value: Callable[["Config"], float]
+
+
+DERIVED: dict[str, Derived] = {
+    "loop.period_s": Derived("the loop period", "1 / loop.rate_hz", "s", lambda c: 1.0 / c.loop.rate_hz),
+    "imu.sample_period_s": Derived("the IMU sample period", "1 / imu.sample_rate_hz", "s",
+                                   lambda c: 1.0 / c.imu.sample_rate_hz),
+    "imu.nyquist_hz": Derived("half the IMU sample rate", "imu.sample_rate_hz / 2", "Hz",
+                              lambda c: c.imu.sample_rate_hz / 2),
+    "belt.slowest_mps": Derived("the slowest belt speed the pulse sensor can measure",
+                                "1 / (belt.pulses_per_m * belt.stopped_s)", "m/s",
+                                lambda c: 1.0 / (c.belt.pulses_per_m * c.belt.stopped_s)),
+}
+
+RELATIONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
+    ">": ("more than", lambda a, b: a > b),
+    ">=": ("at least", lambda a, b: a >= b),
+    "<": ("less than", lambda a, b: a < b),
+    "<=": ("at most", lambda a, b: a <= b),
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """`left` must be `relation` `factor` x `right`, or else `why` happens.
+
+    `left` and `right` are settings ("imu.timeout_s") or `DERIVED` quantities;
+    the rule applies only while every switch in `when` ("belt.enabled") is on."""
+
+    left: str
+    relation: str
+    right: str
+    why: str
+    factor: float = 1.0
+    when: tuple[str, ...] = ()
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("loop.late_s", ">", "loop.period_s", factor=2,
+         why="or an ordinary tick would count as late"),
+    Rule("imu.timeout_s", ">", "loop.period_s",
+         why="or the newest sample is stale between two ticks and the monitor cannot stay armed"),
+    Rule("imu.timeout_s", ">=", "imu.sample_period_s", factor=2,
+         why="or the newest sample is stale between two samples (one late sample is allowed) "
+             "and the monitor cannot stay armed"),
+    Rule("motion.max_dt_s", ">=", "imu.sample_period_s", factor=2,
+         why="or every sample (or one late sample) restarts the warm-up and nothing is ever detected"),
+    Rule("imu.lowpass_hz", "<=", "imu.nyquist_hz", why="or the samples alias"),
+    Rule("belt.max_backward_mps", "<=", "belt.max_forward_mps", when=("belt.enabled",),
+         why="because walking backwards (facing away from the console) must never be allowed faster than "
+             "walking forward"),
+    Rule("belt.slowest_mps", "<", "drift.min_belt_mps", when=("belt.enabled", "drift.enabled"),
+         why="or walking belt speeds read 0 m/s and the drift check is blind; raise belt.stopped_s "
+             "or check belt.pulses_per_m"),
+    Rule("range.max_distance_m", ">", "range.rear_edge_m", when=("range.enabled",),
+         why="or a walker at the rear edge reads as no echo"),
+    Rule("range.min_rear_margin_m", "<", "range.rear_edge_m", when=("range.enabled",),
+         why="or the drift trip fires with the walker anywhere on the belt"),
+)
+
+
+def quantity(config: "Config", name: str) -> float:
+    """The value of a setting ("imu.timeout_s") or a derived quantity in `config`."""
+    if name in DERIVED:
+        return DERIVED[name].value(config)
+    section, key = name.split(".")
+    return getattr(getattr(config, section), key)
+
+
+def describe_side(name: str, factor: float = 1.0) -> str:
+    """A rule's side in words, e.g. "twice the IMU sample period 1 / imu.sample_rate_hz"."""
+    times = "" if factor == 1 else ("twice " if factor == 2 else f"{factor:g} x ")
+    if name in DERIVED:
+        d = DERIVED[name]
+        return f"{times}{d.words} {d.formula}"
+    return f"{times}{name}"
+
+
+def unit_of(name: str) -> str:
+    """" s", " m/s"... for a derived quantity; settings carry their unit in their name."""
+    return f" {DERIVED[name].unit}" if name in DERIVED else ""
+
+
+def describe_rule(rule: Rule) -> str:
+    """The rule in words, for the reference."""
+    when = f" (while {' and '.join(rule.when)})" if rule.when else ""
+    return (f"{describe_side(rule.left)} must be {RELATIONS[rule.relation][0]} "
+            f"{describe_side(rule.right, rule.factor)}{when}, {rule.why}")

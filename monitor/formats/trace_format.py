@@ -18,6 +18,13 @@ follow them):
   stops) for the monitor to notice, not damage to the file.
 - Metadata values must be strict JSON (no NaN / Infinity); a key may be given
   only once; `source` and unknown keys are kept as they are, unchecked.
+- A file must hold at least one sample: a header with no rows is an error, not
+  a trace in which nothing happened.
+- Bounds, so that no file can make a reader or a replay run without end or
+  without limit of memory: a line is at most `MAX_LINE_BYTES` bytes, a file at
+  most `MAX_ROWS` rows, every `t` within ±`MAX_ABS_TIME_S` seconds (there a
+  float still resolves a microsecond, so the loop's ticks and the samples stay
+  apart; a Unix time stamp fits), and `rear_edge_m` at most `MAX_REAR_EDGE_M`.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ REQUIRED_COLUMNS = ("t",) + IMU_COLUMNS
 OPTIONAL_COLUMNS = ("belt_mps", "range_m")
 WALKING_VALUES = ("forward", "backward")
 ROTATION_TOLERANCE = 1e-3  # max |R·Rᵀ − I| element for imu_mount to count as a rotation
+
+MAX_LINE_BYTES = 4096  # a v1 row is under 200 bytes; metadata lines a few hundred
+MAX_ROWS = 20_000_000  # 2.8 hours at 2000 Hz, 28 hours at 200 Hz
+MAX_ABS_TIME_S = 2.0 ** 32  # 136 years; a float's step there is 1e-6 s
+MAX_REAR_EDGE_M = 10.0  # a treadmill belt is 1.2 to 2.2 m long; 10 m is no treadmill
 
 EXAMPLE_HEADER = ",".join(REQUIRED_COLUMNS)
 
@@ -146,12 +158,12 @@ def meta_problem(key: str, value: Any) -> str | None:
         return _imu_mount_problem(value)
     if key == "walking":
         if value not in WALKING_VALUES:
-            return f'walking must be "forward" or "backward", found {json.dumps(value)[:40]}'
+            return f'walking must be "forward" or "backward", found {_short_json(value)}'
     elif key == "rear_edge_m":
-        if not is_number(value) or not math.isfinite(value) or value <= 0:
+        if not is_finite_number(value) or not 0 < value <= MAX_REAR_EDGE_M:
             return (
-                "rear_edge_m must be a positive number of metres (range sensor to the rear "
-                f"edge of the belt), found {json.dumps(value)[:40]}"
+                f"rear_edge_m must be a number of metres above 0 and at most {MAX_REAR_EDGE_M:g} "
+                f"(range sensor to the rear edge of the belt), found {_short_json(value)}"
             )
     # "label" is ground truth for evaluation: kept, never checked, never read.
     return None
@@ -163,11 +175,11 @@ def _imu_mount_problem(value: Any) -> str | None:
         isinstance(value, list)
         and len(value) == 3
         and all(isinstance(r, list) and len(r) == 3 for r in value)
-        and all(is_number(x) and math.isfinite(x) for r in value for x in r)
+        and all(is_finite_number(x) for r in value for x in r)
     ):
         return (
             f"imu_mount must be a 3x3 list of numbers (rows of R, v_treadmill = R . v_sensor), "
-            f"e.g. {example}; found {json.dumps(value)[:60]}"
+            f"e.g. {example}; found {_short_json(value)}"
         )
     r = np.array(value, dtype=np.float64)
     error = float(np.abs(r @ r.T - np.eye(3)).max())
@@ -185,5 +197,21 @@ def _imu_mount_problem(value: Any) -> str | None:
     return None
 
 
+def _short_json(value: Any) -> str:
+    """A metadata value as a message shows it: at most 60 characters."""
+    try:
+        text = json.dumps(value)
+    except (ValueError, RecursionError):  # an integer past Python's int-to-str limit, deep nesting
+        return "a value too long to show"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """A number a float can hold: not NaN or infinite, and no integer beyond 1e308."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= 1e308
+    return is_number(value) and math.isfinite(value)

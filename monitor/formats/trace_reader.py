@@ -1,9 +1,16 @@
-"""Reading trace files (treadmill-trace v1) into a `Trace` of numpy arrays in SI units.
+"""Reading trace files (treadmill-trace v1): as a stream of row chunks, or whole into a `Trace`.
 
 Every problem with a file, from a missing file to one bad cell, is a
 `TraceError` that names the file and, where there is one, the 1-based line.
-The format itself (columns, metadata keys, the choices where it leaves room)
-is declared in `monitor.formats.trace_format`.
+The format itself (columns, metadata keys, limits, the choices where it leaves
+room) is declared in `monitor.formats.trace_format`.
+
+`TraceStream` is the one implementation of the format's rules: it reads the
+preamble at open, then decodes the file (gunzipping incrementally) in blocks
+of whole lines and parses each block with numpy, so memory stays flat however
+long the file is and a line past `MAX_LINE_BYTES` fails at once, whatever it
+would inflate to. `read_trace` collects the stream into one `Trace` for the
+tools that want the whole file in memory.
 """
 
 from __future__ import annotations
@@ -15,10 +22,11 @@ import math
 import os
 import re
 import zlib
-from typing import Any
+from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
+from monitor.formats import trace_format as fmt
 from monitor.formats.trace_format import (
     EXAMPLE_HEADER,
     MAGIC,
@@ -30,6 +38,8 @@ from monitor.formats.trace_format import (
 )
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+BLOCK_BYTES = 256 * 1024  # decoded bytes read at a time: ~3,500 rows of a 200 Hz trace
 
 
 def read_trace(path: str | os.PathLike[str]) -> Trace:
@@ -37,96 +47,235 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
 
     Raises `TraceError` for every problem, naming the file and the line.
     """
-    name = os.fspath(path)
-    text = _read_text(name)
-
-    # Line 1: the magic line.
-    end = text.find("\n")
-    first = (text if end < 0 else text[:end]).rstrip("\r")
-    if first != MAGIC:
-        raise TraceError(name, 1, _magic_problem(first))
-
-    # Metadata lines, then the header row.
-    meta: dict[str, Any] = {}
-    meta_lines: dict[str, int] = {}
-    lineno = 1
-    while True:
-        if end < 0 or end + 1 >= len(text):
-            raise TraceError(
-                name,
-                None,
-                f"the file ends after line {lineno}, before the header row; expected a row of "
-                f"column names such as {EXAMPLE_HEADER} (was the recording cut short?)",
-            )
-        start = end + 1
-        end = text.find("\n", start)
-        line = (text[start:] if end < 0 else text[start:end]).rstrip("\r")
-        lineno += 1
-        if not line.startswith("#"):
-            break
-        key, value = _parse_meta_line(name, lineno, line)
-        if key in meta:
-            raise TraceError(
-                name,
-                lineno,
-                f"metadata key {key!r} is given twice (first on line {meta_lines[key]}); "
-                "keep one",
-            )
-        problem = meta_problem(key, value)
-        if problem:
-            raise TraceError(name, lineno, problem)
-        meta[key] = value
-        meta_lines[key] = lineno
-    # Note: meta keeps "label" (ground truth) as it is; nothing here reads it,
-    # and the monitor must never read it.
-
-    header_line = lineno
-    columns = _parse_header(name, header_line, line)
-
-    if "range_m" in columns and "rear_edge_m" not in meta:
-        raise TraceError(
-            name,
-            header_line,
-            "the range_m column needs the rear_edge_m metadata key (distance in metres "
-            'from the range sensor to the rear edge of the belt), e.g. "# rear_edge_m: 1.2"',
-        )
-
-    body = "" if end < 0 else text[end + 1 :]
-    del text
-    if "\r" in body:
-        body = body.replace("\r\n", "\n")
-    body = body.rstrip()  # blank lines at the end are fine
-    wanted = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in columns]
-    index = [columns.index(c) for c in wanted]
-    if not body:
-        data = np.empty((0, len(wanted)), dtype=np.float64)
-    else:
-        data = _parse_body_fast(body, len(columns), index)
-        if data is None:
-            data = _parse_body_careful(name, body, header_line + 1, columns, wanted, index)
-
-    imu = data[:, 1:7]
-    imu_ok = np.isfinite(imu).all(axis=1)
-    if not imu_ok.all():
-        imu[~imu_ok] = np.nan
-    optional = {c: np.ascontiguousarray(data[:, i]) for i, c in enumerate(wanted) if i >= 7}
+    with TraceStream(path) as stream:
+        chunks = list(stream.chunks())
+    data = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    optional = {c: np.ascontiguousarray(data[:, i]) for i, c in enumerate(stream.wanted) if i >= 7}
     return Trace(
-        path=name,
-        meta=meta,
+        path=stream.path,
+        meta=stream.meta,
         t_s=np.ascontiguousarray(data[:, 0]),
         accel_mps2=np.ascontiguousarray(data[:, 1:4]),
         gyro_radps=np.ascontiguousarray(data[:, 4:7]),
-        imu_ok=imu_ok,
+        imu_ok=np.isfinite(data[:, 1]),
         belt_mps=optional.get("belt_mps"),
         range_m=optional.get("range_m"),
     )
 
 
-def _read_text(name: str) -> str:
-    """The file's text: gunzipped if it starts with the gzip magic, UTF-8, BOM dropped."""
+class TraceStream:
+    """One trace file, read as a stream: the preamble (metadata, columns) at open,
+    the rows by `chunks()`.
+
+    Each chunk is a float array with one row per sample and the columns of
+    `wanted` (t, ax..gz, then the optional columns the file has); a failed read
+    has all six IMU values NaN, an optional cell with no new reading is NaN.
+    After `chunks()` is exhausted, `samples`, `first_t_s` and `last_t_s` hold
+    the file's totals. Use as a context manager, or call `close()`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self.meta: dict[str, Any] = {}
+        self.samples = 0
+        self.first_t_s = math.nan
+        self.last_t_s = math.nan
+        self._file = _open(self.path)
+        try:
+            self._blocks = self._line_blocks()
+            self._read_preamble()
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> "TraceStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    @property
+    def duration_s(self) -> float:
+        """Last sample time minus first (once the rows are read), 0.0 for one sample."""
+        return float(self.last_t_s - self.first_t_s)
+
+    # -- the bytes, in blocks of whole lines ----------------------------------------------
+    def _line_blocks(self) -> Iterator[tuple[int, str]]:
+        """(number of the block's first line, its text), whole lines only; the last block may
+        lack its final newline. A line longer than MAX_LINE_BYTES is an error at once."""
+        name = self.path
+        head = _read_block(name, self._file, 2)
+        raw: Any = _Prefixed(head, self._file)
+        if head == _GZIP_MAGIC:
+            raw = gzip.GzipFile(fileobj=raw, mode="rb")
+        limit = fmt.MAX_LINE_BYTES
+        lineno = 1
+        pending = _read_block(name, raw).removeprefix(_BOM)
+        while True:
+            block = _read_block(name, raw)
+            block, is_end = pending + block, not block
+            cut = len(block) if is_end else block.rfind(b"\n") + 1  # at the end: the last line too
+            whole, pending = block[:cut], block[cut:]
+            if whole:
+                lines = whole.split(b"\n")
+                if max(map(len, lines)) > limit + 1:  # +1: a DOS line's \r
+                    at = next(i for i, line in enumerate(lines) if len(line) > limit + 1)
+                    raise TraceError(name, lineno + at, _long_line(limit))
+                yield lineno, _decode(name, lineno, whole)
+                lineno += len(lines) - 1
+            if is_end:
+                return
+            if len(pending) > limit:
+                raise TraceError(name, lineno, _long_line(limit))
+
+    # -- magic line, metadata, header -----------------------------------------------------
+    def _read_preamble(self) -> None:
+        name = self.path
+        lines = self._preamble_lines()
+        lineno, first = next(lines, (1, None))
+        if first is None:
+            first = ""
+        if first != MAGIC:
+            raise TraceError(name, 1, _magic_problem(first))
+        meta_lines: dict[str, int] = {}
+        while True:
+            lineno, line = next(lines, (lineno, None))
+            if line is None:
+                raise TraceError(
+                    name,
+                    None,
+                    f"the file ends after line {lineno}, before the header row; expected a row of "
+                    f"column names such as {EXAMPLE_HEADER} (was the recording cut short?)",
+                )
+            if not line.startswith("#"):
+                break
+            key, value = _parse_meta_line(name, lineno, line)
+            if key in self.meta:
+                raise TraceError(
+                    name,
+                    lineno,
+                    f"metadata key {key!r} is given twice (first on line {meta_lines[key]}); "
+                    "keep one",
+                )
+            problem = meta_problem(key, value)
+            if problem:
+                raise TraceError(name, lineno, problem)
+            self.meta[key] = value
+            meta_lines[key] = lineno
+        # Note: meta keeps "label" (ground truth) as it is; nothing here reads it,
+        # and the monitor must never read it.
+        self.header_line = lineno
+        self.columns = _parse_header(name, lineno, line)
+        if "range_m" in self.columns and "rear_edge_m" not in self.meta:
+            raise TraceError(
+                name,
+                lineno,
+                "the range_m column needs the rear_edge_m metadata key (distance in metres "
+                'from the range sensor to the rear edge of the belt), e.g. "# rear_edge_m: 1.2"',
+            )
+        self.wanted = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in self.columns]
+        self._index = [self.columns.index(c) for c in self.wanted]
+
+    def _preamble_lines(self) -> Iterator[tuple[int, str | None]]:
+        """The first lines one by one. Before each is handed out, what follows it in its
+        block is kept (`_rest`), so the rows start right after whichever line is the header."""
+        self._rest: tuple[int, str] | None = None
+        for lineno, text in self._blocks:
+            pos = 0
+            while pos < len(text):
+                end = text.find("\n", pos)
+                end = len(text) if end < 0 else end
+                line = text[pos:end].rstrip("\r")
+                pos = end + 1
+                self._rest = (lineno + 1, text[pos:])
+                yield lineno, line
+                lineno += 1
+
+    # -- the rows --------------------------------------------------------------------------
+    def chunks(self) -> Iterator[np.ndarray]:
+        """The rows, block by block, checked; raises TraceError at the first bad line."""
+        name = self.path
+        ncols = len(self.columns)
+        prev_t = -math.inf
+        blank_at: int | None = None  # first blank line not yet known to be at the end
+        blocks: Iterator[tuple[int, str]] = self._blocks
+        if self._rest is not None and self._rest[1]:
+            blocks = _chained(self._rest, blocks)
+        for start, body in blocks:
+            if "\r" in body:
+                body = body.replace("\r\n", "\n")
+            core = body.rstrip()
+            if not core:
+                if blank_at is None and body:
+                    blank_at = start
+                continue
+            if blank_at is not None:
+                raise TraceError(name, blank_at, _BLANK_LINE)
+            tail = body[len(core):].split("\n")
+            blank_lines = tail[1:-1] if body.endswith("\n") else tail[1:]
+            if blank_lines:
+                blank_at = start + core.count("\n") + 1
+            data = _parse_body_fast(core, ncols, self._index, prev_t)
+            if data is None:
+                data = _parse_body_careful(name, core, start, self.columns, self.wanted, self._index, prev_t)
+            if self.samples + len(data) > fmt.MAX_ROWS:
+                raise TraceError(
+                    name, start + fmt.MAX_ROWS - self.samples,
+                    f"more than {fmt.MAX_ROWS:,} rows, the most one trace may hold; split the "
+                    "recording into shorter traces",
+                )
+            imu_ok = np.isfinite(data[:, 1:7]).all(axis=1)
+            if not imu_ok.all():
+                data[~imu_ok, 1:7] = np.nan
+            if self.samples == 0:
+                self.first_t_s = float(data[0, 0])
+            self.samples += len(data)
+            prev_t = self.last_t_s = float(data[-1, 0])
+            yield data
+        if self.samples == 0:
+            raise TraceError(
+                name, self.header_line,
+                "the header row is followed by no samples; a trace needs at least one row "
+                "(was the recording stopped at once, or cut short?)",
+            )
+
+
+_BLANK_LINE = ("blank line among the data rows; delete it (blank lines are allowed "
+               "only at the end of the file)")
+
+
+def _long_line(limit: int) -> str:
+    return (f"line longer than {limit} bytes (a trace row is under 200); this is not a trace, "
+            "or the file is damaged")
+
+
+def _chained(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
+    yield first
+    yield from rest
+
+
+class _Prefixed:
+    """A binary file with the bytes already read from its start put back in front
+    (so a pipe works as well as a file: nothing seeks)."""
+
+    def __init__(self, head: bytes, raw: BinaryIO) -> None:
+        self._head = head
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        head, self._head = self._head, b""
+        if 0 <= size <= len(head):
+            self._head = head[size:]
+            return head[:size]
+        return head + self._raw.read(size - len(head) if size >= 0 else -1)
+
+
+def _open(name: str) -> BinaryIO:
     try:
-        with open(name, "rb") as f:
-            raw = f.read()
+        return open(name, "rb")
     except FileNotFoundError:
         raise TraceError(name, None, "no such file; check the path") from None
     except IsADirectoryError:
@@ -134,34 +283,36 @@ def _read_text(name: str) -> str:
     except OSError as e:
         raise TraceError(name, None, f"cannot read the file: {e.strerror or e}") from None
 
-    if raw.startswith(_GZIP_MAGIC):
-        try:
-            raw = gzip.decompress(raw)
-        except EOFError:
-            raise TraceError(
-                name,
-                None,
-                "the gzip data is truncated (the file ends before the compressed stream "
-                "does); the recording was probably cut short or copied incompletely",
-            ) from None
-        except (OSError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-            raise TraceError(
-                name, None, f"the gzip data is damaged ({e}); copy the file again"
-            ) from None
 
+def _read_block(name: str, raw: Any, size: int | None = None) -> bytes:
+    """Up to `size` (BLOCK_BYTES) decoded bytes; gzip and file problems as TraceError."""
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
+        return raw.read(BLOCK_BYTES if size is None else size)
+    except EOFError:
         raise TraceError(
             name,
-            line,
-            f"not UTF-8 text (byte 0x{raw[e.start]:02x} cannot be decoded); "
+            None,
+            "the gzip data is truncated (the file ends before the compressed stream "
+            "does); the recording was probably cut short or copied incompletely",
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as e:
+        raise TraceError(name, None, f"the gzip data is damaged ({e}); copy the file again") from None
+    except IsADirectoryError:
+        raise TraceError(name, None, "this is a folder, not a trace file") from None
+    except OSError as e:
+        raise TraceError(name, None, f"cannot read the file: {e.strerror or e}") from None
+
+
+def _decode(name: str, lineno: int, block: bytes) -> str:
+    try:
+        return block.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TraceError(
+            name,
+            lineno + block.count(b"\n", 0, e.start),
+            f"not UTF-8 text (byte 0x{block[e.start]:02x} cannot be decoded); "
             "is this really a trace file?",
         ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text
 
 
 def _magic_problem(first: str) -> str:
@@ -190,6 +341,9 @@ def _parse_meta_line(name: str, lineno: int, line: str) -> tuple[str, Any]:
         )
     try:
         value = json.loads(raw_value, parse_constant=_reject_constant)
+    except RecursionError:
+        raise TraceError(name, lineno, f"metadata {key[:40]!r} nests lists or objects too deeply; "
+                                       "no metadata value is nested more than a few levels") from None
     except ValueError as e:  # json.JSONDecodeError is a ValueError
         reason = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
         raise TraceError(
@@ -234,7 +388,7 @@ def _parse_header(name: str, lineno: int, line: str) -> list[str]:
     return columns
 
 
-def _parse_body_fast(body: str, ncols: int, index: list[int]) -> np.ndarray | None:
+def _parse_body_fast(body: str, ncols: int, index: list[int], prev_t: float = -math.inf) -> np.ndarray | None:
     """Parse the data rows with numpy; None when anything looks off.
 
     Returns the wanted columns (t, ax..gz, optional ones) only if every row is
@@ -274,7 +428,8 @@ def _parse_body_fast(body: str, ncols: int, index: list[int]) -> np.ndarray | No
     if data.shape != (nrows, len(index)):
         return None
     t = data[:, 0]
-    if not np.isfinite(t).all() or not (np.diff(t) > 0).all():
+    if (not np.isfinite(t).all() or not (np.diff(t) > 0).all() or not t[0] > prev_t
+            or not (np.abs(t) <= fmt.MAX_ABS_TIME_S).all()):
         return None
     if data.shape[1] > 7 and np.isinf(data[:, 7:]).any():
         return None
@@ -282,7 +437,8 @@ def _parse_body_fast(body: str, ncols: int, index: list[int]) -> np.ndarray | No
 
 
 def _parse_body_careful(
-    name: str, body: str, first_line: int, columns: list[str], wanted: list[str], index: list[int]
+    name: str, body: str, first_line: int, columns: list[str], wanted: list[str], index: list[int],
+    prev_t: float = -math.inf,
 ) -> np.ndarray:
     """Parse the data rows one by one; raise `TraceError` at the first bad line."""
     ncols = len(columns)
@@ -291,18 +447,12 @@ def _parse_body_careful(
     out = np.empty((len(rows), len(wanted)), dtype=np.float64)
     imu_index = index[1:7]
     optional = list(zip(wanted[7:], index[7:]))
-    prev_t = -math.inf
     for i, line in enumerate(rows):
         lineno = first_line + i
         cells = line.split(",")
         if len(cells) != ncols:
             if not line.strip():
-                raise TraceError(
-                    name,
-                    lineno,
-                    "blank line among the data rows; delete it (blank lines are allowed "
-                    "only at the end of the file)",
-                )
+                raise TraceError(name, lineno, _BLANK_LINE)
             raise TraceError(
                 name,
                 lineno,
@@ -319,6 +469,14 @@ def _parse_body_careful(
                 lineno,
                 f"t is {what}; every row needs its sample time in seconds, "
                 "or the sample cannot be placed",
+            )
+        if abs(t) > fmt.MAX_ABS_TIME_S:
+            raise TraceError(
+                name,
+                lineno,
+                f"t = {t!r} s is too far from 0: times must be within ±{fmt.MAX_ABS_TIME_S:.4g} s "
+                "(136 years; a Unix time stamp fits), or the samples and the loop's ticks "
+                "cannot be told apart; shift the times",
             )
         if t <= prev_t:
             raise TraceError(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.safety import mount as mount_
 from monitor.safety.drift import RangeDrift, StepDrift
-from monitor.safety.health import ImuHealth, ReadingHealth
+from monitor.safety.health import ChannelLiveness, FailedReadRate, GravityBand, ImuHealth, ReadingHealth
 from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
 from monitor.safety.motion import MotionDetector
 from monitor.safety.overspeed import OverspeedCheck
@@ -48,7 +48,12 @@ class SafetyCore:
         imu = config.imu
         self.imu_health = ImuHealth(
             timeout_s=imu.timeout_s, failed_reads_max=imu.failed_reads_max, frozen_s=imu.frozen_s,
-            max_accel_mps2=imu.max_accel_mps2, max_gyro_radps=imu.max_gyro_radps, start_s=start_s)
+            max_accel_mps2=imu.max_accel_mps2, max_gyro_radps=imu.max_gyro_radps, start_s=start_s,
+            gravity=GravityBand(window_s=imu.gravity_window_s, low_mps2=imu.gravity_min_mps2,
+                                high_mps2=imu.gravity_max_mps2, hole_s=imu.timeout_s),
+            liveness=ChannelLiveness(stuck_s=imu.channel_stuck_s, gyro_zero_s=imu.gyro_zero_s),
+            failed_rate=FailedReadRate(window_s=imu.failed_reads_window_s,
+                                       max_in_window=imu.failed_reads_in_window_max))
         self.motion = MotionDetector(config.motion)
         self._hole_s = imu.timeout_s  # samples further apart than this are a hole: restart filters
         self._last_sample_t_s: float | None = None
@@ -77,6 +82,8 @@ class SafetyCore:
         self._events: list[Problem] = []
         self.history_s = config.record.before_s
         self.history: deque[tuple[float, ...]] = deque()  # raw samples, for explaining a trip
+        self.belt_history: deque[tuple[float, float]] = deque()  # (t_s, belt_mps) readings, likewise
+        self.range_history: deque[tuple[float, float]] = deque()  # (t_s, range_m) readings
 
     # -- inputs ------------------------------------------------------------------
     def ingest_imu(self, samples: Iterable[Sequence[float]],
@@ -132,13 +139,21 @@ class SafetyCore:
         """The relay's monitoring contact disagrees with the command: judged at the next tick."""
         self._events.append(Problem(SENSOR_FAULT, "relay_feedback", now_s, {}))
 
+    def loop_fault(self, now_s: float, detail: str, values: dict[str, float],
+                   limits: dict[str, float] | None = None) -> None:
+        """The loop around the core failed itself (it stalled past its deadline, its clock
+        jumped back): a sensor fault judged at the next tick, explained by values and limits."""
+        self._events.append(Problem(SENSOR_FAULT, detail, now_s, dict(values), dict(limits or {})))
+
     def ingest_belt(self, t_s: float, speed_mps: float) -> None:
         if self.belt_health.accept(t_s, speed_mps):
             self.overspeed.update(t_s, speed_mps)
+            self.belt_history.append((t_s, speed_mps))
 
     def ingest_range(self, t_s: float, distance_m: float) -> None:
         if self.range_health.accept(t_s, distance_m):
             self.range_drift.update(t_s, distance_m)
+            self.range_history.append((t_s, distance_m))
 
     def request_reset(self) -> None:
         """A person asked to arm (or re-arm); judged at the next tick."""
@@ -153,7 +168,8 @@ class SafetyCore:
             self._events.clear()
         last_tick_s = self._last_tick_s
         if last_tick_s is not None and now_s - last_tick_s > self.config.loop.late_s:
-            problems.append(Problem(SENSOR_FAULT, "loop_late", now_s, {"tick_interval_s": now_s - last_tick_s}))
+            problems.append(Problem(SENSOR_FAULT, "loop_late", now_s, {"tick_interval_s": now_s - last_tick_s},
+                                    {"late_s": self.config.loop.late_s}))
         self._last_tick_s = now_s
         self.imu_health.check(now_s, problems)
         if self.has_belt:
@@ -167,9 +183,10 @@ class SafetyCore:
         if len(problems) > 1:
             problems = _first_of_each(problems)
 
-        history = self.history
-        while history and history[0][0] < now_s - self.history_s:
-            history.popleft()
+        oldest_s = now_s - self.history_s
+        for history in (self.history, self.belt_history, self.range_history):
+            while history and history[0][0] < oldest_s:
+                history.popleft()
 
         was = self.state
         event = event_for(is_fault=bool(problems), is_reset=self._is_reset_requested)

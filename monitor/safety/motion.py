@@ -95,13 +95,13 @@ class MotionParams:
         min=0.1, max=10.0)
     rate_filter_tau_s: float = setting(
         0.04, "low-pass of the horizontal angular rate; removes single-sample spikes (sensor bounce) but keeps a 0.2 s rate burst",
-        min=0.0, max=0.5)
+        above=0.0, max=0.5)
     max_dt_s: float = setting(
         0.05, "longest hole bridged by holding the last sample (a few failed reads: the velocity error stays below ~0.2 m/s); a longer hole restarts everything with the warm-up",
         min=0.005, max=0.5)
     startup_prior_s: float = setting(
         0.1, "at start the averages hold the nominal upright (z up, 1 g) with the weight of this much data, so the first samples (maybe mid-stride) do not dominate",
-        min=0.0, max=2.0)
+        above=0.0, max=2.0)
     warmup_s: float = setting(
         0.5, "no trip is decided for this long after start or a restart; the reference is held equal to the attitude meanwhile, so the attitude's convergence cannot look like tilt. 0.5 s is shorter than the descent of a fall (~0.7-1 s) and a fall's last 0.3 s is still caught",
         min=0.0, max=3.0)
@@ -147,7 +147,7 @@ class MotionParams:
         min=1.0, max=100.0)
     jolt_filter_tau_s: float = setting(
         0.03, "low-pass of the jolt (dynamic acceleration magnitude); keeps a foot strike (~50 ms) and removes single-sample spikes, so 50 Hz and 2 kHz sensors see the same peak",
-        min=0.0, max=0.2)
+        above=0.0, max=0.2)
     jolt_level_tau_s: float = setting(
         2.0, "time constant of the walker's own jolt and trunk-rate levels (RMS): a few strides, so a change of pace is learnt within seconds",
         min=0.2, max=30.0)

@@ -22,15 +22,19 @@ REASONS = (FALL, STUMBLE, DRIFT, OVERSPEED, SENSOR_FAULT)
 
 @dataclass(frozen=True)
 class Problem:
-    """One failed check. `detail` names the check (e.g. "imu_stale")."""
+    """One failed check. `detail` names the check (e.g. "imu_stale"); `values` are what
+    was seen, `limits` the settings they were judged against (e.g. {"timeout_s": 0.05})."""
 
     reason: str
     detail: str
     t_s: float
     values: dict[str, float] = field(default_factory=dict)
+    limits: dict[str, float] = field(default_factory=dict)
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v:.3g}" for k, v in self.values.items())
+        if self.limits:
+            shown += "; limit " + ", ".join(f"{k}={v:.3g}" for k, v in self.limits.items())
         return f"{self.reason} ({self.detail}{': ' + shown if shown else ''})"
 
 

@@ -5,6 +5,12 @@ runs the real service, replays traces and drives the bench on a simulated clock.
 The relay is set in the same tick as the decision, right after it. On a stop
 request, on SIGTERM or SIGINT, and on any error, the relay is released first and
 the devices are closed after.
+
+When the relay is a `DeadlineRelay` (the real service), each healthy tick renews
+its lease after energizing it; a lease the watchdog saw run out trips the latch
+at the next tick (`loop_stalled`), and only a person's reset lets it energize
+again. A clock that steps backwards trips it too (`clock_backwards`), and the
+loop never sleeps longer than one period, whatever its clock says.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any, Callable, Protocol
 
 from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
 from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
+from monitor.service.deadline import DeadlineRelay
 from monitor.service.tick_budget import GcPolicy, TickBudget
 
 
@@ -63,15 +71,22 @@ class Daemon:
         self.period_s = 1.0 / core.config.loop.rate_hz
         self.on_tick = on_tick  # must not block: hand work to a Sideline
         self.stats = LoopStats()
+        self.permit = devices.relay if isinstance(devices.relay, DeadlineRelay) else None
         self.budget = budget  # the loop's account of its own timing (the real service keeps one)
         self.gc_policy = gc_policy  # collections only between ticks, never a full one in the loop
         self._is_stopping = False
+        self._was_armed = False
+        self._clock_jump_s: float | None = None  # a backward step of the clock, for the next tick
         self._previous_handlers: dict[int, Any] = {}
 
     # -- one tick ----------------------------------------------------------------------
     def tick(self, now_s: float) -> Verdict:
         core = self.core
         devices = self.devices
+        permit = self.permit
+        if self._clock_jump_s is not None:
+            core.loop_fault(now_s, "clock_backwards", {"jumped_back_s": self._clock_jump_s})
+            self._clock_jump_s = None
         try:
             batch = devices.imu.read()
         except Exception as err:  # a driver should report, not raise; if it does, it is a failed read
@@ -98,11 +113,25 @@ class Daemon:
             is_feedback_ok = False
         if not is_feedback_ok:
             core.relay_feedback_failed(now_s)
+        if permit is not None:  # after the reads: a read that blocked is seen in its own tick
+            expiry = permit.take_expiry()
+            if expiry is not None:
+                stalled_s = permit.clock() - expiry.renewed_s
+                core.loop_fault(now_s, "loop_stalled", {"stalled_s": stalled_s, "released_after_s": expiry.overdue_s},
+                                {"deadline_s": expiry.lease_s})
         verdict = core.tick(now_s)
+        is_armed = verdict.state is LatchState.ARMED
         if verdict.is_relay_energized and not self._is_stopping:
-            devices.relay.energize()
+            if permit is not None:
+                if not self._was_armed:
+                    permit.rearm()  # a person armed the latch in this tick
+                permit.energize()
+                permit.renew()  # after the relay was set: the lease covers this tick's decision
+            else:
+                devices.relay.energize()
         else:
             devices.relay.release()
+        self._was_armed = is_armed
         stats = self.stats
         stats.ticks += 1
         stats.last = verdict
@@ -121,9 +150,12 @@ class Daemon:
         start_s = clock.now()
         stop_at_s = until_s
         k = 0
+        last_s = start_s
         budget = self.budget
         gc_policy = self.gc_policy
         try:
+            if self.permit is not None:
+                self.permit.start_watchdog()
             if arm_at_start:
                 self.core.request_reset()
             if gc_policy is not None:
@@ -131,9 +163,19 @@ class Daemon:
             if budget is not None:
                 budget.is_in_loop = True
             while not self._is_stopping:
+                before_s = clock.now()
+                if before_s < last_s:  # the clock stepped back: say so, and tick on from here
+                    self._note_jump_back(last_s - before_s)
+                    start_s, k = before_s, 0
                 due_s = start_s + k * self.period_s
+                if due_s > before_s + 1.5 * self.period_s:  # never sleep much longer than a period
+                    due_s = before_s + self.period_s
                 clock.sleep_until(due_s)
                 now_s = clock.now()
+                if now_s < before_s:
+                    self._note_jump_back(before_s - now_s)
+                    start_s, k = now_s, 0
+                last_s = now_s
                 if stop_at_s is not None and now_s > stop_at_s + 1e-9:
                     break
                 if budget is not None:
@@ -163,6 +205,9 @@ class Daemon:
                 gc_policy.stop()
             self.devices.close()
         return self.stats
+
+    def _note_jump_back(self, by_s: float) -> None:
+        self._clock_jump_s = max(by_s, self._clock_jump_s or 0.0)
 
     def stop(self) -> None:
         """Ask the loop to end; the relay is released now, not at the end of the tick."""

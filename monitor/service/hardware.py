@@ -98,4 +98,6 @@ def open_devices(config: Config, clock: Callable[[], float], *, i2c_bus: Any = N
         if isinstance(err, OSError):  # the drivers' errors say what to check
             raise HardwareError(f"[{section}] {err}") from None
         raise HardwareError(f"[{section}] a device could not be opened: {type(err).__name__}: {err}") from None
-    return Devices(imu=imu, relay=relay, belt=belt, range_sensor=range_sensor)
+    devices = Devices(imu=imu, relay=relay, belt=belt, range_sensor=range_sensor)
+    devices.pin_factory = pin_factory  # the console's devices (monitor.service.console) join the same one
+    return devices

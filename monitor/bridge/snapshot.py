@@ -1,0 +1,105 @@
+"""One line of the daemon's status socket, read leniently into typed fields.
+
+The protocol (v 1) is newline-delimited JSON; consumers ignore unknown keys. A
+field that is missing or of the wrong type reads as "not known" (None), never as
+a made-up value, and a line that is not a JSON object at all is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+STATES = ("unarmed", "armed", "tripped")
+
+
+@dataclass(frozen=True)
+class TripInfo:
+    wall_time: float | None
+    t_s: float | None
+    reason: str
+    detail: str
+    describe: str
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    wall_time: float
+    t_s: float | None
+    state: str  # "unarmed", "armed", "tripped"; "unknown" for anything else
+    relay_energized: bool
+    walking: str
+    belt_mps: float | None
+    rear_margin_m: float | None
+    imu_age_s: float | None
+    trip: TripInfo | None
+    trips: int
+    problems: tuple[str, ...]
+    loop: dict[str, Any]
+
+    @property
+    def is_armed(self) -> bool:
+        return self.state == "armed"
+
+    @property
+    def is_tripped(self) -> bool:
+        return self.state == "tripped"
+
+
+class SnapshotError(ValueError):
+    """A status line that is not a v 1 snapshot."""
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _text(value: Any, default: str = "") -> str:
+    return value if isinstance(value, str) else default
+
+
+def _trip(value: Any) -> TripInfo | None:
+    if not isinstance(value, dict):
+        return None
+    values = value.get("values")
+    numbers = {str(k): v for k, v in values.items() if _number(v) is not None} if isinstance(values, dict) else {}
+    return TripInfo(wall_time=_number(value.get("wall_time")), t_s=_number(value.get("t_s")),
+                    reason=_text(value.get("reason"), "unknown"), detail=_text(value.get("detail")),
+                    describe=_text(value.get("describe")), values=numbers)
+
+
+def parse_snapshot(line: bytes | str, received_wall_s: float) -> Snapshot:
+    """A Snapshot from one line; SnapshotError when it is not a v 1 JSON object.
+    `received_wall_s` stands in for a missing wall_time."""
+    try:
+        data = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise SnapshotError(f"not JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise SnapshotError("not a JSON object")
+    if data.get("v") != 1:
+        raise SnapshotError(f"protocol version {data.get('v')!r}, this bridge reads version 1")
+    state = _text(data.get("state"))
+    problems = data.get("problems")
+    loop = data.get("loop")
+    walking = _text(data.get("walking"), "forward")
+    return Snapshot(
+        wall_time=_number(data.get("wall_time")) or received_wall_s,
+        t_s=_number(data.get("t_s")),
+        state=state if state in STATES else "unknown",
+        relay_energized=data.get("relay_energized") is True,
+        walking=walking if walking in ("forward", "backward") else "forward",
+        belt_mps=_number(data.get("belt_mps")),
+        rear_margin_m=_number(data.get("rear_margin_m")),
+        imu_age_s=_number(data.get("imu_age_s")),
+        trip=_trip(data.get("trip")),
+        trips=int(_number(data.get("trips")) or 0),
+        problems=tuple(str(p) for p in problems) if isinstance(problems, list) else (),
+        loop=loop if isinstance(loop, dict) else {},
+    )

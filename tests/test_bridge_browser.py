@@ -1,0 +1,42 @@
+"""The dashboard in a real browser (headless Chromium): the page a person sees shows the
+state and the trip, with the page's own script running under its Content-Security-Policy."""
+
+from __future__ import annotations
+
+import time
+
+from monitor.bridge.service import Bridge
+from monitor.bridge.sessions import SessionRules
+from tests.browser_support import dump_dom, needs_chromium, screenshot
+from tests.status_fixture import StatusFixture
+
+
+@needs_chromium
+def test_chromium_shows_the_state_the_trip_and_the_session(tmp_path):
+    path = str(tmp_path / "status.sock")
+    daemon = StatusFixture(path).start()
+    bridge = Bridge(socket_path=path, session_db=str(tmp_path / "sessions.sqlite"), rules=SessionRules(idle_s=30.0),
+                    silence_s=1.0, state_interval_s=1.0, dashboard_bind="127.0.0.1", dashboard_port=0,
+                    device_id="spare_room", trip_dir=str(tmp_path / "trips"), say=lambda line: None).start()
+    try:
+        daemon.set(state="armed", relay_energized=True, belt_mps=1.2, rear_margin_m=0.9)
+        deadline = time.monotonic() + 5
+        while not (bridge.live.view().snapshot and bridge.live.view().snapshot.is_armed):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        daemon.set(state="tripped", relay_energized=False, trips=1, belt_mps=0.3,
+                   trip={"t_s": 8.0, "wall_time": time.time(), "reason": "fall", "detail": "fall_detected",
+                         "describe": "tripped at 8.000 s: fall (fall_detected: drop_m=0.41)", "values": {}})
+        while bridge.live.view().last_trip is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{bridge.server.address[1]}/"
+        dom = dump_dom(url, tmp_path / "profile")
+        assert 'id="state" class="badge tripped">TRIPPED<' in dom
+        assert "fall_detected" in dom and "drop_m=0.41" in dom and "walking now" in dom
+        assert "0.30 m/s" in dom and "live, updated" in dom  # the page's script ran and refreshed it
+        picture = screenshot(url, tmp_path / "profile", tmp_path / "dashboard.png")
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 10_000
+    finally:
+        bridge.stop()
+        daemon.stop()

@@ -1,0 +1,132 @@
+"""MQTT for Home Assistant: what discovery announces, and the bridge against a real mosquitto
+(with the protocol's stand-in server; tests/test_bridge_end_to_end.py runs the real daemon)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+
+import pytest
+
+from monitor.bridge.mqtt import BrokerSettings, MqttPublisher, Outbox, Topics, discovery_messages
+from monitor.bridge.service import Bridge
+from monitor.bridge.sessions import SessionRules
+from monitor.safety.verdict import REASONS
+from tests.mqtt_support import Broker, Subscriber, free_port, needs_mosquitto
+from tests.status_fixture import StatusFixture
+
+TOPICS = Topics("spare_room")
+
+
+def test_discovery_announces_each_entity_under_the_home_assistant_layout_with_device_and_availability():
+    messages = dict(discovery_messages(TOPICS, "1.2.3"))
+    expected = {("binary_sensor", "armed"), ("binary_sensor", "tripped"), ("sensor", "belt_speed"),
+                ("sensor", "session_time"), ("sensor", "session_distance"), ("sensor", "walker_margin"),
+                ("sensor", "last_trip_reason"), ("event", "trip")}
+    assert {re.match(r"^homeassistant/(\w+)/treadguard_spare_room/(\w+)/config$", t).groups()
+            for t in messages} == expected
+    ids = [p["unique_id"] for p in messages.values()]
+    assert len(set(ids)) == len(ids)
+    for payload in messages.values():
+        assert payload["availability_topic"] == "treadguard/spare_room/availability"
+        assert payload["device"]["identifiers"] == ["treadguard_spare_room"]
+        assert payload["device"]["sw_version"] == "1.2.3"
+        assert not any("command" in key for key in payload)  # nothing Home Assistant could send back
+    units = {t.split("/")[3]: p.get("unit_of_measurement") for t, p in messages.items()}
+    assert units["belt_speed"] == "m/s" and units["session_time"] == "s"
+    assert units["session_distance"] == "m" and units["walker_margin"] == "m"
+    event = messages["homeassistant/event/treadguard_spare_room/trip/config"]
+    assert event["state_topic"] == "treadguard/spare_room/trip" and set(REASONS) <= set(event["event_types"])
+
+
+def test_the_outbox_keeps_the_newest_state_and_drops_the_oldest_events():
+    outbox = Outbox(max_events=3)
+    for k in range(5):
+        outbox.put_latest("state", f"s{k}", retain=True)
+        outbox.put_event("trip", f"e{k}")
+    latest, events = outbox.take()
+    assert latest == [("state", "s4", True)]
+    assert events == [("trip", "e2"), ("trip", "e3"), ("trip", "e4")] and outbox.dropped_events == 2
+
+
+@pytest.fixture
+def broker(tmp_path):
+    broker = Broker(tmp_path).start()
+    yield broker
+    broker.stop()
+
+
+def make_bridge(tmp_path, port: int, socket_path: str) -> Bridge:
+    publisher = MqttPublisher(BrokerSettings("127.0.0.1", port, keepalive_s=5), TOPICS, "test",
+                              say=lambda line: None)
+    return Bridge(socket_path=socket_path, session_db=str(tmp_path / "sessions.sqlite"),
+                  rules=SessionRules(idle_s=5.0), silence_s=1.0, state_interval_s=0.25, publisher=publisher,
+                  say=lambda line: None)
+
+
+@needs_mosquitto
+def test_discovery_is_retained_trips_are_events_and_availability_follows_the_daemon(tmp_path, broker):
+    path = str(tmp_path / "status.sock")
+    daemon = StatusFixture(path).start()
+    bridge = make_bridge(tmp_path, broker.port, path).start()
+    try:
+        early = Subscriber(broker.port)
+        early.wait_for(lambda m: m.topic == TOPICS.availability and m.payload == b"online", what="online")
+        late = Subscriber(broker.port)  # Home Assistant starting after the bridge gets it all from the broker
+        late.wait_for(lambda m: m.topic.endswith("/armed/config") and m.retain, what="retained discovery")
+        daemon.set(state="armed", relay_energized=True, belt_mps=1.3)
+        early.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["armed"], what="armed state")
+        daemon.set(state="tripped", relay_energized=False, trips=1,
+                   trip={"t_s": 4.0, "wall_time": 1.7e9, "reason": "drift", "detail": "drift_carried",
+                         "describe": "tripped at 4.000 s: drift (drift_carried: carried_m=0.52)",
+                         "values": {"carried_m": 0.52}})
+        trip = json.loads(early.wait_for(lambda m: m.topic == TOPICS.trip, what="a trip event").payload)
+        assert trip["event_type"] == "drift" and trip["detail"] == "drift_carried"
+        assert "carried_m=0.52" in trip["describe"]
+        state = json.loads(early.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["tripped"],
+                                          what="tripped state").payload)
+        assert state["last_trip_reason"] == "drift"
+        daemon.stop()  # the daemon goes away: Home Assistant shows the entities unavailable
+        early.wait_for(lambda m: m.topic == TOPICS.availability and m.payload == b"offline", what="offline")
+        assert len(early.on(TOPICS.trip)) == 1
+        early.close()
+        late.close()
+    finally:
+        bridge.stop()
+
+
+@needs_mosquitto
+def test_a_stopped_or_missing_broker_never_holds_up_the_status_thread(tmp_path, broker):
+    path = str(tmp_path / "status.sock")
+    daemon = StatusFixture(path).start()
+    dead_port = free_port()  # nothing listens there
+    bridges = [make_bridge(tmp_path / "a", broker.port, path), make_bridge(tmp_path / "b", dead_port, path)]
+    for bridge in bridges:
+        bridge.start()
+    try:
+        watcher = Subscriber(broker.port)
+        watcher.wait_for(lambda m: m.topic == TOPICS.availability and m.payload == b"online", what="online")
+        watcher.close()
+        os.kill(broker.process.pid, signal.SIGSTOP)  # the broker hangs: TCP stays open, nothing answers
+        try:
+            for k in range(20):  # far more state than any socket buffer holds
+                daemon.set(state="armed" if k % 2 else "unarmed", belt_mps=k / 10,
+                           problems=["x" * 2000])
+            daemon.set(state="armed", belt_mps=9.9, problems=[])
+            for bridge in bridges:  # both bridges keep reading the daemon and keep their dashboards current
+                wanted = bridge.client.snapshots + 20
+                for _ in range(500):  # at most 5 s
+                    if bridge.client.snapshots >= wanted:
+                        break
+                    daemon.set(belt_mps=9.9)
+                    bridge.client._thread.join(0.01)
+                assert bridge.client.snapshots >= wanted
+                assert bridge.live.view().snapshot.belt_mps == 9.9
+        finally:
+            os.kill(broker.process.pid, signal.SIGCONT)
+    finally:
+        for bridge in bridges:
+            bridge.stop()
+        daemon.stop()
