@@ -61,10 +61,12 @@ class FakeImu(Imu):
         self._clock = clock
         self._samples = samples
         self._next = 0
-        # The sample times, kept only when they never go back, so a read can bisect instead of stepping
-        # through them; samples added later (the list grew) are stepped through as before.
-        times = [sample[0] for sample in samples]
-        self._times: list[float] | None = times if all(a <= b for a, b in zip(times, times[1:])) else None
+        # A list's sample times, kept only when they never go back, so a read can bisect instead of
+        # stepping through them; samples added later (the list grew) are stepped through as before, and
+        # so is any other sequence (a streamed trace loads its rows only as they come due).
+        times = [sample[0] for sample in samples] if isinstance(samples, (list, tuple)) else None
+        self._times: list[float] | None = (
+            times if times is not None and all(a <= b for a, b in zip(times, times[1:])) else None)
         self._failing: list[_Window] = []
         self._silent: list[_Window] = []
         self._frozen: list[_Window] = []
