@@ -47,9 +47,9 @@ from monitor.formats.trace_reader import read_trace  # noqa: E402
 from monitor.safety import mount as mount_  # noqa: E402
 from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall-dev"
-NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R(?P<trial>\d\d)")
-ADLS = ("D01", "D02", "D03", "D04")
+DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data"  # holds sisfall-dev/ and mobgap-dev/
+NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R\d\d|mobgap-(?P<person>[A-Z]{2}\d{3})-")
+ADLS = ("D01", "D02", "D03", "D04", "MOB")  # MOB: the mobgap-dev walking bouts
 MARGIN = 1.25
 TUNED = ("fall_drop_tilt_rad", "fall_topple_tilt_rad", "stumble_velocity_ratio", "stumble_jolt_score_ratio")
 COLUMNS = ("age_s", "tilt_rad", "down_mps", "rate_radps", "gait_rms_mps", "incl_change_rad", "jolt_score_ratio")
@@ -78,8 +78,9 @@ def features(path: str, params: MotionParams = MotionParams()) -> dict:
         out[i] = (d._age_s, d.tilt_rad, -d.v_mps, d.w_radps, math.sqrt(d.gait_ms),
                   acos(uz) - acos(rz), d.jolt_score)
     match = NAME.search(Path(path).name)
-    return {"path": path, "activity": match["activity"] if match else "?",
-            "subject": match["subject"] if match else "?", "f": out}
+    activity, subject = ("?", "?") if match is None else (
+        (match["activity"], match["subject"]) if match["activity"] else ("MOB", match["person"]))
+    return {"path": path, "activity": activity, "subject": subject, "f": out}
 
 
 def conditional_maxima(rows: list[dict], p: MotionParams) -> dict[str, tuple[float, str]]:
@@ -160,7 +161,9 @@ def main() -> int:
     parser.add_argument("--margin", type=float, default=MARGIN)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    paths = sorted(str(p) for p in Path(args.folder).glob("sisfall-D0[1-4]-*.csv*"))
+    folder = Path(args.folder)
+    paths = sorted(str(p) for p in folder.glob("sisfall-dev/sisfall-D0[1-4]-*.csv*")) + \
+        sorted(str(p) for p in folder.glob("mobgap-dev/mobgap-*.csv*"))
     if not paths:
         print(f"no walking/jogging traces in {args.folder}", file=sys.stderr)
         return 1

@@ -3,6 +3,8 @@ and a subscriber that keeps every message it sees."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -28,10 +30,22 @@ def free_port() -> int:
 class Broker:
     """mosquitto in the foreground, listening on 127.0.0.1 only, no persistence."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, users: dict[str, str] | None = None) -> None:
+        """users: name -> password; with them, anonymous clients are refused."""
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        access = "allow_anonymous true\n"
+        if users:
+            passwords = folder / "mosquitto.passwd"
+            passwords.write_text("")
+            for name, password in users.items():
+                subprocess.run([shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd", "-b",
+                                str(passwords), name, password],
+                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            access = f"allow_anonymous false\npassword_file {passwords}\n"
+        # started as root, mosquitto would become the user "mosquitto", who cannot read the test's folder
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nuser {me}\n{access}persistence false\n"
                                f"log_dest stderr\nlog_type all\n")
         self.log = folder / "mosquitto.log"
         self.process: subprocess.Popen | None = None

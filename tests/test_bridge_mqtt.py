@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import time
 
 import pytest
 
@@ -129,4 +130,49 @@ def test_a_stopped_or_missing_broker_never_holds_up_the_status_thread(tmp_path, 
     finally:
         for bridge in bridges:
             bridge.stop()
+        daemon.stop()
+
+
+@needs_mosquitto
+def test_a_broker_user_and_password_from_the_password_file_and_a_wrong_one_said_plainly(tmp_path):
+    broker = Broker(tmp_path, users={"treadguard": "s3cret"}).start()
+    said: list[str] = []
+    try:
+        right = MqttPublisher(BrokerSettings("127.0.0.1", broker.port, username="treadguard", password="s3cret"),
+                              TOPICS, "test", say=said.append).start()
+        wrong = MqttPublisher(BrokerSettings("127.0.0.1", broker.port, username="treadguard", password="guess"),
+                              Topics("other"), "test", say=said.append).start()
+        try:
+            deadline = time.monotonic() + 10
+            while not (right.client.is_connected() and any("refused" in line for line in said)):
+                assert time.monotonic() < deadline, said
+                time.sleep(0.05)
+            assert any("check [bridge] mqtt_username and the password file" in line for line in said)
+            assert not wrong.client.is_connected()
+        finally:
+            right.stop()
+            wrong.stop()
+    finally:
+        broker.stop()
+
+
+@needs_mosquitto
+def test_after_the_broker_restarts_the_bridge_reconnects_and_announces_itself_again(tmp_path, broker):
+    path = str(tmp_path / "status.sock")
+    daemon = StatusFixture(path).start()
+    bridge = make_bridge(tmp_path, broker.port, path).start()
+    try:
+        first = Subscriber(broker.port)
+        first.wait_for(lambda m: m.topic == TOPICS.availability and m.payload == b"online", what="online")
+        first.close()
+        broker.stop()  # the broker restarts and forgets everything (no persistence)
+        daemon.set(state="armed", belt_mps=0.8)  # meanwhile the treadmill goes on
+        broker.start()
+        again = Subscriber(broker.port)
+        # a fresh broker holds nothing: any discovery it delivers, the bridge sent again
+        again.wait_for(lambda m: m.topic.endswith("/trip/config"), timeout_s=20, what="discovery after the restart")
+        again.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["armed"], what="the state")
+        again.close()
+    finally:
+        bridge.stop()
         daemon.stop()

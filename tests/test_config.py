@@ -321,7 +321,13 @@ def test_a_trip_folder_in_an_allowed_place_is_taken(trip_dir):
 def test_unknown_keys_and_sections_are_shown_short_and_on_one_line():
     problems = _problems({"imu": {"\u00e9\n" + "x" * 500: 1}, "y" * 500: {}})
     assert len(problems) == 2
-    assert all("\n" not in p and len(p) < 400 for p in problems)
+    # the key is shown short (the list of what is allowed is as long as the section)
+    assert all("\n" not in p and len(p.split(": unknown")[0]) < 80 for p in problems)
+
+
+def test_a_misspelt_key_is_answered_with_the_key_meant():
+    problems = _problems({"imu": {"sample_rate": 200}})
+    assert "imu.sample_rate: unknown setting; did you mean sample_rate_hz?" in problems[0]
 
 
 def test_the_rules_between_settings_are_in_the_reference():

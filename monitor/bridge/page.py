@@ -68,6 +68,10 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _g(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _when(wall: float | None) -> str:
     if wall is None:
         return "—"
@@ -104,7 +108,8 @@ def live_texts(view: LiveView) -> dict[str, str]:
         "belt": _number(state["belt_mps"], "m/s", 2),
         "margin": _number(state["rear_margin_m"], "m", 2),
         "walking": state["walking"] or "—",
-        "relay": "energized (belt may run)" if state["relay_energized"] else "released (belt stopped)",
+        "relay": ("—" if not view.is_live else
+                  "energized (belt may run)" if state["relay_energized"] else "released (belt stopped)"),
         "problems": problems if view.is_live else f"status socket: {view.why_not_live}",
         "session": ("walking now" if view.is_session_open else "last session") if session else "none yet",
         "session-time": _duration(session.duration_s) if session else "—",
@@ -166,7 +171,7 @@ def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, 
         if record.stamp in shown:
             continue
         x = record.explanation
-        rows.append(f'<tr><td>{_e(x.get("tripped_at_utc", record.stamp))}</td>'
+        rows.append(f'<tr><td>{_e(_when(record.wall_time) if record.wall_time else record.stamp)}</td>'
                     f'<td class="reason">{_e(x.get("reason", "?"))}</td><td>{_e(x.get("detail", ""))}</td>'
                     f'<td>{_e(x.get("describe", ""))}</td><td><a href="/record/{_e(record.stamp)}">details</a> '
                     f'<span class="note">(recorded while the bridge was away)</span></td></tr>')
@@ -244,7 +249,7 @@ def render_trip(trip: TripRow | None, record: TripFile | None, *, device_id: str
         problems = record.explanation.get("problems") or []
         rows = "".join(
             f"<tr><td class='reason'>{_e(p.get('reason', ''))}</td><td>{_e(p.get('detail', ''))}</td>"
-            f"<td>{_e(', '.join(f'{k}={v}' for k, v in (p.get('values') or {}).items()))}</td></tr>"
+            f"<td>{_e(', '.join(f'{k}={_g(v)}' for k, v in (p.get('values') or {}).items()))}</td></tr>"
             for p in problems if isinstance(p, dict))
         parts.append(f'<section class="wide"><h2>Trip record {_e(record.stamp)}</h2>'
                      f'<p>{_e(record.explanation.get("describe", ""))}</p>'

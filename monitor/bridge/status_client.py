@@ -60,6 +60,7 @@ class StatusClient:
         self.connects = 0
         self._stop = threading.Event()
         self._is_live = False
+        self._why = ""
         self._socket: socket.socket | None = None
         self._thread = threading.Thread(target=self._run, name="status-client", daemon=True)
 
@@ -82,8 +83,10 @@ class StatusClient:
         return self._is_live
 
     def _set_link(self, is_live: bool, why: str = "") -> None:
-        if is_live != self._is_live:
+        """Tell on a change of the link, and of the reason it is down (the page shows it)."""
+        if is_live != self._is_live or (not is_live and why != self._why):
             self._is_live = is_live
+            self._why = why
             self.on_link(is_live, why)
 
     def _run(self) -> None:

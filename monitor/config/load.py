@@ -8,6 +8,7 @@ is allowed, so one run of `treadguard config --check FILE` finds every mistake.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -50,7 +51,9 @@ def _build_section(name: str, cls: type, table: Any, problems: list[str]) -> Any
         field = fields.get(key)
         if field is None:
             allowed = ", ".join(fields)
-            problems.append(f"{name}.{_key(key)}: unknown setting; [{name}] allows {allowed}")
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            problems.append(f"{name}.{_key(key)}: unknown setting; {hint}[{name}] allows {allowed}")
             continue
         value, error = check_value(field, raw)
         if error:

@@ -30,13 +30,20 @@ Per sample the detector keeps:
   ``jolt_filter_tau_s`` so a single-sample spike and the sample rate do not
   matter; and the walker's own levels: ``jolt_level`` (RMS of ``j``) and
   ``rate_level`` (RMS of ``w``) over the last seconds (``jolt_level_tau_s``,
-  ``gait_rms_tau_s``).
+  ``gait_rms_tau_s``). While the walker stands still (the RMS of ``j`` over
+  ~0.5 s below ``still_activity_mps2``) these levels relax back to their
+  start-up (jogging) values instead of decaying to the quiet of standing, so
+  the first steps after standing are judged as the first steps of a session.
 
 Decisions (``classify``), v < 0 being downward:
 
 * fall, "drop": tilt > ``fall_drop_tilt_rad`` and -v > ``fall_drop_velocity_mps``;
 * fall, "topple": tilt > ``fall_topple_tilt_rad``, w > ``fall_topple_rate_radps``,
   -v > ``fall_topple_velocity_mps``, and the trunk is not straightening up;
+* fall, "model": the learned score of ``monitor.safety.fall_model`` (descent
+  relative to the walker's gait level, tilt, trunk rate relative to the
+  walker's own) above its trained threshold; judged only behind its gate
+  (waist going down, trunk off its upright);
 * stumble, "sag": -v > ``stumble_velocity_mps``, -v > ``stumble_velocity_ratio`` x
   the RMS of v over the recent gait, and w > ``stumble_rate_radps``: a drop
   of the waist far outside the walker's own rhythm (so jogging's large
@@ -49,8 +56,9 @@ Decisions (``classify``), v < 0 being downward:
 
 The data-driven thresholds (the two tilts, the velocity ratio, the jolt
 score) were set by one rule, ``bench/tune_motion.py``: 1.25 x the largest
-value seen in walking and jogging of 11 people (SisFall) while the rule's
-other conditions held; see docs/detection.md.
+value seen in the normal gait of 14 people (sisfall-dev walking and jogging,
+mobgap-dev walking bouts) while the rule's other conditions held; the model is
+fitted by ``bench/train_motion.py``; see docs/detection.md.
 
 A fall is usually preceded by a stumble, so the first Finding of a fall is
 often reason "stumble"; both stop the belt.
@@ -66,6 +74,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from monitor.safety import fall_model
 from monitor.safety.settings import setting
 
 STANDARD_GRAVITY_MPS2 = 9.80665
@@ -110,17 +119,17 @@ class MotionParams:
         1.0, "downward waist velocity; walking stays below 0.7 m/s, a fall's descent passes 1 m/s well before impact (a 5 cm free drop already gives 1 m/s)",
         min=0.2, max=5.0)
     fall_drop_tilt_rad: float = setting(
-        0.37, "trunk tilt from the walker's own upright (21 deg) required with the drop; 1.25 x the most tilt seen in walking/jogging (11 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
+        0.37, "trunk tilt from the walker's own upright (21 deg) required with the drop; 1.25 x the most tilt seen in normal gait (14 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
         min=0.05, max=1.5)
     # --- fall, rule 2: the trunk is toppling -----------------------------------
     fall_topple_tilt_rad: float = setting(
-        0.44, "trunk tilt from the walker's own upright (25 deg); 1.25 x the most tilt seen in walking/jogging (11 people) while the other topple conditions held",
+        0.46, "trunk tilt from the walker's own upright (26 deg); 1.25 x the most tilt seen in normal gait (14 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.363, a walker rising into gait)",
         min=0.05, max=1.5)
     fall_topple_rate_radps: float = setting(
         1.0, "trunk tilting rate (horizontal axes), so a slow lean or a bend is not a fall",
         min=0.1, max=10.0)
     fall_topple_velocity_mps: float = setting(
-        0.3, "the waist must be moving down at least this fast (a toppling trunk pivots the waist down); a tilt with the waist not descending is a bend or the clip slipping on the belt, not a fall",
+        0.4, "the waist must be moving down at least this fast (a toppling trunk pivots the waist down); a tilt with the waist not descending is a bend, sitting down at the end of a walk, or the clip slipping on the belt, not a fall. Was 0.3: a walker sitting down at the end of a walk came within 5 % of it",
         min=0.0, max=5.0)
     fall_topple_uprighting_rad: float = setting(
         0.35, "the topple rule is ignored when the trunk moved this much TOWARD the vertical of the treadmill frame (straightening up is not a fall); 0.35 rad (20 deg) = the mount error the caller guarantees, so no fall direction is blocked",
@@ -130,7 +139,7 @@ class MotionParams:
         0.5, "absolute floor on the downward waist velocity; walking rarely passes 0.5 m/s",
         min=0.1, max=5.0)
     stumble_velocity_ratio: float = setting(
-        3.9, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in walking/jogging (11 people)",
+        3.9, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in normal gait (14 people)",
         min=1.0, max=20.0)
     stumble_rate_radps: float = setting(
         0.5, "together with some trunk tilting (rad/s), so a pure vertical bounce (a hop, a heavy step) is not a stumble",
@@ -143,7 +152,7 @@ class MotionParams:
         min=0.0, max=5.0)
     # --- stumble, rule 2: a jolt and a trunk rotation far above the walker's own ---
     stumble_jolt_score_ratio: float = setting(
-        8.8, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in walking/jogging (11 people)",
+        10.5, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait (14 people; 8.37, a walker stopping and turning at the end of a walk)",
         min=1.0, max=100.0)
     jolt_filter_tau_s: float = setting(
         0.03, "low-pass of the jolt (dynamic acceleration magnitude); keeps a foot strike (~50 ms) and removes single-sample spikes, so 50 Hz and 2 kHz sensors see the same peak",
@@ -166,11 +175,30 @@ class MotionParams:
     jolt_hold_s: float = setting(
         0.2, "a jolt counts for this long (decaying hold), so a trip's jolt and the trunk rotation that follows it within a step are combined",
         min=0.0, max=1.0)
+    # --- standing still: the levels relax back, so the first steps are not a trap ---
+    still_activity_mps2: float = setting(
+        0.8, "the walker counts as standing still while the RMS of the jolt over the last ~0.5 s is below this (standing reads ~0.2-0.6 m/s², the slowest walking seen ~1.3)",
+        min=0.0, max=5.0)
+    still_activity_tau_s: float = setting(
+        0.5, "time constant of that short RMS: about one step, so a pause between steps is not standing",
+        min=0.05, max=5.0)
+    still_relax_tau_s: float = setting(
+        1.0, "while standing still the walker's levels relax back toward their start-up (jogging) values with this time constant, so the first heel strikes after standing are judged against a jogging level, not against the quiet of standing",
+        min=0.1, max=30.0)
+    # --- fall, learned: a score on the walker's own ratios (monitor/safety/fall_model.py) ---
+    fall_model_enabled: bool = setting(
+        True, "judge the learned fall score (bench/train_motion.py) besides the physics rules; the rules stay the backstop")
+    fall_model_offset_logit: float = setting(
+        0.0, "added to the model's trained threshold (log-odds); raise it to make the model less eager (each +1 asks ~20 % more descent or tilt), lower it only with your own walking recordings to check",
+        min=-2.0, max=20.0)
 
 
 class MotionDetector:
-    def __init__(self, params: MotionParams = MotionParams()) -> None:
+    def __init__(self, params: MotionParams = MotionParams(),
+                 model: fall_model.FallModel = fall_model.TRAINED) -> None:
         self.p = params
+        self.model = model
+        self._model_threshold_logit = model.threshold_logit + params.fall_model_offset_logit
         self._g0 = STANDARD_GRAVITY_MPS2
         self._min_down_mps = min(params.fall_drop_velocity_mps, params.fall_topple_velocity_mps,
                                  params.stumble_velocity_mps)
@@ -193,6 +221,10 @@ class MotionDetector:
         self.rate_ms = self.p.rate_level_initial_radps ** 2  # walker's mean square trunk rate
         self.jolt_ratio_held = 0.0  # jolt / jolt level, peak-held
         self.jolt_score = 0.0  # held jolt ratio x rate ratio
+        self.activity_ms = self.p.jolt_level_initial_mps2 ** 2  # short mean square jolt (standing still?)
+        self.is_still = False
+        self.rate_level_radps = self.p.rate_level_initial_radps
+        self.model_score_logit = -math.inf  # the fall model's score at the last gated sample
 
     def gap(self) -> None:
         """Samples were missing (failed reads / a hole).
@@ -278,7 +310,6 @@ class MotionDetector:
         v = self.v_mps
         v += dt * ((av - self.mean_av) - v / p.velocity_leak_tau_s)
         self.v_mps = v
-        self.gait_ms += dt / p.gait_rms_tau_s * (v * v - self.gait_ms)
 
         # horizontal-axis angular rate
         wd = gx * ux + gy * uy + gz * uz
@@ -298,12 +329,24 @@ class MotionDetector:
         j = self.jolt_mps2
         j += dt / (tj + dt) * (jm - j) if tp is not None else jm
         self.jolt_mps2 = j
-        kl = dt / p.jolt_level_tau_s
+        # the walker's own levels; while standing still they relax back to the start-up levels
+        activity_ms = self.activity_ms
+        activity_ms += dt / p.still_activity_tau_s * (j * j - activity_ms)
+        self.activity_ms = activity_ms
+        is_still = activity_ms < p.still_activity_mps2 * p.still_activity_mps2
+        self.is_still = is_still
         jolt_ms = self.jolt_ms
-        jolt_ms += kl * (j * j - jolt_ms)
-        self.jolt_ms = jolt_ms
         rate_ms = self.rate_ms
-        rate_ms += dt / p.gait_rms_tau_s * (w * w - rate_ms)
+        if is_still:
+            kr = dt / p.still_relax_tau_s
+            jolt_ms += kr * (p.jolt_level_initial_mps2 * p.jolt_level_initial_mps2 - jolt_ms)
+            rate_ms += kr * (p.rate_level_initial_radps * p.rate_level_initial_radps - rate_ms)
+            self.gait_ms += kr * (p.gait_rms_initial_mps * p.gait_rms_initial_mps - self.gait_ms)
+        else:
+            jolt_ms += dt / p.jolt_level_tau_s * (j * j - jolt_ms)
+            rate_ms += dt / p.gait_rms_tau_s * (w * w - rate_ms)
+            self.gait_ms += dt / p.gait_rms_tau_s * (v * v - self.gait_ms)
+        self.jolt_ms = jolt_ms
         self.rate_ms = rate_ms
         jolt_level = math.sqrt(jolt_ms)
         if jolt_level < p.jolt_level_min_mps2:
@@ -311,6 +354,7 @@ class MotionDetector:
         rate_level = math.sqrt(rate_ms)
         if rate_level < p.rate_level_min_radps:
             rate_level = p.rate_level_min_radps
+        self.rate_level_radps = rate_level
         jr = j / jolt_level
         th = p.jolt_hold_s
         held = self.jolt_ratio_held * th / (th + dt) if th > 0.0 else 0.0
@@ -326,26 +370,36 @@ class MotionDetector:
         if -v <= self._min_down_mps and score <= p.stumble_jolt_score_ratio:
             return None  # fast path: every rule but the jolt needs the waist moving down
         gait_rms = math.sqrt(self.gait_ms)
+        model = self.model
+        excess = -math.inf
+        inputs: tuple[float, ...] = ()
+        if p.fall_model_enabled and fall_model.is_gated(model, -v, tilt):
+            inputs = fall_model.features(model, -v, gait_rms, tilt, w, rate_level, held)
+            self.model_score_logit = fall_model.score(model, inputs)
+            excess = self.model_score_logit - self._model_threshold_logit
         incl_change = _acos(uz) - _acos(rz)
-        rule = classify(p, tilt, v, w, gait_rms, incl_change, score)
+        rule = classify(p, tilt, v, w, gait_rms, incl_change, score, excess)
         if rule is None:
             return None
-        return Finding(
-            "stumble" if rule in ("stumble", "jolt") else "fall",
-            t_s,
-            {
-                "tilt_rad": tilt,
-                "vertical_velocity_mps": v,
-                "tilt_rate_radps": w,
-                "gait_rms_velocity_mps": gait_rms,
-                "inclination_change_rad": incl_change,
-                "jolt_mps2": j,
-                "jolt_level_mps2": jolt_level,
-                "tilt_rate_level_radps": rate_level,
-                "jolt_score_ratio": score,
-                "rule_" + rule: 1.0,
-            },
-        )
+        values = {
+            "tilt_rad": tilt,
+            "vertical_velocity_mps": v,
+            "tilt_rate_radps": w,
+            "gait_rms_velocity_mps": gait_rms,
+            "inclination_change_rad": incl_change,
+            "jolt_mps2": j,
+            "jolt_level_mps2": jolt_level,
+            "tilt_rate_level_radps": rate_level,
+            "jolt_score_ratio": score,
+            "rule_" + rule: 1.0,
+        }
+        if inputs:
+            values["model_score_logit"] = self.model_score_logit
+            values["model_threshold_logit"] = self._model_threshold_logit
+            for name, weight, x in zip(fall_model.FEATURES, model.coefficients, inputs):
+                values["model_" + name] = x
+                values["model_term_" + name + "_logit"] = weight * x
+        return Finding("stumble" if rule in ("stumble", "jolt") else "fall", t_s, values)
 
 
 def _acos(c: float) -> float:
@@ -354,9 +408,10 @@ def _acos(c: float) -> float:
 
 def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
              tilt_rate_radps: float, gait_rms_velocity_mps: float,
-             inclination_change_rad: float, jolt_score_ratio: float = 0.0) -> str | None:
-    """The decision on one sample's features: "drop" or "topple" (both a
-    fall), "stumble" or "jolt" (both a stumble), or None. Pure, so each
+             inclination_change_rad: float, jolt_score_ratio: float = 0.0,
+             model_excess_logit: float = -math.inf) -> str | None:
+    """The decision on one sample's features: "drop", "topple" or "model"
+    (all a fall), "stumble" or "jolt" (both a stumble), or None. Pure, so each
     threshold can be tested alone.
 
     tilt_rad: angle between the trunk's up direction now and its recent
@@ -365,7 +420,9 @@ def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
     velocity over the last seconds; inclination_change_rad: inclination from
     the treadmill's z now minus that of the recent upright (negative when the
     trunk straightens up); jolt_score_ratio: (jolt / the walker's jolt
-    level, peak-held) x (tilt rate / the walker's tilt-rate level).
+    level, peak-held) x (tilt rate / the walker's tilt-rate level);
+    model_excess_logit: the fall model's score minus its threshold (-inf when
+    the model was not judged at this sample).
     """
     down = -vertical_velocity_mps
     if tilt_rad > p.fall_drop_tilt_rad and down > p.fall_drop_velocity_mps:
@@ -374,6 +431,8 @@ def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
             and down > p.fall_topple_velocity_mps
             and inclination_change_rad > -p.fall_topple_uprighting_rad):
         return "topple"
+    if model_excess_logit > 0.0:
+        return "model"
     if (down > p.stumble_velocity_mps and tilt_rate_radps > p.stumble_rate_radps
             and down > p.stumble_velocity_ratio * gait_rms_velocity_mps):
         return "stumble"

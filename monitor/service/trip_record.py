@@ -123,6 +123,9 @@ def open_folder(folder: str) -> int:
     not writable by others, and not a symbolic link. Raises RecordRefused or OSError."""
     if not os.path.isabs(folder):
         raise RecordRefused("it is not an absolute path; set record.trip_dir to one")
+    parent = os.path.dirname(folder.rstrip("/"))
+    if parent and not os.path.isdir(parent):
+        os.makedirs(parent, 0o750, exist_ok=True)  # e.g. a desk user's ~/.local/state/treadguard
     try:
         os.mkdir(folder, 0o750)
     except FileExistsError:
