@@ -9,6 +9,7 @@ stops answering, a sensor frozen at one value, lost samples.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import Callable, Sequence
 
 from drivers.interfaces import (
@@ -60,6 +61,12 @@ class FakeImu(Imu):
         self._clock = clock
         self._samples = samples
         self._next = 0
+        # A list's sample times, kept only when they never go back, so a read can bisect instead of
+        # stepping through them; samples added later (the list grew) are stepped through as before, and
+        # so is any other sequence (a streamed trace loads its rows only as they come due).
+        times = [sample[0] for sample in samples] if isinstance(samples, (list, tuple)) else None
+        self._times: list[float] | None = (
+            times if times is not None and all(a <= b for a, b in zip(times, times[1:])) else None)
         self._failing: list[_Window] = []
         self._silent: list[_Window] = []
         self._frozen: list[_Window] = []
@@ -91,21 +98,33 @@ class FakeImu(Imu):
         now_s = self._clock()
         self.reads += 1
         batch = ImuBatch()
+        samples = self._samples
         first = self._next
-        while self._next < len(self._samples) and self._samples[self._next][0] <= now_s:
-            self._next += 1
-        due = self._samples[first:self._next]
-        if _active(self._failing, now_s):
+        times = self._times
+        if times is not None and len(times) == len(samples):  # the times as they were, in order: bisect
+            self._next = bisect_right(times, now_s, first)
+        else:
+            while self._next < len(samples) and samples[self._next][0] <= now_s:
+                self._next += 1
+        if self._next == first and not self._overflow_at_s:  # nothing due (the usual case between samples)
+            if self._failing and _active(self._failing, now_s):
+                batch.health.append(HealthEvent(now_s, READ_FAILED, "scripted I2C error"))
+            return batch
+        due = samples[first:self._next]
+        if self._failing and _active(self._failing, now_s):
             batch.health.append(HealthEvent(now_s, READ_FAILED, "scripted I2C error"))
             return batch
-        for at_s in [t for t in self._overflow_at_s if t <= now_s]:
-            self._overflow_at_s.remove(at_s)
-            batch.health.append(HealthEvent(now_s, OVERFLOW, "scripted FIFO overflow"))
+        if self._overflow_at_s:
+            for at_s in [t for t in self._overflow_at_s if t <= now_s]:
+                self._overflow_at_s.remove(at_s)
+                batch.health.append(HealthEvent(now_s, OVERFLOW, "scripted FIFO overflow"))
         is_scripted = bool(self._silent or self._frozen)
+        isfinite = math.isfinite
+        append = batch.samples.append
         for sample in due:
             t_s = sample[0]
             values = tuple(sample[1:7])
-            if not all(map(math.isfinite, values)):
+            if not all(map(isfinite, values)):
                 batch.health.append(HealthEvent(t_s, READ_FAILED, "sample missing"))
                 continue
             if is_scripted:
@@ -118,7 +137,7 @@ class FakeImu(Imu):
                 else:
                     self._frozen_values = None
             self._last_values = values
-            batch.samples.append(ImuSample(t_s, *values))
+            append(ImuSample(t_s, *values))
         return batch
 
     def close(self) -> None:

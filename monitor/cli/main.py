@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from monitor import compiled
 from monitor.cli.common import EXIT_INTERNAL, EXIT_OK
 
 
@@ -30,7 +31,10 @@ def _parser() -> argparse.ArgumentParser:
         description="A safety monitor for a home treadmill: stops the belt on a stumble, "
                     "a fall, or drift toward the rear edge.")
     parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
-    parser.add_argument("--version", action="version", version=f"treadguard {_version()}")
+    # With the opt-in compiled modules (TREADGUARD_COMPILED=1) the version also names them.
+    build = "" if compiled.BUILD == "pure Python" else f", {compiled.BUILD}"
+    parser.add_argument("--version", action="version", version=f"treadguard {_version()}{build}",
+                        help="show the version (and the compiled modules, when they run), and stop")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     replay = commands.add_parser("replay", help="run recorded traces through the safety core")
