@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.config.load import ConfigError
+    from monitor.config.schema import Config
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
@@ -39,3 +40,21 @@ def bench_trip_dir() -> str:
     person's own state folder (XDG), not the daemon's."""
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return os.path.join(state, "treadguard", "bench-trips")
+
+
+def draw_plot(path: str, trace: Any, config: "Config", walking: str, **plot_args: Any) -> int:
+    """Draw a trace's plot (monitor.service.trip_plot) with the belt's speed limit for the walking
+    direction; say where it went, or why it could not be drawn; the exit status."""
+    from monitor.service.trip_plot import PlotError, plot_trace
+
+    belt = config.belt
+    try:
+        plot_trace(trace, config, path,
+                   max_speed_mps=belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
+                   **plot_args)
+    except PlotError as err:
+        return fail(str(err), EXIT_USAGE)
+    except OSError as err:
+        return fail(f"{path}: could not write the plot ({err.strerror or err})", EXIT_FAILED)
+    print(f"plot: {path}")
+    return EXIT_OK

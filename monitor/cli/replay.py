@@ -19,7 +19,7 @@ import sys
 from collections import Counter
 from typing import Iterator
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, draw_plot, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.formats.trace_format import TraceError
@@ -127,7 +127,7 @@ PLOT_BEFORE_S, PLOT_AFTER_S = 8.0, 3.0
 
 def plot_replay(result: ReplayResult, config: Config, path: str) -> int:
     """Draw the trace replayed, with the trip moment the replay found."""
-    from monitor.service.trip_plot import PlotError, TripMark, plot_trace
+    from monitor.service.trip_plot import TripMark
 
     trace = read_trace(result.trace)
     mark = TripMark(result.trip_t, f"{result.reason} ({result.detail})", values=result.values) \
@@ -135,18 +135,9 @@ def plot_replay(result: ReplayResult, config: Config, path: str) -> int:
     window = None
     if mark is not None and trace.duration_s > LONG_TRACE_S:
         window = (mark.t_s - PLOT_BEFORE_S, mark.t_s + PLOT_AFTER_S)
-    belt = config.belt
     walking = trace.walking or config.session.walking
-    try:
-        plot_trace(trace, config, path, trip=mark, window_s=window,
-                   title=f"treadguard replay of {os.path.basename(result.trace)}, walking {walking}",
-                   max_speed_mps=belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
-                   rear_edge_m=trace.rear_edge_m,
-                   note="the detector's features over the whole trace, as the replay computed them; "
-                        "X marks its values when it fired")
-    except PlotError as err:
-        return fail(str(err), EXIT_USAGE)
-    except OSError as err:
-        return fail(f"{path}: could not write the plot ({err.strerror or err})", EXIT_FAILED)
-    print(f"plot: {path}")
-    return EXIT_OK
+    return draw_plot(path, trace, config, walking, trip=mark, window_s=window,
+                     title=f"treadguard replay of {os.path.basename(result.trace)}, walking {walking}",
+                     rear_edge_m=trace.rear_edge_m,
+                     note="the detector's features over the whole trace, as the replay computed them; "
+                          "X marks its values when it fired")

@@ -12,7 +12,7 @@ import math
 import os
 import textwrap
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, bench_trip_dir, fail, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, bench_trip_dir, draw_plot, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.service.trip_explain import explain, merged_thresholds, thresholds_from_config
@@ -142,7 +142,7 @@ def _data_and_plot(entry: TripEntry, config: Config, plot_path: str | None, walk
                 f"{''.join(', ' + c for c in columns)})", ""))
     if plot_path is None:
         return EXIT_OK
-    from monitor.service.trip_plot import PlotError, TripMark, plot_trace
+    from monitor.service.trip_plot import TripMark
 
     mark = None
     if has_t:
@@ -152,17 +152,9 @@ def _data_and_plot(entry: TripEntry, config: Config, plot_path: str | None, walk
         mark = TripMark(float(trip_t), f"{entry.reason} ({entry.detail})",
                         values=motion["values"] if motion is not None else None,
                         values_t_s=float(when) if isinstance(when, (int, float)) else None)
-    belt = config.belt
-    try:
-        plot_trace(trace, config, plot_path, trip=mark, title=f"treadguard trip {entry.trip_id}, walking {walking}",
-                   max_speed_mps=belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
-                   rear_edge_m=trace.rear_edge_m or config.range.rear_edge_m,
-                   note="the curves are the detector recomputed from these seconds alone: it starts afresh at "
-                        "their start, so its levels of the walker (and the jolt score) can differ from the "
-                        "daemon's; X marks the daemon's own value")
-    except PlotError as err:
-        return fail(str(err), EXIT_USAGE)
-    except OSError as err:
-        return fail(f"{plot_path}: could not write the plot ({err.strerror or err})", EXIT_FAILED)
-    print(f"plot: {plot_path}")
-    return EXIT_OK
+    return draw_plot(plot_path, trace, config, walking, trip=mark,
+                     title=f"treadguard trip {entry.trip_id}, walking {walking}",
+                     rear_edge_m=trace.rear_edge_m or config.range.rear_edge_m,
+                     note="the curves are the detector recomputed from these seconds alone: it starts afresh at "
+                          "their start, so its levels of the walker (and the jolt score) can differ from the "
+                          "daemon's; X marks the daemon's own value")
