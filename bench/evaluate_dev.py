@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import train_motion  # noqa: E402
 import tune_motion  # noqa: E402
+
 from bench.augment import VARIANTS, augment  # noqa: E402
 from monitor.config.schema import Config  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402

@@ -50,7 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from bench.drift_traces import (  # noqa: E402
-    Standing, band_pass, rate_hz, reference_steps, splice_stop, standing_from, vertical_mps2, with_belt,
+    Standing,
+    band_pass,
+    rate_hz,
+    reference_steps,
+    splice_stop,
+    standing_from,
+    vertical_mps2,
+    with_belt,
 )
 from monitor.config.schema import Config  # noqa: E402
 from monitor.formats.trace_format import Trace  # noqa: E402

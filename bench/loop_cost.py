@@ -15,8 +15,8 @@ of N runs is kept, since other work on the machine only ever adds time.
 from __future__ import annotations
 
 import argparse
-import time
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 

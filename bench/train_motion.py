@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.augment import VARIANTS, augment  # noqa: E402
 from monitor.formats.trace_format import Trace  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
-from monitor.safety import fall_model, mount as mount_  # noqa: E402
+from monitor.safety import fall_model  # noqa: E402
+from monitor.safety import mount as mount_
 from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.config.schema import Config, DriftConfig
 from monitor.safety.drift import MIN_STEP_S, PERIOD_STEPS, StepDrift, StepTracker
-from tests.support import G, Driver, standing, with_settings
+from tests.support import Driver, G, standing, with_settings
 
 RATE = 256.0  # samples per second: 1/256 s is exact
 
