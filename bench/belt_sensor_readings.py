@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import time
 
-from bench.sim.world import STEPPING, Script, SimBeltSensor, Treadmill, World
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
+from monitor.sim.world import STEPPING, Script, SimBeltSensor, Treadmill, World
 
 SPEEDS_MPS = (0.3, 1.25, 1.7, 3.06, 4.4)
 SECONDS = 60.0

@@ -2,7 +2,7 @@
 
     python bench/build_compiled.py [--jobs N]      (needs the `compiled` extra: pip install -e '.[compiled]')
 
-Every module of monitor/safety/, plus monitor/service/daemon.py and
+Every module of monitor/safety/, plus monitor/service/loop/daemon.py and
 drivers/fake.py, is a candidate, compiled from the sources exactly as they are.
 A module that mypyc rejects (a type error, a construct it cannot compile) is
 left out with a line saying why, and the rest are built without it; the build
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.compiled import BUILD_DIR, MANIFEST, source_digests  # noqa: E402
 
 CANDIDATES = sorted(p for p in (ROOT / "monitor" / "safety").glob("*.py") if p.name != "__init__.py") + [
-    ROOT / "monitor" / "service" / "daemon.py",
+    ROOT / "monitor" / "service" / "loop" / "daemon.py",
     ROOT / "drivers" / "fake.py",
 ]
 # mypy type-checks what the candidates import but reports only the candidates' own errors:

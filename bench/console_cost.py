@@ -31,10 +31,10 @@ from gpiozero.pins.mock import MockFactory  # noqa: E402
 from drivers.fake import FakeImu, FakeRangeSensor, FakeRelay  # noqa: E402
 from monitor.config.schema import Config  # noqa: E402
 from monitor.safety.core import SafetyCore  # noqa: E402
-from monitor.service.clock import ScaledClock, SimulatedClock  # noqa: E402
-from monitor.service.console import open_console  # noqa: E402
-from monitor.service.daemon import Daemon, Devices  # noqa: E402
-from monitor.service.status_socket import StatusPublisher, StatusServer  # noqa: E402
+from monitor.service.loop.clock import ScaledClock, SimulatedClock  # noqa: E402
+from monitor.service.loop.daemon import Daemon, Devices  # noqa: E402
+from monitor.service.outputs.console import open_console  # noqa: E402
+from monitor.service.outputs.status_socket import StatusPublisher, StatusServer  # noqa: E402
 
 SECONDS = 10.0
 G = 9.80665

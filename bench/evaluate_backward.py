@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.sim.run import to_trace  # noqa: E402
-from bench.sim.scenarios import NORMAL, Scenario  # noqa: E402
 from monitor.config.schema import Config  # noqa: E402
 from monitor.formats.trace_format import Trace  # noqa: E402
-from monitor.service.replay import replay  # noqa: E402
+from monitor.service.sessions.replay import replay  # noqa: E402
+from monitor.sim.run import to_trace  # noqa: E402
+from monitor.sim.scenarios import NORMAL, Scenario  # noqa: E402
 
 FALLS = ("fall_forward", "fall_backward", "fall_sideways", "slip", "trip")
 SPEEDS_KMH = (1.0, 2.0, 3.0, 4.0)

@@ -5,7 +5,7 @@
 The dev data: ../shared/data/sisfall-dev (11 young adults: falls, stumbles,
 walking, jogging) and mobgap-dev (2 healthy adults and a person with MS:
 walking bouts with the standing before them) = 14 subjects. Every trace goes
-through the real replay path (`monitor.service.replay`, as `treadguard
+through the real replay path (`monitor.service.sessions.replay`, as `treadguard
 replay`), and so do augmented copies of every walking/jogging trace and bout
 (bench/augment.py: a 50 Hz +-8 g sensor, an unknown tilted mount with noise and
 bias, 1.3 x slower walking after 8 s of standing, left and right mirrored),
@@ -44,7 +44,7 @@ from monitor.config.schema import Config  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
 from monitor.safety import fall_model  # noqa: E402
 from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
-from monitor.service.replay import build_replay  # noqa: E402
+from monitor.service.sessions.replay import build_replay  # noqa: E402
 
 FALLS = ("F01", "F02", "F03", "F04", "F05")
 NORMAL = train_motion.NORMAL

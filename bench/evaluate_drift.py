@@ -2,7 +2,7 @@
 
     python bench/evaluate_drift.py [--data FOLDER] [--jobs N] [--loso]
 
-Everything goes through `monitor.service.replay.replay`, the daemon's own loop and
+Everything goes through `monitor.service.sessions.replay.replay`, the daemon's own loop and
 core, at the default configuration (or the one --loso picks per held-out subject).
 
 1. Walking on a belt: every slow (D01) and fast (D02) SisFall walk and every mobgap
@@ -63,7 +63,7 @@ from monitor.config.schema import Config  # noqa: E402
 from monitor.formats.trace_format import Trace  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
 from monitor.safety.drift import StepDrift, StepTracker  # noqa: E402
-from monitor.service.replay import replay  # noqa: E402
+from monitor.service.sessions.replay import replay  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 WALK_SPEEDS_MPS = (0.5, 0.75, 1.0, 1.25, 1.5)

@@ -33,7 +33,7 @@ from dataclasses import replace  # noqa: E402
 from monitor.config.load import load_config  # noqa: E402
 from monitor.config.schema import Config
 from monitor.formats.trace_reader import read_trace  # noqa: E402
-from monitor.service.replay import replay  # noqa: E402
+from monitor.service.sessions.replay import replay  # noqa: E402
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall-dev"
 NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R(?P<trial>\d\d)")

@@ -24,7 +24,7 @@ import timeit
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import FIFO_COUNTH, FIFO_R_W, INT_STATUS, Mpu6050
 from monitor.config.schema import Config
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 from tests.fake_i2c import FakeLsm6ds, FakeMpu6050
 
 SECONDS = 10.0

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from monitor.config.schema import Config, LoopConfig  # noqa: E402
 from monitor.formats.trace_format import Trace  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
-from monitor.service.replay import build_replay  # noqa: E402
+from monitor.service.sessions.replay import build_replay  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall-dev" / "sisfall-D02-SA01-R01.csv.gz"
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor.config.schema import Config  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
-from monitor.service.loop_timing import measure  # noqa: E402
-from monitor.service.realtime import prepare_process  # noqa: E402
-from monitor.service.trip_record import TripRecorder  # noqa: E402
-from monitor.service.worker_process import ProcessSideline  # noqa: E402
+from monitor.service.loop.loop_timing import measure  # noqa: E402
+from monitor.service.loop.realtime import prepare_process  # noqa: E402
+from monitor.service.trips.trip_record import TripRecorder  # noqa: E402
+from monitor.service.trips.worker_process import ProcessSideline  # noqa: E402
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "sisfall-dev" / "sisfall-D02-SA01-R01.csv.gz"
 SETUPS = ((100.0, 200.0), (200.0, 500.0))
@@ -39,7 +39,7 @@ def one_run(loop_hz: float, imu_hz: float, seconds: float, samples, folder: str)
     config = replace(config, loop=replace(config.loop, rate_hz=loop_hz),
                      imu=replace(config.imu, sample_rate_hz=imu_hz),
                      record=replace(config.record, trip_dir=folder))
-    records = ProcessSideline("monitor.service.trip_record:stderr_writer", (folder,), maxsize=4,
+    records = ProcessSideline("monitor.service.trips.trip_record:stderr_writer", (folder,), maxsize=4,
                               name="trip-records")
     holder: dict = {}
 
@@ -64,10 +64,10 @@ def simulated_hour() -> int:
     """An hour of the loop (100 Hz, a 200 Hz IMU) on a simulated clock, as fast as it goes."""
     from drivers.fake import FakeImu, FakeRelay
     from monitor.safety.core import SafetyCore
-    from monitor.service.clock import SimulatedClock
-    from monitor.service.daemon import Daemon, Devices
-    from monitor.service.loop_timing import standing_samples
-    from monitor.service.tick_budget import GcPolicy, TickBudget
+    from monitor.service.loop.clock import SimulatedClock
+    from monitor.service.loop.daemon import Daemon, Devices
+    from monitor.service.loop.loop_timing import standing_samples
+    from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 
     config = Config()
     config = replace(config, belt=replace(config.belt, enabled=False))

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from monitor.cli.replay import _results  # noqa: E402
 from monitor.config.schema import Config  # noqa: E402
+from monitor.service.sessions.replay_many import replay_many  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "replay_decisions.json"
@@ -25,7 +25,7 @@ OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "replay_decisions
 
 def decisions(paths: list[str], jobs: int = 2) -> dict[str, list]:
     out = {}
-    for path, (result, error) in zip(paths, _results(paths, Config(), jobs)):
+    for path, (result, error) in zip(paths, replay_many(paths, Config(), jobs)):
         name = f"{Path(path).parent.name}/{Path(path).name}"
         out[name] = ["error", error] if result is None else [result.samples, result.trip_t, result.reason,
                                                             result.detail]

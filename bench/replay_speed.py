@@ -31,8 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from monitor import compiled  # noqa: E402
-from monitor.cli.replay import replay_path  # noqa: E402
 from monitor.config.schema import Config  # noqa: E402
+from monitor.service.sessions.replay_many import replay_path  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 G = 9.80665

@@ -1,7 +1,7 @@
 """The devices at the console, on gpiozero: the arm button, the status light, the buzzer.
 
 Thin and honest: each reports or does exactly what it is told, and knows
-nothing about arming or trips (monitor.service.console decides). The light and
+nothing about arming or trips (monitor.service.outputs.console decides). The light and
 the buzzer blink in gpiozero's own background thread (`blink(background=True)`),
 so whoever sets a pattern never waits for it to play; each remembers the
 pattern it was last given (`pattern`), which is what the status shows. Every

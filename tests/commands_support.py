@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 from tests.drivers_support import pulse
 
 

@@ -25,9 +25,9 @@ import signal
 import sys
 import threading
 
-from monitor.cli.run import run_hardware
 from monitor.config.load import load_config
-from monitor.service.clock import MonotonicClock
+from monitor.service.loop.clock import MonotonicClock
+from monitor.service.sessions.on_hardware import run_hardware
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050, G, standing_motion
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gpiozero.pins.mock import MockFactory, MockPin, PinState
 
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 
 
 class ClockedMockPin(MockPin):

@@ -184,3 +184,57 @@ def test_the_core_and_formats_never_reach_up_into_the_service_or_the_command_lin
     wrong = {name: sorted(i for i, _ in _imports(path) if i.startswith(upper))
              for name, path in MODULES.items() if name.startswith(lower)}
     assert {k: v for k, v in wrong.items() if v} == {}
+
+
+# The layers, lowest first: a module may import its own layer and those below, never one above.
+LAYERS = (
+    ("drivers",),
+    ("monitor.safety",),
+    ("monitor.config", "monitor.formats"),
+    ("monitor.service.loop", "monitor.service.outputs", "monitor.service.trips"),
+    ("monitor.sim", "monitor.bridge"),
+    ("monitor.service.sessions",),
+    ("monitor.cli",),
+    ("bench",),
+)
+
+
+def _layer(module: str) -> int | None:
+    for rank, prefixes in enumerate(LAYERS):
+        if any(module == p or module.startswith(p + ".") for p in prefixes):
+            return rank
+    return None
+
+
+def test_no_import_runs_back_up_from_a_lower_layer_to_a_higher_one():
+    wrong = {}
+    for name, path in MODULES.items():
+        own = _layer(name)
+        if own is None:
+            continue
+        above = sorted(i for i, type_only in _imports(path) if not type_only and (_layer(i) or 0) > own)
+        if above:
+            wrong[name] = above
+    assert wrong == {}, f"imports that run back up the layers {LAYERS}: {wrong}"
+
+
+def test_every_project_module_sits_in_a_layer():
+    assert [name for name in MODULES if _layer(name) is None and name not in ("monitor", "monitor.compiled", "monitor.service")] == []
+
+
+def test_only_monitor_and_drivers_are_installed_and_no_installed_module_imports_a_bench_script():
+    import tomllib
+
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    assert found["packages"]["find"]["include"] == ["monitor*", "drivers*"]
+    wrong = {name: sorted(i for i, _ in _imports(path) if i.split(".")[0] == "bench")
+             for name, path in MODULES.items() if not name.startswith("bench")}
+    assert {k: v for k, v in wrong.items() if v} == {}
+    assert not (ROOT / "bench" / "sim").exists(), "the simulator is product: it lives in monitor/sim/"
+
+
+def test_every_module_says_its_one_job_in_its_first_line():
+    wrong = [name for name, path in MODULES.items()
+             if not path.read_text(encoding="utf-8").lstrip().startswith('"""')
+             or len(path.read_text(encoding="utf-8").lstrip().splitlines()[0].strip('"')) < 12]
+    assert wrong == []

@@ -16,7 +16,7 @@ from monitor.config.schema import Config
 from monitor.formats.trace_format import Trace
 from monitor.formats.trace_reader import read_trace
 from monitor.safety.core import SafetyCore
-from monitor.service.replay import replay
+from monitor.service.sessions.replay import replay
 from tests.support import sisfall
 
 CONFIG = Config()

@@ -7,15 +7,15 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from bench.sim.run import SYSTEMS, build, run_scenario, to_trace
-from bench.sim.scenarios import BY_NAME, END, LIBRARY, NORMAL, START, Scenario
-from bench.sim.world import STEPPING, STOPPED, Script, SimBeltSensor, SimRangeSensor, SimRelay, Treadmill, World
 from monitor.cli.main import main
 from monitor.config.schema import Config
 from monitor.formats.trace_reader import read_trace
 from monitor.formats.trace_writer import write_trace
-from monitor.service.clock import SimulatedClock
-from monitor.service.replay import replay
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.sessions.replay import replay
+from monitor.sim.run import SYSTEMS, build, run_scenario, to_trace
+from monitor.sim.scenarios import BY_NAME, END, LIBRARY, NORMAL, START, Scenario
+from monitor.sim.world import STEPPING, STOPPED, Script, SimBeltSensor, SimRangeSensor, SimRelay, Treadmill, World
 from tests.support import SISFALL
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from drivers.gpio_relay import GpioRelay
 from monitor.config.load import ConfigError, parse_config
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 from tests.commands_support import pin_times
 from tests.drivers_support import clocked_factory
 

@@ -12,16 +12,17 @@ from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Problem, Trip, Verdict
-from monitor.service.clock import SimulatedClock
-from monitor.service.sideline import Sideline
-from monitor.service.status_line import StatusLine, describe
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.outputs.sideline import Sideline
+from monitor.service.outputs.status_line import StatusLine, describe
+from monitor.service.sessions import bench as bench_session_module
 from tests.support import IDENTITY_MOUNT, sisfall
 
 
 @pytest.fixture
 def simulated(monkeypatch):
     """Run the bench on a simulated clock: as fast as the machine, no wall time."""
-    monkeypatch.setattr(run_module, "ScaledClock", lambda start_s, speed: SimulatedClock(start_s))
+    monkeypatch.setattr(bench_session_module, "ScaledClock", lambda start_s, speed: SimulatedClock(start_s))
 
 
 def test_the_bench_demo_trips_and_says_why(simulated, capsys):

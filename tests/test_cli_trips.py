@@ -11,11 +11,11 @@ import sys
 
 import pytest
 
-from monitor.cli import run as run_module
 from monitor.cli.main import main
 from monitor.config.schema import Config
-from monitor.service.clock import SimulatedClock
-from monitor.service.trip_explain import explain, thresholds_from_config
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.sessions import bench as bench_session_module
+from monitor.service.trips.trip_explain import explain, thresholds_from_config
 
 DEFAULTS = thresholds_from_config(Config())
 
@@ -23,7 +23,7 @@ DEFAULTS = thresholds_from_config(Config())
 @pytest.fixture
 def recorded(monkeypatch, tmp_path, capsys):
     """The bench demo played on a simulated clock: the daemon records its stumble."""
-    monkeypatch.setattr(run_module, "ScaledClock", lambda start_s, speed: SimulatedClock(start_s))
+    monkeypatch.setattr(bench_session_module, "ScaledClock", lambda start_s, speed: SimulatedClock(start_s))
     assert main(["run", "--bench"]) == 0
     said = " ".join(capsys.readouterr().out.split())
     folder = tmp_path / "state" / "treadguard" / "bench-trips"
@@ -179,8 +179,8 @@ def test_trips_without_a_folder_points_to_the_bench_trips(recorded, capsys):
 
 def test_the_plot_features_are_the_detectors_own_and_cross_its_threshold_where_it_fired():
     from monitor.formats.trace_reader import read_trace
-    from monitor.service.replay import replay
-    from monitor.service.trip_features import detector_features
+    from monitor.service.sessions.replay import replay
+    from monitor.service.trips.trip_features import detector_features
 
     trace = read_trace("monitor/demo/walk-then-stumble.csv.gz")
     result = replay(trace, Config())

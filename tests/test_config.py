@@ -9,7 +9,7 @@ from monitor.cli.main import main
 from monitor.config.docs import EXAMPLE_PATH, REFERENCE_PATH, render_example, render_reference
 from monitor.config.load import ConfigError, load_config, parse_config
 from monitor.config.schema import SECTIONS, Config
-from monitor.service.replay import replay
+from monitor.service.sessions.replay import replay
 from tests.support import standing_trace
 
 

@@ -21,9 +21,10 @@ from monitor.cli.main import main
 from monitor.config.load import ConfigError, parse_config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.service import console as console_module
-from monitor.service.clock import SimulatedClock
-from monitor.service.console import (
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices
+from monitor.service.outputs import console as console_module
+from monitor.service.outputs.console import (
     ARMED_SOUND,
     REFUSED_SOUND,
     RGB_PATTERNS,
@@ -35,7 +36,6 @@ from monitor.service.console import (
     LightState,
     warning_level,
 )
-from monitor.service.daemon import Daemon, Devices
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
 from tests.support import IDENTITY_MOUNT, standing, with_settings
@@ -281,8 +281,8 @@ def test_the_warning_never_delays_the_trip():
 
 
 def test_a_bench_walker_drifting_back_hears_the_warning_speed_up_before_the_trip():
-    from bench.sim.run import bench_config, build, run_treadguard
-    from bench.sim.scenarios import BY_NAME
+    from monitor.sim.run import bench_config, build, run_treadguard
+    from monitor.sim.scenarios import BY_NAME
 
     scenario = BY_NAME["drift-fwd-5kmh"]
     config = bench_config(scenario.walking)

@@ -11,9 +11,9 @@ from monitor.config.schema import Config
 from monitor.formats.trace_reader import read_trace
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices
-from monitor.service.replay import build_replay
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices
+from monitor.service.sessions.replay import build_replay
 from tests.support import IDENTITY_MOUNT, sisfall, standing, with_settings
 
 

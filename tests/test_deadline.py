@@ -13,9 +13,9 @@ from drivers.fake import FakeImu, FakeRelay
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices
-from monitor.service.deadline import DeadlineRelay, lease_for
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices
+from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from tests.support import IDENTITY_MOUNT, standing
 
 LEASE_S = lease_for(Config().loop.rate_hz, Config().loop.deadline_ticks)

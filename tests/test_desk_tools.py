@@ -13,15 +13,15 @@ import signal
 
 import pytest
 
-from monitor.cli import run as run_module
 from monitor.cli.bench import print_table
 from monitor.cli.main import main
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Problem, Trip, Verdict
-from monitor.service.clock import MAX_SLEEP_S, ScaledClock, SimulatedClock
-from monitor.service.status_line import StatusLine
+from monitor.service.loop.clock import MAX_SLEEP_S, ScaledClock, SimulatedClock
+from monitor.service.outputs.status_line import StatusLine
+from monitor.service.sessions import bench as bench_session_module
 from tests.support import IDENTITY_MOUNT, SISFALL
 
 
@@ -102,7 +102,7 @@ class SignallingClock(SimulatedClock):
 
 
 def _bench(monkeypatch, at):
-    monkeypatch.setattr(run_module, "ScaledClock", lambda start_s, speed: SignallingClock(start_s, at))
+    monkeypatch.setattr(bench_session_module, "ScaledClock", lambda start_s, speed: SignallingClock(start_s, at))
 
 
 def test_ctrl_c_on_the_bench_prints_a_true_summary_and_the_prompt_starts_a_new_line(monkeypatch, capsys):
@@ -115,7 +115,7 @@ def test_ctrl_c_on_the_bench_prints_a_true_summary_and_the_prompt_starts_a_new_l
 
 
 def test_ctrl_c_in_a_live_scenario_prints_a_true_summary(monkeypatch, capsys):
-    monkeypatch.setattr(run_module, "ScaledClock", lambda start_s, speed: SignallingClock(start_s, [
+    monkeypatch.setattr(bench_session_module, "ScaledClock", lambda start_s, speed: SignallingClock(start_s, [
         (3.8, signal.SIGINT)]))
     assert main(["run", "--bench", "fall-fwd-2kmh"]) == 0
     out = capsys.readouterr().out

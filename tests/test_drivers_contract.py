@@ -12,7 +12,7 @@ from drivers.interfaces import HEALTH_KINDS, BeltReading, ImuBatch, ImuSample, R
 from drivers.lsm6ds3 import Lsm6ds3
 from drivers.mpu6050 import Mpu6050
 from drivers.pulse_belt import PulseBeltSensor
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 from tests.drivers_support import clocked_factory, pulse
 from tests.fake_i2c import FakeLsm6ds, FakeMpu6050, standing_motion
 

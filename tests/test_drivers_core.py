@@ -10,9 +10,9 @@ from drivers.mpu6050 import Mpu6050
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon
-from monitor.service.hardware import HardwareError, open_devices
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon
+from monitor.service.sessions.hardware import HardwareError, open_devices
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeLsm6ds, FakeMpu6050
 from tests.support import IDENTITY_MOUNT, with_settings

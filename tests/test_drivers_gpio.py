@@ -10,7 +10,7 @@ from drivers import gpio_backend
 from drivers.gpio_relay import GpioRelay
 from drivers.hcsr04 import HcSr04
 from drivers.pulse_belt import PulseBeltSensor
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 from tests.drivers_support import clocked_factory, pulse, pulse_times
 
 PPM = 10.0  # pulses per metre in these tests

@@ -30,9 +30,11 @@ from monitor.config.load import load_config
 from monitor.formats.trace_format import Trace
 from monitor.formats.trace_reader import read_trace
 from monitor.formats.trace_writer import write_trace
-from monitor.service import hardware, trip_record
-from monitor.service.deadline import DeadlineRelay
-from monitor.service.sideline import Sideline
+from monitor.service.loop.deadline import DeadlineRelay
+from monitor.service.outputs.sideline import Sideline
+from monitor.service.sessions import hardware
+from monitor.service.sessions import on_hardware as hardware_session_module
+from monitor.service.trips import trip_record
 from tests.commands_support import ScriptedClock, pin_times
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050, G, standing_motion
@@ -123,7 +125,7 @@ class Bench:
             return self.devices
 
         monkeypatch.setattr(hardware, "open_devices", spying_open)
-        monkeypatch.setattr(run_module, "ProcessSideline", InlineSideline)
+        monkeypatch.setattr(hardware_session_module, "ProcessSideline", InlineSideline)
 
     def _motion(self, t_s: float):
         values = standing_motion(t_s)

@@ -27,7 +27,7 @@ from monitor.config.docs import EXAMPLE_PATH
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import SECTIONS, Config
 from monitor.safety.settings import check_value
-from monitor.service.replay import replay
+from monitor.service.sessions.replay import replay
 from tests.support import standing_trace
 
 FUZZ = settings(max_examples=100, deadline=timedelta(seconds=5), derandomize=True, database=None,

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from monitor.config.schema import Config
 from monitor.formats.trace_format import TraceError
 from monitor.formats.trace_reader import read_trace
-from monitor.service.replay import ReplayResult, replay_file
+from monitor.service.sessions.replay import ReplayResult, replay_file
 from tests.test_fuzz_config import CASE_BOUND_S, time_bound
 
 FUZZ = settings(max_examples=150, deadline=timedelta(seconds=5), derandomize=True, database=None,

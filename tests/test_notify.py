@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from monitor.service.notify import Notifier, WatchdogFeeder, watchdog_interval_s
+from monitor.service.outputs.notify import Notifier, WatchdogFeeder, watchdog_interval_s
 
 
 @pytest.fixture

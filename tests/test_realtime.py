@@ -14,13 +14,13 @@ from drivers.fake import FakeImu, FakeRelay
 from monitor.cli.main import main
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
-from monitor.service import bus_load
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices
-from monitor.service.loop_timing import standing_samples
-from monitor.service.realtime import prepare_process
-from monitor.service.tick_budget import GcPolicy, Histogram, TickBudget
-from monitor.service.worker_process import ProcessSideline
+from monitor.service.loop import bus_load
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices
+from monitor.service.loop.loop_timing import standing_samples
+from monitor.service.loop.realtime import prepare_process
+from monitor.service.loop.tick_budget import GcPolicy, Histogram, TickBudget
+from monitor.service.trips.worker_process import ProcessSideline
 from tests.fake_i2c import FakeLsm6ds, FakeMpu6050
 
 

@@ -11,8 +11,8 @@ from drivers.interfaces import Relay
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices
 from tests.drivers_support import clocked_factory
 from tests.support import IDENTITY_MOUNT, Driver, standing
 

@@ -11,7 +11,7 @@ from monitor.config.schema import Config
 from monitor.formats.trace_format import Trace
 from monitor.formats.trace_reader import read_trace
 from monitor.formats.trace_writer import write_trace
-from monitor.service.replay import replay
+from monitor.service.sessions.replay import replay
 from tests.support import sisfall, standing_trace
 
 CONTRACT_KEYS = ["trace", "samples", "duration_s", "tripped", "trip_t", "reason"]
@@ -175,7 +175,7 @@ def test_replay_with_a_broken_config_says_so(tmp_path, capsys):
 ])
 def test_a_file_replayed_as_a_stream_gives_what_the_whole_trace_gives(tmp_path, monkeypatch, variant):
     from monitor.formats import trace_reader
-    from monitor.service.replay import replay_file
+    from monitor.service.sessions.replay import replay_file
     trace = standing_trace(tmp_path / "s.csv.gz", **variant)
     trace.accel_mps2[len(trace.t_s) // 2:] *= 3.0  # something to trip on, halfway
     write_trace(tmp_path / "s.csv.gz", trace)
@@ -185,6 +185,6 @@ def test_a_file_replayed_as_a_stream_gives_what_the_whole_trace_gives(tmp_path, 
 
 
 def test_a_real_recording_replays_the_same_streamed_or_whole():
-    from monitor.service.replay import replay_file
+    from monitor.service.sessions.replay import replay_file
     path = sisfall("D18-SA01-R01")
     assert replay_file(path, Config()) == replay(read_trace(path), Config())

@@ -13,8 +13,8 @@ import signal
 from monitor.cli import run as run_module
 from monitor.cli.main import main
 from monitor.safety.latch import LatchState
-from monitor.service.clock import SimulatedClock
-from monitor.service.deadline import DeadlineRelay
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.deadline import DeadlineRelay
 from tests.commands_support import pin_times
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from monitor.cli import run as run_module
 from monitor.cli.main import main
-from monitor.service.clock import SimulatedClock
+from monitor.service.loop.clock import SimulatedClock
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
 from tests.test_run_hardware import config_in, permit_on

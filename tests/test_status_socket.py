@@ -22,10 +22,10 @@ from monitor.cli.main import main
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.service import status_socket
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices
-from monitor.service.status_socket import StatusPublisher, StatusServer, StatusSocketError
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices
+from monitor.service.outputs import status_socket
+from monitor.service.outputs.status_socket import StatusPublisher, StatusServer, StatusSocketError
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
 from tests.support import IDENTITY_MOUNT, standing, with_settings

@@ -11,9 +11,9 @@ from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.config.schema import Config
 from monitor.formats.trace_reader import read_trace
 from monitor.safety.core import SafetyCore
-from monitor.service.journal import TripJournal, trip_line
-from monitor.service.replay import replay
-from monitor.service.trip_record import (
+from monitor.service.outputs.journal import TripJournal, trip_line
+from monitor.service.sessions.replay import replay
+from monitor.service.trips.trip_record import (
     RecordFolder,
     RecordRefused,
     TripAfter,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+
 # -- the Pi header: what each used pin carries -------------------------------------------------
 @dataclass(frozen=True)
 class HeaderPin:

@@ -1,6 +1,6 @@
 """Trip plots for the dashboard: the same figure as `treadguard trips show --plot`, as SVG.
 
-Drawn with monitor.service.trip_plot (matplotlib, the optional `plot` extra) from the
+Drawn with monitor.service.trips.trip_plot (matplotlib, the optional `plot` extra) from the
 record's data file, once per record (records never change), into a cache folder the
 bridge owns. Without that module or matplotlib the dashboard shows the explanation
 and says why there is no plot.
@@ -20,7 +20,7 @@ from monitor.config.schema import Config
 
 def plot_maker(config: Config, cache_dir: str):
     """A PlotMaker for the dashboard, or None when this installation cannot draw plots."""
-    for module in ("matplotlib", "monitor.service.trip_plot"):  # found, not imported: start-up stays light
+    for module in ("matplotlib", "monitor.service.trips.trip_plot"):  # found, not imported: start-up stays light
         try:
             if importlib.util.find_spec(module) is None:
                 return None
@@ -31,7 +31,7 @@ def plot_maker(config: Config, cache_dir: str):
     def make(record: TripFile) -> tuple[str, bytes] | str:
         from monitor.formats.trace_format import TraceError
         from monitor.formats.trace_reader import read_trace
-        from monitor.service.trip_plot import PlotError, TripMark, plot_trace
+        from monitor.service.trips.trip_plot import PlotError, TripMark, plot_trace
 
         target = Path(cache_dir) / f"trip-{record.stamp}.svg"
         with lock:

@@ -17,8 +17,8 @@ from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 
 
 def _run_one(name: str) -> list[dict]:
-    from bench.sim.run import run_scenario
-    from bench.sim.scenarios import BY_NAME
+    from monitor.sim.run import run_scenario
+    from monitor.sim.scenarios import BY_NAME
 
     return [dict(o.as_dict(), reason=o.reason) for o in run_scenario(BY_NAME[name])]
 
@@ -77,7 +77,7 @@ def print_table(results: list[list[dict]], out=None) -> None:
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from bench.sim.scenarios import BY_NAME, LIBRARY, unknown_scenario_message
+    from monitor.sim.scenarios import BY_NAME, LIBRARY, unknown_scenario_message
 
     if args.list:
         for s in LIBRARY:
@@ -91,9 +91,9 @@ def bench_command(args: argparse.Namespace) -> int:
     if args.export:
         if len(args.scenarios) != 1:
             return fail("--export FILE needs exactly one SCENARIO")
-        from bench.sim.run import to_trace
         from monitor.formats.trace_format import TraceError
         from monitor.formats.trace_writer import write_trace
+        from monitor.sim.run import to_trace
 
         try:
             write_trace(args.export, to_trace(BY_NAME[args.scenarios[0]], args.export))

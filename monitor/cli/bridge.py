@@ -102,7 +102,7 @@ def bridge_command(args: argparse.Namespace) -> int:
 
 
 def run_bridge(bridge, mqtt_host: str, mqtt_port: int, socket: str) -> int:
-    from monitor.service.notify import Notifier
+    from monitor.service.outputs.notify import Notifier
 
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda signum, frame: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}

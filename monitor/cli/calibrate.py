@@ -66,7 +66,7 @@ from monitor.cli.devices import (
 from monitor.config.load import ConfigError, load_config, parse_config
 from monitor.config.schema import Config
 from monitor.formats.atomic import replace_file
-from monitor.service.clock import MonotonicClock
+from monitor.service.loop.clock import MonotonicClock
 
 POSE_S = 2.0  # seconds measured in each pose
 POSE_SETTLE_S = 0.5  # seconds dropped after Enter, while the person gets still

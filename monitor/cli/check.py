@@ -37,7 +37,7 @@ from monitor.cli.devices import (
 )
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
-from monitor.service.clock import MonotonicClock
+from monitor.service.loop.clock import MonotonicClock
 
 IMU_MEASURE_S = 1.0
 GRAVITY_TOLERANCE = 0.05  # a still chip reads 1 g within its zero-g offset (up to ~8 % uncalibrated)
@@ -150,7 +150,7 @@ LOOP_MEASURE_S = 2.0
 
 def _check_loop_timing(config: Config, out: TextIO, *, is_measured: bool) -> None:
     """The daemon loop run for a moment on this machine's real clock: what a tick costs here."""
-    from monitor.service.loop_timing import measure
+    from monitor.service.loop.loop_timing import measure
 
     report = Report(f"loop timing (loop.rate_hz = {config.loop.rate_hz:g}, imu.sample_rate_hz = "
                     f"{config.imu.sample_rate_hz:g}, on fake devices)", out)
@@ -174,7 +174,7 @@ def _check_loop_timing(config: Config, out: TextIO, *, is_measured: bool) -> Non
 
 # -- the IMU ---------------------------------------------------------------------------------
 def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
-    from monitor.service.bus_load import check_config
+    from monitor.service.loop.bus_load import check_config
 
     report.found(f"found: {imu.chip} (WHO_AM_I 0x{imu.who_am_i:02X}) at I2C address 0x{imu.address:02X} "
                  f"on /dev/i2c-{config.imu.i2c_bus}")

@@ -12,15 +12,7 @@ if TYPE_CHECKING:
     from monitor.config.load import ConfigError
     from monitor.config.schema import Config
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
-EXIT_USAGE = 2  # the request itself was wrong (arguments, config)
-EXIT_INTERNAL = 3  # a bug in treadguard
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> int:
-    print(f"treadguard: {message}", file=sys.stderr)
-    return code
+from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, fail  # noqa: F401 (shared by every command)
 
 
 def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
@@ -43,9 +35,9 @@ def bench_trip_dir() -> str:
 
 
 def draw_plot(path: str, trace: Any, config: "Config", walking: str, **plot_args: Any) -> int:
-    """Draw a trace's plot (monitor.service.trip_plot) with the belt's speed limit for the walking
+    """Draw a trace's plot (monitor.service.trips.trip_plot) with the belt's speed limit for the walking
     direction; say where it went, or why it could not be drawn; the exit status."""
-    from monitor.service.trip_plot import PlotError, plot_trace
+    from monitor.service.trips.trip_plot import PlotError, plot_trace
 
     belt = config.belt
     try:

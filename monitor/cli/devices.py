@@ -57,7 +57,7 @@ def open_one(config: Config, section: str, clock: CommandClock, *, i2c_bus: Any 
              gpio: "GpioFactory | None" = None) -> Any:
     """Open the device of one config section by itself (check and calibrate look at
     each device on its own, so one missing device does not hide the others)."""
-    from monitor.service.hardware import HardwareError, _driver_class
+    from monitor.service.sessions.hardware import HardwareError, _driver_class
 
     settings = getattr(config, section)
     try:

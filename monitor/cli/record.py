@@ -38,8 +38,8 @@ from monitor.formats.trace_format import Trace, TraceError
 from monitor.formats.trace_writer import write_trace
 from monitor.safety.core import SafetyCore
 from monitor.safety.verdict import Verdict
-from monitor.service.clock import MonotonicClock
-from monitor.service.daemon import Daemon, LoopClock
+from monitor.service.loop.clock import MonotonicClock
+from monitor.service.loop.daemon import Daemon, LoopClock
 
 MIN_STEP_S = 1e-6  # trace times must strictly increase
 
@@ -169,7 +169,7 @@ def run_record(path: str, config: Config, *, seconds: float | None = None, clock
                i2c_bus: Any = None, pin_factory: Any = None,
                on_tick: Callable[[Verdict, SafetyCore], Any] | None = None, out: TextIO | None = None) -> int:
     """Run the daemon and record its sensors until stopped or `seconds` passed; write the trace."""
-    from monitor.service.hardware import HardwareError, open_devices
+    from monitor.service.sessions.hardware import HardwareError, open_devices
 
     out = out or sys.stdout
     if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):

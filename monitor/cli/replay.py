@@ -13,40 +13,16 @@ run, and the exit status is then non-zero.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 from collections import Counter
-from typing import Iterator
 
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, draw_plot, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
-from monitor.formats.trace_format import TraceError
 from monitor.formats.trace_reader import read_trace
-from monitor.service.replay import ReplayResult, replay_file
-
-
-def replay_path(job: tuple[str, Config]) -> tuple[ReplayResult | None, str | None]:
-    """(result, None) or (None, one-line error). Runs in a worker process."""
-    path, config = job
-    try:
-        return replay_file(path, config), None
-    except TraceError as err:
-        return None, str(err)
-    except Exception as err:  # one bad trace must not stop the others
-        return None, f"{path}: could not be replayed: {type(err).__name__}: {err}"
-
-
-def _results(paths: list[str], config: Config, jobs: int) -> Iterator[tuple[ReplayResult | None, str | None]]:
-    work = [(p, config) for p in paths]
-    if not work:
-        return
-    if jobs <= 1 or len(paths) == 1:
-        yield from map(replay_path, work)
-        return
-    with multiprocessing.Pool(min(jobs, len(paths))) as pool:
-        yield from pool.imap(replay_path, work, chunksize=1)
+from monitor.service.sessions.replay import ReplayResult
+from monitor.service.sessions.replay_many import replay_many
 
 
 def human_line(result: ReplayResult) -> str:
@@ -96,7 +72,7 @@ def replay_command(args: argparse.Namespace) -> int:
     if plot is not None:
         if len(paths) != 1:
             return fail(f"--plot draws one trace; {len(paths)} were given", EXIT_USAGE)
-        from monitor.service.trip_plot import PlotError, check_plot_path
+        from monitor.service.trips.trip_plot import PlotError, check_plot_path
         try:
             check_plot_path(plot)
         except PlotError as err:
@@ -105,7 +81,7 @@ def replay_command(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"treadguard: {error}", file=sys.stderr, flush=True)
     done: list[ReplayResult] = []
-    for result, error in _results(paths, config, args.jobs):
+    for result, error in replay_many(paths, config, args.jobs):
         if error is not None:
             failed += 1
             print(f"treadguard: {error}", file=sys.stderr, flush=True)
@@ -127,7 +103,7 @@ PLOT_BEFORE_S, PLOT_AFTER_S = 8.0, 3.0
 
 def plot_replay(result: ReplayResult, config: Config, path: str) -> int:
     """Draw the trace replayed, with the trip moment the replay found."""
-    from monitor.service.trip_plot import TripMark
+    from monitor.service.trips.trip_plot import TripMark
 
     trace = read_trace(result.trace)
     mark = TripMark(result.trip_t, f"{result.reason} ({result.detail})", values=result.values) \

@@ -34,7 +34,7 @@ def candidate_paths(args: argparse.Namespace) -> list[str] | int:
     if args.socket:
         return [args.socket]
     from monitor.config.schema import Config
-    from monitor.service.status_socket import desk_socket_path
+    from monitor.service.outputs.status_socket import desk_socket_path
 
     if args.config:
         from monitor.config.load import ConfigError, load_config

@@ -15,8 +15,8 @@ import textwrap
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, bench_trip_dir, draw_plot, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
-from monitor.service.trip_explain import explain, merged_thresholds, thresholds_from_config
-from monitor.service.trip_history import TripEntry, find_trip, list_trips
+from monitor.service.trips.trip_explain import explain, merged_thresholds, thresholds_from_config
+from monitor.service.trips.trip_history import TripEntry, find_trip, list_trips
 
 WIDTH = 80
 
@@ -88,7 +88,7 @@ def show_trip(entries: list[TripEntry], wanted: str, config: Config, folder: str
                     f"{', ...' if len(found) > 5 else ''}; give more of the ID", EXIT_USAGE)
     entry = found
     if plot_path is not None:
-        from monitor.service.trip_plot import PlotError, check_plot_path
+        from monitor.service.trips.trip_plot import PlotError, check_plot_path
         try:
             check_plot_path(plot_path)
         except PlotError as err:
@@ -142,7 +142,7 @@ def _data_and_plot(entry: TripEntry, config: Config, plot_path: str | None, walk
                 f"{''.join(', ' + c for c in columns)})", ""))
     if plot_path is None:
         return EXIT_OK
-    from monitor.service.trip_plot import TripMark
+    from monitor.service.trips.trip_plot import TripMark
 
     mark = None
     if has_t:

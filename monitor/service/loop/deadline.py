@@ -18,7 +18,7 @@ watchdog also releases again on every later check while the flag is up.
 
 This bounds a stall of the loop's thread only while the watchdog thread can run:
 a process stopped by SIGSTOP, a frozen Pi or a pause that holds the interpreter
-lock stops it too. systemd's watchdog (monitor.service.notify) is the second line,
+lock stops it too. systemd's watchdog (monitor.service.outputs.notify) is the second line,
 and the charge-pump relay drive the one that needs no software at all.
 """
 

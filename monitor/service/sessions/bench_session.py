@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
-from monitor.service.status_line import StatusLine
+from monitor.service.outputs.status_line import StatusLine
 
 
 @dataclass

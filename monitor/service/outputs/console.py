@@ -27,7 +27,7 @@ from monitor.safety.arm_button import Button, ButtonEvent, ButtonState, step
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
-from monitor.service.sideline import Sideline
+from monitor.service.outputs.sideline import Sideline
 
 STARTING_S = 2.0  # the light shows "starting" this long after the loop's first tick (sensors settle)
 

@@ -24,8 +24,8 @@ from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
-from monitor.service.deadline import DeadlineRelay
-from monitor.service.tick_budget import GcPolicy, TickBudget
+from monitor.service.loop.deadline import DeadlineRelay
+from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 
 
 class LoopClock(Protocol):

@@ -152,7 +152,7 @@ DEFERRED = "_deferred"  # a callable whose dict the server thread adds to "loop"
 
 
 def _budget_figures(budget: Any) -> dict:
-    """The loop's own timing account (monitor.service.tick_budget): percentiles, gc; refreshed
+    """The loop's own timing account (monitor.service.loop.tick_budget): percentiles, gc; refreshed
     every few seconds. Worked out here, in the server thread, because a summary walks every
     histogram (about 75 us on a desktop, ten times that on a Pi Zero)."""
     figures = dict(budget.recent_summary())

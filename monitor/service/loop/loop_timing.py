@@ -17,9 +17,9 @@ from drivers.fake import FakeImu, FakeRelay
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.verdict import Verdict
-from monitor.service.clock import MonotonicClock
-from monitor.service.daemon import Daemon, Devices
-from monitor.service.tick_budget import GcPolicy, TickBudget
+from monitor.service.loop.clock import MonotonicClock
+from monitor.service.loop.daemon import Daemon, Devices
+from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 
 STANDARD_GRAVITY_MPS2 = 9.80665
 

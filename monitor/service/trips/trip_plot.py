@@ -17,7 +17,7 @@ import numpy as np
 
 from monitor.config.schema import Config
 from monitor.formats.trace_format import Trace
-from monitor.service.trip_features import FEATURES, detector_features
+from monitor.service.trips.trip_features import FEATURES, detector_features
 
 FORMATS = (".png", ".svg")
 TRIP_COLOUR = "#d62728"

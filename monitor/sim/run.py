@@ -14,9 +14,16 @@ from typing import Callable
 
 import numpy as np
 
-from bench.sim.body import Fall, Motion, Stumble, ramp, synthesize
-from bench.sim.scenarios import END, NORMAL, START, Scenario
-from bench.sim.world import (
+from drivers.fake import FakeImu
+from monitor.config.schema import Config
+from monitor.formats.trace_format import Trace
+from monitor.safety.core import SafetyCore
+from monitor.safety.verdict import Verdict
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices, LoopClock
+from monitor.sim.body import Fall, Motion, Stumble, ramp, synthesize
+from monitor.sim.scenarios import END, NORMAL, START, Scenario
+from monitor.sim.world import (
     DRIFTING,
     FALLEN,
     OFF,
@@ -30,13 +37,6 @@ from bench.sim.world import (
     Treadmill,
     World,
 )
-from drivers.fake import FakeImu
-from monitor.config.schema import Config
-from monitor.formats.trace_format import Trace
-from monitor.safety.core import SafetyCore
-from monitor.safety.verdict import Verdict
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices, LoopClock
 
 IMU_RATE_HZ = 200.0
 SYSTEMS = ("treadguard", "safety_key", "threshold")

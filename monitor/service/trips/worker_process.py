@@ -22,7 +22,7 @@ import multiprocessing
 import sys
 from typing import Any
 
-from monitor.service.sideline import Sideline
+from monitor.service.outputs.sideline import Sideline
 
 _CONTEXT = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the loop's threads or locks
 

@@ -14,8 +14,8 @@ import os
 from typing import Callable
 
 from monitor.safety.verdict import Trip
-from monitor.service.sideline import Sideline
-from monitor.service.trip_record import TripStart
+from monitor.service.outputs.sideline import Sideline
+from monitor.service.trips.trip_record import TripStart
 
 
 def trip_line(trip: Trip) -> str:

@@ -11,7 +11,7 @@ import importlib
 from typing import Any, Callable
 
 from monitor.config.schema import Config
-from monitor.service.daemon import Devices
+from monitor.service.loop.daemon import Devices
 
 # (config section, driver name) -> "module:Class"; each class has from_config(section, clock).
 DRIVERS = {
@@ -99,5 +99,5 @@ def open_devices(config: Config, clock: Callable[[], float], *, i2c_bus: Any = N
             raise HardwareError(f"[{section}] {err}") from None
         raise HardwareError(f"[{section}] a device could not be opened: {type(err).__name__}: {err}") from None
     devices = Devices(imu=imu, relay=relay, belt=belt, range_sensor=range_sensor)
-    devices.pin_factory = pin_factory  # the console's devices (monitor.service.console) join the same one
+    devices.pin_factory = pin_factory  # the console's devices (monitor.service.outputs.console) join the same one
     return devices

@@ -31,8 +31,8 @@ from monitor.config.schema import Config
 from monitor.formats.trace_format import Trace, TraceError
 from monitor.formats.trace_reader import TraceStream
 from monitor.safety.core import SafetyCore
-from monitor.service.clock import SimulatedClock
-from monitor.service.daemon import Daemon, Devices, LoopClock
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.daemon import Daemon, Devices, LoopClock
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,186 @@
+"""The daemon on the real devices a config names: the loop, its permit, the console, status, trip records and systemd, until SIGTERM."""
+
+from __future__ import annotations
+
+import faulthandler
+import os
+import sys
+from typing import Any, Callable
+
+from drivers.interfaces import Relay
+from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
+from monitor.safety.verdict import Verdict
+from monitor.service.loop.clock import MonotonicClock
+from monitor.service.loop.daemon import Daemon, LoopClock
+from monitor.service.loop.deadline import DeadlineRelay, lease_for
+from monitor.service.loop.tick_budget import GcPolicy, TickBudget
+from monitor.service.outputs.journal import TripJournal
+from monitor.service.outputs.notify import Notifier, WatchdogFeeder
+from monitor.service.outputs.status_socket import StatusService
+from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
+from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder
+from monitor.service.trips.worker_process import ProcessSideline
+
+
+def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any = None,
+                 pin_factory: Any = None, until_s: float | None = None,
+                 on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
+                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None) -> int:
+    """The daemon on the devices the config names, until SIGTERM/SIGINT.
+
+    A real run passes only the config: the monotonic clock, /dev/i2c-N and the lgpio
+    pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
+    an end time, a tick hook and a run permit whose watchdog they step on their own
+    clock; everything else, signals included, is the real path.
+    """
+    from monitor.service.loop.bus_load import check_config
+    from monitor.service.sessions.hardware import HardwareError, open_devices
+
+    is_real_time = clock is None  # tests pass a simulated clock: no scheduling or memory changes then
+    clock = clock or MonotonicClock()
+    bus_load = check_config(config)
+    if bus_load is not None:
+        if bus_load.is_too_high:
+            return fail(f"{bus_load.refusal()}; nothing was started, the relay stays released")
+        print(f"treadguard: {bus_load.describe()}", flush=True)
+    try:
+        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
+    except HardwareError as err:
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    # Permission to run expires: the relay is energized only while the loop renews its lease.
+    lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
+    devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
+    if is_real_time:
+        from monitor.service.loop.realtime import prepare_process
+
+        for line in prepare_process().lines:
+            print(f"treadguard: {line}", flush=True)
+    core = SafetyCore(config, start_s=clock.now())
+    try:
+        console = _open_console(config, devices, clock, core)
+    except HardwareError as err:
+        devices.close()
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    # The records are written in a worker process: formatting and compressing them would
+    # otherwise hold the GIL the loop needs, and its ticks would come late.
+    _check_record_folder(config.record.trip_dir)
+    records = ProcessSideline("monitor.service.trips.trip_record:stderr_writer", (config.record.trip_dir,),
+                              maxsize=4, name="trip-records")
+    # Each trip is said in the journal first, from its own thread, then handed to the records.
+    journal = TripJournal(records.offer)
+    recorder = TripRecorder(core, journal.offer)
+
+    def hooks(verdict: Verdict, core: SafetyCore) -> None:
+        recorder.on_tick(verdict, core)
+        if console is not None:
+            console.on_tick(verdict, core)
+        if served is not None:
+            served.hook(verdict, core)
+        if on_tick is not None:
+            on_tick(verdict, core)
+
+    service = ServiceNotifier(Notifier.from_environment(), hooks)
+    budget = TickBudget(1.0 / config.loop.rate_hz)
+    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
+    served = serve_status(config, daemon, config.status.socket_path)
+    if served is not None and console is not None:
+        served.publisher.extras.append(console.status)
+    daemon.install_signal_handlers(on_reset=console.remote_arm if console is not None else None)
+    _enable_stack_dumps()
+    how = "holding the arm button 1 s or " if console is not None and console.button is not None else ""
+    print(f"treadguard: running; the relay stays released until a reset ({how}"
+          f"`systemctl kill -s USR1 treadguard`) while every check passes", flush=True)
+    service.notifier.ready("running; relay released until a reset")  # devices open, relay released
+    try:
+        daemon.run(until_s=until_s)
+    finally:
+        service.notifier.stopping("stopped; relay released")
+        daemon.restore_signal_handlers()
+        recorder.finish(core)
+        journal.close()
+        records.close()
+        if served is not None:
+            served.close()
+        if console is not None:
+            console.close()
+        print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
+    return EXIT_OK
+
+
+def _open_console(config: Config, devices: Any, clock: LoopClock, core: SafetyCore) -> Any:
+    """The arm button, status light and buzzer the config names, on the relay's pin factory."""
+    from monitor.service.outputs.console import open_console
+    from monitor.service.sessions.hardware import HardwareError
+
+    try:
+        return open_console(config, pin_factory=getattr(devices, "pin_factory", None), clock=clock.now,
+                            core=core, say=_say)
+    except Exception as err:
+        raise HardwareError(f"[console] a device could not be opened ({type(err).__name__}: {err}); "
+                            f"check the console pins in the config and that no other program holds them") from None
+
+
+def serve_status(config: Config, daemon: Daemon | None, path: str) -> StatusService | None:
+    """The read-only status socket for `treadguard status` and the home bridge, if enabled."""
+    if not config.status.enabled:
+        return None
+    return StatusService.start(path, interval_s=config.status.interval_s, rate_hz=config.loop.rate_hz,
+                               daemon=daemon, say=_say)
+
+
+def chain_hooks(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
+    """One tick hook calling each given one (None: left out) in turn."""
+    calls = [h for h in hooks if h is not None]
+
+    def each(verdict: Verdict, core: SafetyCore) -> None:
+        for call in calls:
+            call(verdict, core)
+    return each
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _check_record_folder(folder: str) -> None:
+    """Say at start, once, when trip records could not be written (the trips still reach the journal)."""
+    try:
+        os.close(open_folder(folder))
+    except (RecordRefused, OSError) as err:
+        reason = str(err) if isinstance(err, RecordRefused) else f"{err.strerror or err}"
+        _say(f"treadguard: trip records cannot be written into {folder}: {reason}; trips are still said in "
+             f"the journal. Check record.trip_dir (the service's StateDirectory is /var/lib/treadguard)")
+
+
+def _enable_stack_dumps() -> None:
+    """On a watchdog SIGABRT, every thread's stack goes to the process's stderr (the journal)."""
+    try:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
+    except (AttributeError, OSError, ValueError):  # no real stderr: nothing to write the stacks to
+        pass
+
+
+class ServiceNotifier:
+    """Tells systemd how the loop is doing: WATCHDOG=1 while it ticks on time, and
+    its state in STATUS. Sends never block (monitor.notify drops them instead)."""
+
+    def __init__(self, notifier: Notifier, chained: Callable[[Verdict, SafetyCore], Any] | None = None) -> None:
+        self.notifier = notifier
+        self.feeder = WatchdogFeeder.from_environment(notifier)
+        self.chained = chained
+        self._state: LatchState | None = None
+
+    def on_tick(self, verdict: Verdict, core: SafetyCore) -> None:
+        # A late tick is not healthy; a stalled loop never gets here at all.
+        is_on_time = not any(p.detail == "loop_late" for p in verdict.problems)
+        self.feeder.feed_if_due(verdict.t_s, is_healthy=is_on_time)
+        if verdict.state is not self._state:
+            self._state = verdict.state
+            if verdict.trip is not None:
+                self.notifier.status(f"TRIPPED: {verdict.trip.describe()}; relay released until a reset")
+            else:
+                self.notifier.status(verdict.state.value)
+        if self.chained is not None:
+            self.chained(verdict, core)
