@@ -1,12 +1,15 @@
 """Builds the optional compiled hot path: mypyc compiles the safety core, the loop and the fake IMU into build/compiled/.
 
-    python bench/build_compiled.py [--jobs N]      (needs the `compiled` extra: pip install -e '.[compiled]')
+    python bench/build_compiled.py [--jobs N] [--strict]   (needs the `compiled` extra: pip install -e '.[compiled]')
 
-Every module of monitor/safety/, plus monitor/service/loop/daemon.py and
-drivers/fake.py, is a candidate, compiled from the sources exactly as they are.
+Every module of monitor/safety/ and monitor/service/loop/, plus drivers/fake.py,
+is a candidate, compiled from the sources exactly as they are.
 A module that mypyc rejects (a type error, a construct it cannot compile) is
 left out with a line saying why, and the rest are built without it; the build
-fails only when nothing compiles. The sources are never changed to please mypyc.
+fails only when nothing compiles, or, with --strict (what CI runs), when any
+candidate was skipped: a module of the safety core or the loop that stops
+compiling fails CI. The sources stay ordinary annotated Python: what mypyc asks
+for is a more precise type, never a construct of its own.
 
 Nothing uses the build unless asked: TREADGUARD_COMPILED=1 in the environment
 makes `import monitor` put the compiled modules first (monitor/compiled.py),
@@ -34,10 +37,11 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.compiled import BUILD_DIR, MANIFEST, source_digests  # noqa: E402
 
-CANDIDATES = sorted(p for p in (ROOT / "monitor" / "safety").glob("*.py") if p.name != "__init__.py") + [
-    ROOT / "monitor" / "service" / "loop" / "daemon.py",
-    ROOT / "drivers" / "fake.py",
-]
+# The safety core and the loop's room, whole, and the fake IMU that replay and the bench read through.
+CANDIDATES = sorted(p for folder in (ROOT / "monitor" / "safety", ROOT / "monitor" / "service" / "loop")
+                    for p in folder.glob("*.py") if p.name != "__init__.py") + [
+    ROOT / "drivers" / "fake.py", ROOT / "monitor" / "service" / "sessions" / "replay.py",
+    ROOT / "monitor" / "formats" / "trace_reader.py"]
 # mypy type-checks what the candidates import but reports only the candidates' own errors:
 # a module that is not compiled need not satisfy mypyc.
 MYPY_FLAGS = ["--follow-imports=silent"]
@@ -75,7 +79,7 @@ def attempt(paths: list[Path], out: Path, temp: Path, jobs: int) -> tuple[bool, 
     return run.returncode == 0, errors, output
 
 
-def build(jobs: int) -> int:
+def build(jobs: int, strict: bool = False) -> int:
     started = time.monotonic()
     if shutil.which(os.environ.get("CC", "gcc")) is None:
         print("no C compiler (gcc) found: install one (apt install gcc python3-dev) and run again", file=sys.stderr)
@@ -126,6 +130,10 @@ def build(jobs: int) -> int:
     print(f"compiled {len(compiled)} of {len(CANDIDATES)} modules into {BUILD_DIR.relative_to(ROOT)}/ in "
           f"{took_s:.0f} s (mypy {mypy.version.__version__}): {', '.join(compiled)}")
     print("use it with TREADGUARD_COMPILED=1; `treadguard --version` says which build runs")
+    if strict and skipped:
+        print(f"--strict: {len(skipped)} module(s) of the safety core or the loop did not compile "
+              f"({', '.join(sorted(skipped))}); fix them so that the compiled build covers them all", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -138,7 +146,10 @@ def _extension(module: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="C files compiled in parallel")
-    return build(parser.parse_args().jobs)
+    parser.add_argument("--strict", action="store_true",
+                        help="fail (exit 1) when any candidate module is skipped: what CI runs")
+    args = parser.parse_args()
+    return build(args.jobs, args.strict)
 
 
 if __name__ == "__main__":

@@ -226,4 +226,4 @@ def test_the_real_watchdog_thread_releases_a_relay_the_loop_stopped_renewing():
         assert permit.take_expiry().overdue_s > LEASE_S
     finally:
         permit.close()
-    assert permit._thread is None
+    assert permit._watch_thread is None

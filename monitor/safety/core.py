@@ -87,7 +87,7 @@ class SafetyCore:
         self._last_tick_s: float | None = None
         self._events: list[Problem] = []
         self.history_s = config.record.before_s
-        self.history: deque[tuple[float, ...]] = deque()  # raw samples, for explaining a trip
+        self.history: deque[Sequence[float]] = deque()  # raw samples, for explaining a trip
         self.belt_history: deque[tuple[float, float]] = deque()  # (t_s, belt_mps) readings, likewise
         self.range_history: deque[tuple[float, float]] = deque()  # (t_s, range_m) readings
 

@@ -47,7 +47,7 @@ class FallModel:
     gait_floor_mps: float  # the walker's gait level never counts as lower than this
 
 
-TRAINED = FallModel(
+TRAINED: FallModel = FallModel(
     intercept=_trained.INTERCEPT,
     coefficients=_trained.COEFFICIENTS,
     threshold_logit=_trained.THRESHOLD_LOGIT,

@@ -137,6 +137,7 @@ class FailedReadRate:
         """One failed read; a Problem when the window holds more than allowed."""
         start_s = self._start_s
         if start_s is None or t_s - start_s >= self.window_s:
+            start_s = t_s
             self._start_s = t_s
             self._count = 1
         else:
@@ -144,7 +145,7 @@ class FailedReadRate:
         if self._count <= self.max_in_window:
             return None
         return Problem(SENSOR_FAULT, "imu_reads_failing", t_s,
-                       {"failed_reads": float(self._count), "within_s": t_s - self._start_s},
+                       {"failed_reads": float(self._count), "within_s": t_s - start_s},
                        {"failed_reads_in_window_max": float(self.max_in_window),
                         "failed_reads_window_s": self.window_s})
 

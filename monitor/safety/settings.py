@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Any, Callable, cast
 
 MAX_NESTING = 3  # list levels a setting may have; a 3x3 mount has 2
 MAX_SHOWN = 60  # characters of a value repeated back in a message
@@ -77,7 +77,7 @@ def _or_list(words: list[str]) -> str:
 
 
 def _default(field: dataclasses.Field) -> Any:
-    return field.default if field.default is not dataclasses.MISSING else field.default_factory()
+    return field.default if field.default is not dataclasses.MISSING else cast(Callable[[], Any], field.default_factory)()
 
 
 def shown(value: Any) -> str:
@@ -231,7 +231,7 @@ def _check_numbers(field: dataclasses.Field, value: Any, length: int) -> tuple[A
             or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value)):
         return value, f"must be a list of {length} numbers, not {shown(value)}"
     numbers = [float(x) for x in value]
-    element = dataclasses.field(default=0.0, metadata=field.metadata)
+    element = cast(dataclasses.Field, dataclasses.field(default=0.0, metadata=field.metadata))  # typed as its default
     for x in numbers:
         _, error = check_value(element, x)
         if error:

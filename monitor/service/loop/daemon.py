@@ -95,11 +95,11 @@ class Daemon:
             core.ingest_imu(batch.samples, batch.health)
         if devices.belt is not None and core.has_belt:
             try:
-                reading = devices.belt.read()
+                belt_reading = devices.belt.read()
             except Exception:  # no reading: the staleness check decides
-                reading = None
-            if reading is not None:
-                core.ingest_belt(reading.t_s, reading.speed_mps)
+                belt_reading = None
+            if belt_reading is not None:
+                core.ingest_belt(belt_reading.t_s, belt_reading.speed_mps)
         if devices.range_sensor is not None and core.has_range:
             try:
                 reading = devices.range_sensor.read()

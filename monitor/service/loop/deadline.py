@@ -69,7 +69,7 @@ class DeadlineRelay(Relay):
         self._is_expired = False
         self._expiry: Expiry | None = None  # waiting for the loop to take it
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._watch_thread: threading.Thread | None = None
 
     # -- the loop's side -----------------------------------------------------------------
     def energize(self) -> None:
@@ -142,20 +142,20 @@ class DeadlineRelay(Relay):
 
     def start_watchdog(self) -> None:
         """Check every poll_s in a daemon thread until stop_watchdog()."""
-        if self._thread is not None or not self.threaded:
+        if self._watch_thread is not None or not self.threaded:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._watch, name="run-permit", daemon=True)
-        self._thread.start()
+        self._watch_thread = threading.Thread(target=self._watch, name="run-permit", daemon=True)
+        self._watch_thread.start()
 
     def stop_watchdog(self) -> None:
-        thread = self._thread
+        thread = self._watch_thread
         if thread is None:
             return
         self._stop.set()
         if thread is not threading.current_thread():
             thread.join(1.0)
-        self._thread = None
+        self._watch_thread = None
 
     def _watch(self) -> None:
         while not self._stop.wait(self.poll_s):  # Event.wait times out on the monotonic clock

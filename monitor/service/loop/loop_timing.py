@@ -27,7 +27,7 @@ STANDARD_GRAVITY_MPS2 = 9.80665
 def standing_samples(start_s: float, seconds: float, rate_hz: float) -> list[tuple[float, ...]]:
     """A person standing still: gravity on z with a little sway on every channel."""
     n = int(seconds * rate_hz) + 1
-    out = []
+    out: list[tuple[float, ...]] = []
     for i in range(n):
         t = i / rate_hz
         out.append((start_s + t, 0.05 * math.sin(7.0 * t), 0.04 * math.cos(5.0 * t),

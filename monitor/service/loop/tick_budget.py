@@ -96,6 +96,8 @@ class TickBudget:
         self._gc_started_s = 0.0
         self._wall0 = 0.0
         self._cpu0 = 0.0
+        self._cached: dict[str, Any] | None = None  # recent_summary()'s copy, and the tick it was made at
+        self._cached_at = 0
 
     # -- around each tick -------------------------------------------------------------
     def tick_started(self, lateness_s: float) -> None:
@@ -141,7 +143,7 @@ class TickBudget:
     def recent_summary(self, every_ticks: int = 500) -> dict[str, Any]:
         """summary(), worked out again at most every `every_ticks` ticks: cheap enough for the
         loop's status hook, which asks a few times a second."""
-        cached = getattr(self, "_cached", None)
+        cached = self._cached
         if cached is None or self.ticks - self._cached_at >= every_ticks:
             self._cached = cached = self.summary()
             self._cached_at = self.ticks

@@ -162,9 +162,10 @@ class _Playback(Sequence):
         self._is_sliced = is_sliced
         self._problems = problems
         self._path = path
-        self._held: deque[tuple[int, list]] = deque()  # (index of the chunk's first row, its rows)
+        self._held: deque[tuple[int, list[list[float]]]] = deque()  # (index of the chunk's first row, its rows)
         self._loaded = 0
-        self._first, self._rows = 0, []  # the chunk asked for last
+        self._first = 0  # the chunk asked for last: the index of its first row, and its rows
+        self._rows: list[list[float]] = []
 
     def __len__(self) -> int:
         return self._length
