@@ -211,9 +211,12 @@ def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: 
         report.problem(f"the clip moved while it was measured (spread {spread:.2f} m/s²): put it down "
                        "on something still and run the check again")
     elif abs(error) > GRAVITY_TOLERANCE:
+        part_hint = (f" (a chip answering 0x6C: check that imu.part, now \"{config.imu.part}\", is the part "
+                     "printed on it: an LSM6DSO32 read as an LSM6DSOX shows half of 9.81)"
+                     if getattr(imu, "who_am_i", None) == 0x6C else "")
         report.problem(f"gravity reads {gravity:.2f} m/s², more than {GRAVITY_TOLERANCE * 100:.0f} % from 9.81: "
                        "check imu.accel_full_scale_g and that the board carries the chip the driver "
-                       "says; run `treadguard calibrate` to measure the offset; a chip this far off "
+                       f"says{part_hint}; run `treadguard calibrate` to measure the offset; a chip this far off "
                        "may be faulty")
     if abs(rate / expected_hz - 1.0) > RATE_TOLERANCE:
         report.problem(f"the chip delivered {rate:.1f} Hz, not the {expected_hz:g} Hz it was set to: "
