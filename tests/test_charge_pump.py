@@ -216,10 +216,12 @@ def test_the_config_and_the_netlist_agree_on_the_slowest_loop():
 # -- `treadguard check` with the charge-pump drive -------------------------------------------------
 class CheckBench:
     """`treadguard check` on fakes, with a circuit behind the relay pin: a working charge pump
-    (energized while edges come less than one pulse width apart) or a broken one that follows
-    the pin's level; a force-guided monitoring contact (closed while released) reports it."""
+    (energized until its pulse, started by the last edge, has ended and the relay has released:
+    `capacitor_farads` sets the pulse), or a broken one that follows the pin's level; a
+    force-guided monitoring contact (closed while released) reports it."""
 
-    def __init__(self, circuit: str) -> None:
+    def __init__(self, circuit: str, *, capacitor_farads: float = netlist.TIMING_C_FARADS,
+                 drop_out_s: float | None = None) -> None:
         from tests.commands_support import ScriptedClock
         from tests.fake_i2c import FakeMpu6050
 
@@ -229,14 +231,16 @@ class CheckBench:
         self.relay_pin = self.factory.pin(PIN)
         self.feedback_pin = self.factory.pin(22)
         self.circuit = circuit
-        self.width_s = sum(netlist.pulse_width_range_s()) / 2
+        k = (netlist.K_MIN + netlist.K_MAX) / 2
+        self.drop_out_s = drop_out_s if drop_out_s is not None else (
+            netlist.pulse_width_s(k, c_farads=capacitor_farads) + netlist.RELAY_RELEASE_S)
         self.clock.hooks.append(self._hardware)
 
     def is_energized(self, now_s: float) -> bool:
         if self.circuit == "follows the level":
             return bool(self.relay_pin.state)
         history = pin_times(self.relay_pin, created_s=5.0)
-        return len(history) > 1 and now_s - history[-1][0] < self.width_s
+        return len(history) > 1 and now_s - history[-1][0] < self.drop_out_s
 
     def _hardware(self, now_s: float) -> None:
         self.feedback_pin.drive_high() if self.is_energized(now_s) else self.feedback_pin.drive_low()
@@ -248,8 +252,8 @@ class CheckBench:
         from monitor.config.schema import Config
         from tests.support import with_settings
 
-        config = with_settings(Config(), belt={"enabled": False},
-                               relay={"drive": "charge_pump", "feedback_pin": 22, **relay})
+        settings = {"drive": "charge_pump", "feedback_pin": 22, **relay}
+        config = with_settings(Config(), belt={"enabled": False}, relay=settings)
         out = io.StringIO()
         code = run_check(config, ask=person, clock=self.clock, i2c_bus=self.bus, pin_factory=self.factory, out=out)
         return code, out.getvalue()
@@ -267,8 +271,8 @@ def test_check_toggles_only_after_the_yes_and_sees_the_circuit_drop_out_with_the
     code, out = bench.check(_person(before_yes=lambda: toggled_before_yes.append(len(bench.relay_pin.states) > 1)))
     assert toggled_before_yes == [False]
     assert code == 0, out
-    assert "toggling stopped with the pin high: the monitoring contact shows the relay released" in out
-    assert "toggling stopped with the pin low: the monitoring contact shows the relay released" in out
+    assert "toggling stopped with the pin high: the monitoring contact shows the relay released 40 ms after" in out
+    assert "toggling stopped with the pin low: the monitoring contact shows the relay released 40 ms after" in out
     assert bench.relay_pin.state is False
 
 
@@ -276,7 +280,7 @@ def test_check_finds_a_circuit_that_does_not_drop_out():
     bench = CheckBench("follows the level")  # e.g. IN wired straight to the relay driver
     code, out = bench.check(_person())
     assert code == 1
-    assert "the relay stayed energized after the toggling stopped with the pin high" in out
+    assert "the relay stayed energized 500 ms after the toggling stopped with the pin high" in out
     assert "frozen Pi would keep the belt running" in out
     assert "does not hold the relay" in out  # at the last toggle (pin low) it had let go at once
 
@@ -292,6 +296,30 @@ def test_check_believes_the_person_who_heard_no_drop_out():
     bench = CheckBench("charge pump")
     code, out = bench.check(_person(dropped="n"))
     assert code == 1 and "the person heard no drop-out" in out
+
+
+def test_check_times_the_drop_out_and_fails_a_2_2_uF_timing_capacitor():
+    bench = CheckBench("charge pump", capacitor_farads=2.2e-6)  # about 53 ms of pulse, 15 ms of release
+    code, out = bench.check(_person())
+    assert code == 1, out
+    assert "the relay dropped 69 ms after the last toggle, later than the 50 ms" in out
+    assert "C1 and C2 are 1 uF" in out
+    assert "the person heard" not in out  # the person heard it drop; only the timing tells
+
+
+@pytest.mark.parametrize("drop_out_s,is_ok", [(0.049, True), (0.0515, False)])
+def test_check_passes_a_drop_out_within_50_ms_and_fails_one_after(drop_out_s, is_ok):
+    bench = CheckBench("charge pump", drop_out_s=drop_out_s)
+    code, out = bench.check(_person())
+    assert (code == 0) is is_ok, out
+    assert ("later than the 50 ms" in out) is not is_ok
+
+
+def test_check_without_a_monitoring_contact_says_the_drop_out_was_not_timed():
+    bench = CheckBench("charge pump", capacitor_farads=2.2e-6)
+    code, out = bench.check(_person(), feedback_pin=-1)
+    assert code == 0 and "the drop-out time was not measured" in out
+    assert "1 not tested: relay" in out  # never OK on the person's ear alone
 
 
 # -- the daemon drives the charge pump ---------------------------------------------------------------
