@@ -7,7 +7,10 @@ the belt sensor (pulses while the person moves the belt by hand), the range sens
 contact read if one is configured; with the charge-pump drive, also that the
 circuit drops the relay by itself when the toggling stops, with the pin left high
 and then low, timed on the monitoring contact: later than 50 ms is a problem, and
-without a monitoring contact the drop-out is not timed and the relay is NOT TESTED). Each gets a verdict, OK or PROBLEM with what
+without a monitoring contact the drop-out is not timed and the relay is NOT TESTED),
+and the console's devices when configured (monitor/cli/check_console.py): the arm
+button pressed and let go by hand, the light and the buzzer shown once the person
+is watching. Each gets a verdict, OK or PROBLEM with what
 was seen and what to check; the exit status is 1 if any device has a problem.
 """
 
@@ -17,8 +20,10 @@ import argparse
 import statistics
 import sys
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
+from drivers.console import ArmButton, ConsoleBuzzer, StatusLight
+from monitor.cli.check_console import check_button, check_buzzer, check_light, open_console_device
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
 from monitor.cli.devices import (
     STANDARD_GRAVITY_MPS2,
@@ -102,20 +107,34 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
     clock = clock or MonotonicClock()
     ask = asker(ask)
     gpio = GpioFactory(pin_factory)
-    checks = [("IMU", "imu", _check_imu)]
+    def driver(section: str) -> tuple[str, Callable[[], Any]]:
+        return (f"[{section}] driver = \"{getattr(config, section).driver}\"",
+                lambda: open_one(config, section, clock, i2c_bus=i2c_bus, gpio=gpio))
+
+    def console(setting: str, make: Callable[..., Any]) -> tuple[str, Callable[[], Any]]:
+        return (f"[console] {setting}", lambda: open_console_device(make, config.console, gpio))
+
+    checks = [("IMU", driver("imu"), _check_imu)]
     if config.belt.enabled:
-        checks.append(("belt sensor", "belt", _check_belt))
+        checks.append(("belt sensor", driver("belt"), _check_belt))
     if config.range.enabled:
-        checks.append(("range sensor", "range", _check_range))
-    checks.append(("relay", "relay", _check_relay))
+        checks.append(("range sensor", driver("range"), _check_range))
+    checks.append(("relay", driver("relay"), _check_relay))
+    if config.console.button_enabled:
+        checks.append(("arm button", console("button_enabled = true", ArmButton.from_config), check_button))
+    if config.console.light != "none":
+        checks.append(("status light", console(f"light = \"{config.console.light}\"", StatusLight.from_config),
+                       check_light))
+    if config.console.buzzer_enabled:
+        checks.append(("buzzer", console("buzzer_enabled = true", ConsoleBuzzer.from_config), check_buzzer))
     reports = []
     try:
-        for title, section, check in checks:
-            report = Report(f"{title} ([{section}] driver = \"{getattr(config, section).driver}\")", out)
+        for title, (source, opener), check in checks:
+            report = Report(f"{title} ({source})", out)
             print(f"\n== {report.title}", file=out, flush=True)
             device = None
             try:
-                device = open_one(config, section, clock, i2c_bus=i2c_bus, gpio=gpio)
+                device = opener()
                 check(device, config, clock, ask, report, out)
             except DeviceUnavailable as err:
                 report.problem(f"{err}")
