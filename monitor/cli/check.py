@@ -426,15 +426,16 @@ def _check_charge_pump(relay: Any, config: Config, clock: CommandClock, ask: Ask
     if not is_yes(dropped):
         not_dropped.append("the person heard no drop-out when the toggling stopped")
     for line in not_held:
-        report.problem(f"{line}: the charge-pump circuit does not hold the relay; check the 74HC123's "
-                       "3.3 V and GND, R6/C1 and R7/C2, the diodes D2/D3 and R8 to Q1's base, and that "
+        report.problem(f"{line}: the charge-pump circuit does not hold the relay; check the 74HC423's "
+                       "3.3 V and GND, its CLR pins (R15 to 3.3 V: held low, CLR keeps the outputs off), "
+                       "R6/C1 and R7/C2, the diodes D2/D3 and R8 to Q1's base, and that "
                        f"loop.rate_hz ({config.loop.rate_hz:g} Hz) is one the circuit holds at (see wiring/README.md)")
     for line in late:
         report.problem(f"{line}: a frozen Pi would keep the belt running that long; check that C1 and C2 are "
-                       "1 uF (a 2.2 uF capacitor drops at about 68 ms) and R6/R7 47 kOhm, and the relay's "
+                       "1 uF (a 2.2 uF capacitor drops at about 74 ms) and R6/R7 56 kOhm, and the relay's "
                        "release time (a flyback diode slows it: 1N4148 only, no capacitor across the coil)")
     for line in not_dropped:
         report.problem(f"{line}: the circuit does not drop out by itself, so a frozen Pi would keep the "
-                       "belt running; check that nothing but the 74HC123's Q outputs drives Q1's base, that "
+                       "belt running; check that nothing but the 74HC423's Q outputs drives Q1's base, that "
                        "C1/C2 are 1 uF (not larger), and that IN is not wired straight to the relay; until it "
                        "drops out, do not rely on relay.drive = \"charge_pump\"")
