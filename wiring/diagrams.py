@@ -191,7 +191,7 @@ def relay_driver() -> Sheet:
 
 
 def charge_pump() -> Sheet:
-    """The charge-pump drive: a 74HC123 half on each edge, their Q outputs OR-ed into Q1's base."""
+    """The charge-pump drive: a 74HC423 half on each edge, their Q outputs OR-ed into Q1's base."""
     import schemdraw.elements as elm
 
     sheet = Sheet("charge-pump", "Charge-pump relay drive (relay.drive = \"charge_pump\")", netlist.CHARGE_PUMP)
