@@ -356,7 +356,8 @@ def range_sensor() -> Sheet:
     sheet.add(elm.Label().at((4.5, y - 4.8)).label(
         f"ECHO is a {netlist.ECHO_HIGH_V:g} V signal; R16 and R17 divide it: "
         f"{netlist.ECHO_HIGH_V:g} V x 2 kΩ / (1 kΩ + 2 kΩ) = {volts:.1f} V at GPIO 24.\n"
-        "Without them the 5 V reaches the 3.3 V pin and damages it. TRIG needs no divider.",
+        "Without them the 5 V reaches the 3.3 V pin and damages it. Fit them at the sensor end,\n"
+        "so the cable carries 3.3 V (cables.svg, W4). TRIG needs no divider.",
         loc="center", fontsize=11))
     sheet.title_at((-4.0, a["VCC"][1] + 2.0))
     return sheet

@@ -246,6 +246,9 @@ class Cable:
     note: str = ""
 
 
+# The far end of the GPIO 24 wire: the HC-SR04's ECHO after the divider, never ECHO itself.
+DIVIDED_ECHO = "ECHO via R16/R17"
+
 # Each cable has its own GND pin next to its signals. 3.3 V has two header pins for three
 # users: pin 17 carries two wires (the belt sensor's and the charge-pump board's); 5 V likewise:
 # pin 4 carries the HC-SR04's and the console's.
@@ -258,10 +261,10 @@ CABLES = (
           "shielded; shield to GND at the Pi only"),
     Cable("W3", "relay", "X4", "relay driver board",
           ((2, "5V", "RD"), (17, "3V3", "PK"), (9, "GND", "BK"), (11, "IN", "VT")),
-          "3V3: the charge pump's 74HC123 only"),
-    Cable("W4", "range sensor", "X5", "HC-SR04 (optional)",
-          ((4, "VCC", "RD"), (20, "GND", "BK"), (16, "TRIG", "YE"), (18, "ECHO", "WH")),
-          "ECHO is 5 V: 1k / 2k divider at the Pi end"),
+          "3V3: the charge pump's 74HC423 only"),
+    Cable("W4", "range sensor", "X5", "HC-SR04 + ECHO divider (optional)",
+          ((4, "VCC", "RD"), (20, "GND", "BK"), (16, "TRIG", "YE"), (18, DIVIDED_ECHO, "WH")),
+          "ECHO is 5 V: R16/R17 at the sensor end (range-sensor.svg) put 3.3 V on this wire"),
     Cable("W5", "console", "X6", "console panel: arm button, RGB LED, buzzer (optional)",
           ((4, "5V", "RD"), (30, "GND", "BK"), (29, "BUTTON", "YE"), (32, "BUZZER", "BN"),
            (36, "LED_R", "PK"), (38, "LED_G", "GN"), (40, "LED_B", "BU")),
