@@ -49,7 +49,7 @@ def make(kind: str, clock: SimulatedClock):
         bus = FakeMpu6050(clock)
         return bus, Mpu6050(bus, clock, **args)
     bus = FakeLsm6ds(clock, who_am_i=0x69 if kind == "lsm6ds3" else 0x6C)
-    return bus, Lsm6ds3(bus, clock, address=0x6A, **args)
+    return bus, Lsm6ds3(bus, clock, address=0x6A, part="auto" if kind == "lsm6ds3" else "lsm6dsox", **args)
 
 
 class CannedMpuBus:

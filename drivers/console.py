@@ -167,6 +167,15 @@ class ConsoleBuzzer:
             buzzer.beep(on_time=sound.on_s, off_time=sound.off_s, n=sound.count or None)
         self.sound = sound
 
+    def set_on(self, is_on: bool) -> None:
+        """Sound steadily or stop, at once and in this thread (`treadguard check` times the beep
+        on its own clock, so no background thread is left playing)."""
+        buzzer = self._buzzer
+        if buzzer is None:
+            raise OSError("the buzzer is closed")
+        buzzer.on() if is_on else buzzer.off()
+        self.sound = Sound("steady", on_s=float("inf"), count=0) if is_on else SILENT
+
     def close(self) -> None:
         buzzer, self._buzzer = self._buzzer, None
         if buzzer is not None:

@@ -75,11 +75,16 @@ class FifoImu(Imu):
                        accel_full_scale_g=section.accel_full_scale_g,
                        gyro_full_scale_dps=section.gyro_full_scale_dps, reset_check_s=section.reset_check_s,
                        accel_bias_mps2=section.accel_bias_mps2, gyro_bias_radps=section.gyro_bias_radps,
-                       sleep=sleep)
+                       sleep=sleep, **cls._options(section))
         except BaseException:
             if owned:
                 bus.close()
             raise
+
+    @classmethod
+    def _options(cls, section: Any) -> dict[str, Any]:
+        """The chip's own settings from the [imu] section, beyond the ones every chip takes."""
+        return {}
 
     # -- the loop's read ---------------------------------------------------------------------
     def read(self) -> ImuBatch:

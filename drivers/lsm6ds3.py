@@ -1,8 +1,8 @@
-"""The ST LSM6DS3, LSM6DS3TR-C and LSM6DSOX IMUs over I2C: configure them, read their FIFO, report their health.
+"""The ST LSM6DS3, LSM6DS3TR-C, LSM6DSOX, LSM6DSO and LSM6DSO32 IMUs over I2C: configure them, read their FIFO, report their health.
 
-Register names as in the LSM6DS3, LSM6DS3TR-C and LSM6DSOX datasheets. The
-chips share the control registers used here (CTRL1_XL, CTRL2_G, CTRL3_C at
-0x10-0x12, the same ODR and full-scale codes) but their FIFOs differ:
+Register names as in the LSM6DS3, LSM6DS3TR-C, LSM6DSOX and LSM6DSO32
+datasheets. The chips share the control registers used here (CTRL1_XL,
+CTRL2_G, CTRL3_C at 0x10-0x12, the same ODR codes) but their FIFOs differ:
 
 * LSM6DS3 (WHO_AM_I 0x69): untagged, 8 KB. FIFO_STATUS1/2 count unread 16-bit
   words (12 bits); with gyro and accel both at the ODR the pattern is Gx Gy Gz
@@ -25,6 +25,21 @@ chips share the control registers used here (CTRL1_XL, CTRL2_G, CTRL3_C at
   kernel drops them): until a sensor's first valid word they are dropped,
   after it a full-scale value is a real reading and kept.
 
+Which part answers 0x6C. The LSM6DSOX, the LSM6DSO and the LSM6DSO32 all
+answer WHO_AM_I 0x6C and share every register used here, but the LSM6DSO32's
+accelerometer full-scale codes mean twice the range (FS_XL 00 = 4 g, 01 = 32 g,
+10 = 8 g, 11 = 16 g, against 2/16/4/8 g): read as an LSM6DSOX it shows 1 g as
+4.9 m/s². No register tells them apart (ST's own Linux driver, st_lsm6dsx,
+takes the part from the device tree, not from the chip), so a chip answering
+0x6C is refused unless `part` (imu.part) names the part printed on the board.
+
+The gyroscope's turn-on time. After the gyroscope leaves power-down (at start,
+and after a reset the driver found) its output is unsettled for up to
+GYRO_TURN_ON_S. The FIFO stays in bypass mode until that time has passed, so
+no sample from it reaches the loop: at start the driver waits (through `sleep`
+or the clock); after a reset found while running, the wait is a phase the
+loop's reads step through without waiting, as in the MPU-6050 driver.
+
 A FIFO overrun (FIFO_STATUS2 bit 6), or an untagged FIFO within three samples
 of full (the count may be stale by the time the data is read), is reported as
 "overflow" and the FIFO reset; the event is reported before the reset, and a
@@ -40,6 +55,7 @@ sensors of the LSM6DSOX, keep the chip's default filters tied to the ODR
 
 from __future__ import annotations
 
+import enum
 import math
 import struct
 from typing import Any, Callable, Sequence
@@ -83,6 +99,7 @@ DS3_NO_DECIMATION = (0b001 << 3) | 0b001
 ODR_CODES_HZ = {1: 12.5, 2: 26.0, 3: 52.0, 4: 104.0, 5: 208.0, 6: 416.0, 7: 833.0, 8: 1660.0}
 # full scale -> (FS field, sensitivity): accel in mg/LSB, gyro in mdps/LSB
 ACCEL_RANGES = {2: (0b00, 0.061), 4: (0b10, 0.122), 8: (0b11, 0.244), 16: (0b01, 0.488)}
+DSO32_ACCEL_RANGES = {4: (0b00, 0.122), 8: (0b10, 0.244), 16: (0b11, 0.488), 32: (0b01, 0.976)}  # LSM6DSO32
 GYRO_RANGES = {250: (0b00, 8.75), 500: (0b01, 17.5), 1000: (0b10, 35.0), 2000: (0b11, 70.0)}  # 250: the chip's 245
 DS3_BW_XL_HZ = {0b00: 400.0, 0b01: 200.0, 0b10: 100.0, 0b11: 50.0}
 TAG_GYRO = 0x01
@@ -99,9 +116,28 @@ DSOX_MAX_WORDS_PER_READ = 512
 AXES_FORMAT = "<hhh"
 
 LSM6DS3, LSM6DS3TR_C, LSM6DSOX = 0x69, 0x6A, 0x6C
-CHIPS = {LSM6DS3: "LSM6DS3", LSM6DS3TR_C: "LSM6DS3TR-C (or LSM6DSL/LSM6DSM)", LSM6DSOX: "LSM6DSOX"}
+CHIPS = {LSM6DS3: "LSM6DS3", LSM6DS3TR_C: "LSM6DS3TR-C (or LSM6DSL/LSM6DSM)",
+         LSM6DSOX: "LSM6DSOX, LSM6DSO or LSM6DSO32"}
+# imu.part -> (the WHO_AM_I it answers, its name, its accelerometer ranges). "auto": the WHO_AM_I
+# names the part; only 0x6C is shared by parts that read differently, so it needs the part named.
+PARTS = {
+    "lsm6dsox": (LSM6DSOX, "LSM6DSOX", ACCEL_RANGES),
+    "lsm6dso": (LSM6DSOX, "LSM6DSO", ACCEL_RANGES),
+    "lsm6dso32": (LSM6DSOX, "LSM6DSO32", DSO32_ACCEL_RANGES),
+}
+AMBIGUOUS_WHO_AM_I = LSM6DSOX
 DEFAULT_ADDRESS = 0x6A  # SA0 low; 0x6B with SA0 high
 RESET_POLLS = 50
+# The gyroscope's turn-on time from power-down: up to 80 ms (LSM6DS3 application note AN4650,
+# "80 ms max from power down"); the newer parts are quoted at about 70 ms. One figure, the longest.
+GYRO_TURN_ON_S = 0.080
+
+
+class Phase(enum.Enum):
+    """Where the chip is after its configuration; only RUNNING delivers samples."""
+
+    STARTING = "starting"  # configured, the FIFO in bypass: waiting GYRO_TURN_ON_S for the gyro
+    RUNNING = "running"  # FIFO on
 
 
 def choose_odr(sample_rate_hz: float) -> int:
@@ -110,7 +146,7 @@ def choose_odr(sample_rate_hz: float) -> int:
 
 
 class Lsm6ds3(FifoImu):
-    """An LSM6DS3 or LSM6DSOX read through its FIFO; times from its sample clock. Owns `bus`."""
+    """An LSM6DS3-family IMU read through its FIFO; times from its sample clock. Owns `bus`."""
 
     DEFAULT_ADDRESS = DEFAULT_ADDRESS
 
@@ -118,9 +154,14 @@ class Lsm6ds3(FifoImu):
                  sample_rate_hz: float = 200.0, lowpass_hz: float = 42.0,
                  accel_full_scale_g: int = 16, gyro_full_scale_dps: int = 2000,
                  reset_check_s: float = 0.5, accel_bias_mps2: Sequence[float] = (0.0, 0.0, 0.0),
-                 gyro_bias_radps: Sequence[float] = (0.0, 0.0, 0.0), sleep: Sleep | None = None) -> None:
-        if accel_full_scale_g not in ACCEL_RANGES:
-            raise ValueError(f"accel_full_scale_g must be one of {sorted(ACCEL_RANGES)}, not {accel_full_scale_g}")
+                 gyro_bias_radps: Sequence[float] = (0.0, 0.0, 0.0), sleep: Sleep | None = None,
+                 part: str = "auto") -> None:
+        if part != "auto" and part not in PARTS:
+            raise ValueError(f"part must be \"auto\" or one of {sorted(PARTS)}, not {part!r}")
+        accel_ranges = PARTS[part][2] if part in PARTS else ACCEL_RANGES
+        if accel_full_scale_g not in accel_ranges:
+            raise ValueError(f"accel_full_scale_g must be one of {sorted(accel_ranges)} for this part, "
+                             f"not {accel_full_scale_g}")
         if gyro_full_scale_dps not in GYRO_RANGES:
             raise ValueError(f"gyro_full_scale_dps must be one of {sorted(GYRO_RANGES)}, not {gyro_full_scale_dps}")
         self._init_common(bus, clock, address=address, reset_check_s=reset_check_s,
@@ -128,7 +169,7 @@ class Lsm6ds3(FifoImu):
         self.unpaired_words = 0
 
         self.who_am_i = self._identify()
-        self.chip = CHIPS[self.who_am_i]
+        self.chip = self._which_part(part)
         self.is_dsox = self.who_am_i == LSM6DSOX
         self.is_trc = self.who_am_i == LSM6DS3TR_C
         self.fifo_words = TRC_FIFO_WORDS if self.is_trc else DS3_FIFO_WORDS
@@ -136,7 +177,7 @@ class Lsm6ds3(FifoImu):
         self.invalid_words = 0
         self.odr_code = choose_odr(sample_rate_hz)
         self.sample_rate_hz = ODR_CODES_HZ[self.odr_code]
-        fs_xl, accel_mg = ACCEL_RANGES[accel_full_scale_g]
+        fs_xl, accel_mg = accel_ranges[accel_full_scale_g]
         fs_g, gyro_mdps = GYRO_RANGES[gyro_full_scale_dps]
         # The one place raw counts become SI units.
         self.accel_mps2_per_lsb = accel_mg * 1e-3 * STANDARD_GRAVITY_MPS2
@@ -159,8 +200,17 @@ class Lsm6ds3(FifoImu):
         self._bootstrapping = {TAG_ACCEL: True, TAG_GYRO: True}  # DSOX: no valid word of this sensor yet
         self._is_resync_due = False  # the FIFO must be reset before it is read again
         self._sample_clock = SampleClock(1.0 / self.sample_rate_hz, clock())
+        self._phase = Phase.STARTING
+        self._phase_until_s = clock()
+        # Start-up, waiting here (before the loop runs) for the gyroscope to settle.
         self._configure()
+        self._wait(GYRO_TURN_ON_S)
+        self._start_fifo()
         self._start_reset_checks()
+
+    @classmethod
+    def _options(cls, section: Any) -> dict[str, Any]:
+        return {"part": section.part}
 
     # -- start-up ------------------------------------------------------------------------
     def _identify(self) -> int:
@@ -181,6 +231,26 @@ class Lsm6ds3(FifoImu):
                 f"register 0x75: imu.driver = \"mpu6050\")")
         return who
 
+    def _which_part(self, part: str) -> str:
+        """The part: named by WHO_AM_I, or by `part` where WHO_AM_I cannot tell; refused otherwise."""
+        where = f"I2C address 0x{self.address:02X}"
+        if part == "auto":
+            if self.who_am_i == AMBIGUOUS_WHO_AM_I:
+                raise ChipError(
+                    f"the chip at {where} answers WHO_AM_I 0x{self.who_am_i:02X}, which the LSM6DSOX, the "
+                    f"LSM6DSO and the LSM6DSO32 all answer, and no register tells them apart; the LSM6DSO32 "
+                    f"measures twice the range on the same codes (read as an LSM6DSOX, 1 g shows as "
+                    f"4.9 m/s²): read the part number on the chip or the board's listing and set imu.part "
+                    f"= \"lsm6dsox\", \"lsm6dso\" or \"lsm6dso32\"")
+            return CHIPS[self.who_am_i]
+        who, name, _ranges = PARTS[part]
+        if self.who_am_i != who:
+            raise ChipError(
+                f"imu.part = \"{part}\" names an {name}, which answers WHO_AM_I 0x{who:02X}, but the chip at "
+                f"{where} answers 0x{self.who_am_i:02X} ({CHIPS[self.who_am_i]}): set imu.part = \"auto\" "
+                f"for that chip, or check that the board carries the part you named")
+        return name
+
     def _configure(self) -> None:
         bus, a = self._bus, self.address
         i2c.write_byte(bus, a, CTRL3_C, CTRL3_SW_RESET)  # every register to its reset value
@@ -200,11 +270,19 @@ class Lsm6ds3(FifoImu):
             i2c.write_byte(bus, a, DSOX_FIFO_CTRL3, (self.odr_code << 4) | self.odr_code)  # BDR_GY, BDR_XL
         else:
             i2c.write_byte(bus, a, DS3_FIFO_CTRL3, DS3_NO_DECIMATION)
-        self._reset_fifo()
+        # The FIFO stays in bypass (as the reset left it) until the gyroscope has settled.
+        i2c.write_byte(bus, a, self._fifo_ctrl_reg, (self._fifo_ctrl & ~0x07) | FIFO_MODE_BYPASS)
         check = i2c.read_block(bus, a, CTRL1_XL, 4)
         if check != self._ctrl:
             raise ChipError(f"the {self.chip} at 0x{a:02X} did not keep its configuration (wrote "
                             f"{self._ctrl.hex()}, read {check.hex()}): check the cable and the 3.3 V supply")
+        self._phase = Phase.STARTING
+        self._phase_until_s = self._clock() + GYRO_TURN_ON_S
+
+    def _start_fifo(self) -> None:
+        """The gyroscope has settled: start the FIFO (a failed start is retried by the next read)."""
+        self._phase = Phase.RUNNING
+        self._reset_fifo()
 
     def _reset_fifo(self) -> None:
         """Empty the FIFO and start it again; until this has worked, no FIFO data is trusted."""
@@ -220,6 +298,10 @@ class Lsm6ds3(FifoImu):
 
     # -- the loop's read ---------------------------------------------------------------------
     def _read_fifo(self, batch: ImuBatch) -> None:
+        if self._phase is Phase.STARTING:
+            if self._clock() >= self._phase_until_s:  # the gyroscope has settled
+                self._start_fifo()
+            return
         if self._is_resync_due:  # a reset that failed; the loss was reported when it happened
             self._reset_fifo()
             return
@@ -307,8 +389,8 @@ class Lsm6ds3(FifoImu):
 
     def _check_reset(self, batch: ImuBatch) -> bool:
         """True (and the chip configured again) when it lost its configuration."""
-        if self._is_resync_due:
-            return False  # a FIFO reset still to finish: the FIFO control register is not set yet
+        if self._phase is not Phase.RUNNING or self._is_resync_due:
+            return False  # settling, or a FIFO reset still to finish: the FIFO control register is not set yet
         bus, a = self._bus, self.address
         ctrl = i2c.read_block(bus, a, CTRL1_XL, 4)
         fifo_ctrl = i2c.read_byte(bus, a, self._fifo_ctrl_reg)
@@ -318,7 +400,8 @@ class Lsm6ds3(FifoImu):
         batch.health.append(HealthEvent(
             self._clock(), DEVICE_RESET,
             f"{self.chip} reset itself (CTRL1_XL..CTRL4_C {ctrl.hex()}, FIFO control 0x{fifo_ctrl:02X}; "
-            f"expected {self._ctrl.hex()}, 0x{self._fifo_ctrl:02X}); configured again"))
+            f"expected {self._ctrl.hex()}, 0x{self._fifo_ctrl:02X}); configured again, samples "
+            f"resume once its gyroscope has settled ({GYRO_TURN_ON_S * 1000:.0f} ms)"))
         self._configure()
         return True
 

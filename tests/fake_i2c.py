@@ -342,7 +342,9 @@ class FakeLsm6ds(FakeI2cChip):
     """An LSM6DS3 (WHO_AM_I 0x69, untagged 8 KB FIFO, 12-bit count), an LSM6DS3TR-C (0x6A,
     untagged 4 KB FIFO, 11-bit count, FIFO_FULL_SMART) or an LSM6DSOX (0x6C, tagged FIFO,
     with the invalid-sample marker 0x7FFD..0x7FFF in its first `bootstrap_samples` slots
-    after the FIFO starts) on a fake bus."""
+    after the FIFO starts) on a fake bus. `is_dso32` makes the 0x6C chip an LSM6DSO32: the same
+    registers, but its FS_XL codes mean 4/32/8/16 g. Every part's gyroscope is out of spec for
+    GYRO_TURN_ON_S after it leaves power-down (CTRL2_G's ODR_G from 0, or a reset)."""
 
     WHO_AM_I, CTRL1_XL, CTRL2_G, CTRL3_C, CTRL4_C = 0x0F, 0x10, 0x11, 0x12, 0x13
     FIFO_STATUS1, FIFO_STATUS2, FIFO_STATUS3, FIFO_STATUS4 = 0x3A, 0x3B, 0x3C, 0x3D
@@ -352,13 +354,19 @@ class FakeLsm6ds(FakeI2cChip):
     DSOX_FIFO_CTRL3, DSOX_FIFO_CTRL4, DSOX_FIFO_DATA_OUT_TAG = 0x09, 0x0A, 0x78
     ODR_HZ = {1: 12.5, 2: 26.0, 3: 52.0, 4: 104.0, 5: 208.0, 6: 416.0, 7: 833.0, 8: 1660.0}
     ACCEL_MG_PER_LSB = {0: 0.061, 1: 0.488, 2: 0.122, 3: 0.244}  # FS_XL 00 2 g, 01 16 g, 10 4 g, 11 8 g
+    DSO32_ACCEL_MG_PER_LSB = {0: 0.122, 1: 0.976, 2: 0.244, 3: 0.488}  # 00 4 g, 01 32 g, 10 8 g, 11 16 g
+    GYRO_TURN_ON_S = 0.070  # what the field measured: about 70 ms of unsettled gyro samples
+    GYRO_OUT_OF_SPEC_RADPS = 3.0  # what a gyro sample taken too early reads off by
     GYRO_MDPS_PER_LSB = {0: 8.75, 1: 17.5, 2: 35.0, 3: 70.0}  # FS_G 245, 500, 1000, 2000 dps
 
     def __init__(self, clock, *, who_am_i: int = 0x69, address: int = 0x6A, motion: Motion = standing_motion,
                  rate_error: float = 0.0, fifo_words: int | None = None, bootstrap_samples: int = 0,
-                 invalid_marker: int = 0x7FFD) -> None:
+                 invalid_marker: int = 0x7FFD, is_dso32: bool = False) -> None:
         super().__init__(clock, address)
         self.who_am_i = who_am_i
+        self.is_dso32 = is_dso32 and who_am_i == 0x6C
+        self.bad_gyro_samples = 0  # samples pushed with an out-of-spec gyro reading
+        self._gyro_on_s: float | None = None  # when the gyroscope last left power-down
         self.is_dsox = who_am_i == 0x6C
         self.is_trc = who_am_i == 0x6A
         self.motion = motion
@@ -385,6 +393,7 @@ class FakeLsm6ds(FakeI2cChip):
         self.regs = bytearray(128)
         self.regs[self.WHO_AM_I] = self.who_am_i
         self.regs[self.CTRL3_C] = 0x04  # IF_INC
+        self._gyro_on_s = None  # CTRL2_G back to 0: the gyroscope is powered down
         self.words = []
         self.is_overrun = False
         self._next_t = None
@@ -424,7 +433,11 @@ class FakeLsm6ds(FakeI2cChip):
     def _push(self, t_s: float) -> None:
         self.samples_made += 1
         ax, ay, az, gx, gy, gz = self.motion(t_s)
-        a_per = self.ACCEL_MG_PER_LSB[(self.regs[self.CTRL1_XL] >> 2) & 3] * 1e-3 * G
+        if self._gyro_on_s is None or t_s - self._gyro_on_s < self.GYRO_TURN_ON_S:
+            self.bad_gyro_samples += 1
+            gx, gy, gz = (v + self.GYRO_OUT_OF_SPEC_RADPS for v in (gx, gy, gz))
+        mg_per_lsb = self.DSO32_ACCEL_MG_PER_LSB if self.is_dso32 else self.ACCEL_MG_PER_LSB
+        a_per = mg_per_lsb[(self.regs[self.CTRL1_XL] >> 2) & 3] * 1e-3 * G
         g_per = self.GYRO_MDPS_PER_LSB[(self.regs[self.CTRL2_G] >> 2) & 3] * 1e-3 * math.pi / 180.0
         accel = struct.pack("<hhh", self.raw(ax, a_per), self.raw(ay, a_per), self.raw(az, a_per))
         gyro = struct.pack("<hhh", self.raw(gx, g_per), self.raw(gy, g_per), self.raw(gz, g_per))
@@ -491,6 +504,11 @@ class FakeLsm6ds(FakeI2cChip):
         if register == self.CTRL3_C and value & 0x01:  # SW_RESET
             self.power_glitch()
             return
+        if register == self.CTRL2_G:
+            if value >> 4 == 0:
+                self._gyro_on_s = None  # ODR_G 0: power-down
+            elif self.regs[register] >> 4 == 0:
+                self._gyro_on_s = self.clock()  # leaves power-down: its turn-on time starts
         fifo_ctrl = self.DSOX_FIFO_CTRL4 if self.is_dsox else self.DS3_FIFO_CTRL5
         if register == fifo_ctrl and value & 0x07 == 0:  # bypass mode empties the FIFO
             self.words = []

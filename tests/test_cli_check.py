@@ -229,3 +229,18 @@ def test_a_noisy_belt_sensor_is_a_problem(monkeypatch):
     code, out = bench.check(config, Person(("IMU clip", ""), ("moving the belt", "", bench.belt.start),
                                            ("type yes", "")))
     assert code == 1 and "PROBLEM: more bounces" in out and "raise belt.debounce_s" in out
+
+
+def test_an_lsm6dso32_named_as_an_lsm6dsox_reads_half_gravity_and_check_points_to_imu_part(monkeypatch):
+    from tests.fake_i2c import FakeLsm6ds
+
+    bench = Bench(monkeypatch)
+    bench.bus = FakeLsm6ds(bench.clock, who_am_i=0x6C, is_dso32=True)
+    config = with_settings(Config(), belt={"enabled": False}, imu={"driver": "lsm6ds3", "part": "lsm6dsox"})
+    code, out = bench.check(config, Person(("IMU clip", ""), ("type yes", "")))
+    assert code == 1 and "PROBLEM: gravity reads 4.89 m/s²" in out  # half of 9.81, with the sway
+    assert 'check that imu.part, now "lsm6dsox", is the part printed on it' in out
+    config = with_settings(config, imu={"part": "lsm6dso32"})
+    bench.bus = FakeLsm6ds(bench.clock, who_am_i=0x6C, is_dso32=True)
+    code, out = bench.check(config, Person(("IMU clip", ""), ("type yes", "")))
+    assert code == 0 and "found: LSM6DSO32 (WHO_AM_I 0x6C)" in out

@@ -71,3 +71,41 @@ def test_the_cable_view_wires_every_cable_to_its_header_pins():
     svg = html.unescape((ROOT / "wiring" / "cables.svg").read_text(encoding="utf-8"))
     for cable in netlist.CABLES:
         assert cable.to.split(" (")[0] in svg
+
+
+def test_the_range_sensors_echo_reaches_its_gpio_only_through_the_divider():
+    sheet = diagrams.range_sensor()
+    nets = netlist.nets(netlist.RANGE_SENSOR)
+    assert nets["ECHO_5V"] == {("U2", "ECHO"), ("R16", "1")}  # the 5 V side touches only R16
+    assert ("R17", "1") in nets["ECHO"] and ("R17", "2") in nets["GND"]
+    echo_port = next(p for p, net in sheet.taps.items() if net == "ECHO")
+    assert echo_port != sheet.pins[("U2", "ECHO")]
+    assert 2.5 <= netlist.divided_echo_v() <= netlist.GPIO_MAX_V * 1.03  # high enough to read, safe for the pin
+    assert "3.3 V at GPIO 24" in sheet.svg()
+
+
+def test_the_console_schematic_draws_every_console_pin_from_the_header():
+    sheet = diagrams.console()
+    ports = {net for net in sheet.taps.values() if net not in ("GND", "3V3", "5V")}
+    console_signals = {p.signal for p in netlist.HEADER if p.setting.startswith("console.")}
+    assert ports == console_signals
+    svg = sheet.svg()
+    for pin in netlist.HEADER:
+        if pin.setting.startswith("console."):
+            assert f"GPIO {pin.bcm} (pin {pin.header})" in svg
+
+
+def test_the_hall_sensor_drawing_gives_the_gap_and_the_config_default_pulses_per_m():
+    from monitor.config.schema import Config
+
+    place = netlist.HALL_PLACEMENT
+    assert place.pulses_per_m == pytest.approx(Config().belt.pulses_per_m, rel=0.01)
+    svg = html.unescape((ROOT / "wiring" / "hall-sensor.svg").read_text(encoding="utf-8"))
+    assert f"gap {place.gap_mm[0]:g} to {place.gap_mm[1]:g} mm" in svg
+    assert place.magnet in svg and place.sensor in svg and "belt.pulses_per_m = 6.4" in svg
+
+
+def test_every_drawing_is_listed_in_the_wiring_readme():
+    text = (ROOT / "wiring" / "README.md").read_text(encoding="utf-8")
+    for name in diagrams.render_all():
+        assert f"]({name})" in text, name

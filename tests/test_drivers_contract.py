@@ -38,7 +38,8 @@ class ImuRig:
                 "icm20689": (FakeMpu6050, Mpu6050, 0x98, 0x68),
             }[kind]
             bus = fake_class(clock, who_am_i=who, address=address)
-            self.imu = driver_class(bus, clock, address=address)
+            part = {"part": "lsm6dsox"} if who == 0x6C else {}  # 0x6C is refused unless the part is named
+            self.imu = driver_class(bus, clock, address=address, **part)
             self.fail = lambda: bus.fail_next(1)
             self.fail_part_way = lambda: bus.fail_fifo_read_after(5)  # 5 bytes out, then the transfer breaks
 

@@ -29,7 +29,8 @@ class Loop:
         self.clock = SimulatedClock(50.0)
         address = 0x68 if fake_class is FakeMpu6050 else 0x6A
         self.bus = fake_class(self.clock, who_am_i=who, address=address)
-        self.imu = driver_class(self.bus, self.clock, address=address)
+        part = {"part": "lsm6dsox"} if who == 0x6C else {}  # 0x6C is refused unless the part is named
+        self.imu = driver_class(self.bus, self.clock, address=address, **part)
         self.core = SafetyCore(Config(), start_s=self.clock.t_s, imu_mount=IDENTITY_MOUNT,
                                has_belt=False, has_range=False)
 

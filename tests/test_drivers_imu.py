@@ -31,7 +31,8 @@ def _open(fake_class, who, driver_class, *, start_s=0.0, **fake_args):
     clock = SimulatedClock(start_s)
     address = 0x68 if fake_class is FakeMpu6050 else 0x6A
     bus = fake_class(clock, who_am_i=who, address=address, **fake_args)
-    imu = driver_class(bus, clock, address=address)
+    part = {"part": "lsm6dsox"} if who == 0x6C else {}  # 0x6C is refused unless the part is named
+    imu = driver_class(bus, clock, address=address, **part)
     return clock, bus, imu
 
 

@@ -43,7 +43,8 @@ def _lsm(who=0x69, **fake_args):
     clock = SimulatedClock(100.0)
     bus = FakeLsm6ds(clock, who_am_i=who, **fake_args)
     waits = Waits(clock)
-    return clock, bus, Lsm6ds3(bus, clock, sleep=waits), waits
+    part = "lsm6dsox" if who == 0x6C else "auto"  # 0x6C is refused unless the part is named
+    return clock, bus, Lsm6ds3(bus, clock, sleep=waits, part=part), waits
 
 
 _run = run_imu
@@ -205,7 +206,7 @@ def test_a_fifo_reset_that_keeps_failing_is_not_mistaken_for_a_chip_reset(who):
 def test_the_dsox_drops_the_invalid_sample_marker_of_its_bootstrap_phase(marker):
     clock = SimulatedClock(100.0)
     bus = FakeLsm6ds(clock, who_am_i=0x6C, bootstrap_samples=3, invalid_marker=marker)
-    imu = Lsm6ds3(bus, clock, sleep=Waits(clock))
+    imu = Lsm6ds3(bus, clock, sleep=Waits(clock), part="lsm6dsox")
     samples, health = _run(clock, imu, 0.5)
     assert health == [] and bus.invalid_words_made >= 3
     assert all(_is_still(s) for s in samples), "the invalid marker came out as a 40 rad/s sample"
@@ -221,7 +222,7 @@ def test_after_the_bootstrap_phase_a_saturated_dsox_reading_is_kept():
 
     clock = SimulatedClock(100.0)
     bus = FakeLsm6ds(clock, who_am_i=0x6C, motion=motion)
-    imu = Lsm6ds3(bus, clock, sleep=Waits(clock))
+    imu = Lsm6ds3(bus, clock, sleep=Waits(clock), part="lsm6dsox")
     _run(clock, imu, 0.2)
     spin[0] = True
     samples, _ = _run(clock, imu, 0.1)
@@ -262,3 +263,117 @@ def test_a_clone_answering_0x98_without_the_fifo_size_bits_is_run_at_512_bytes()
     _run(clock, imu, 0.2)
     clock.advance(1.5)
     assert [e.kind for e in imu.read().health] == [OVERFLOW]
+
+
+# -- 8. the LSM6 family's gyroscope turn-on time ------------------------------------------------
+LSM_FAMILY = [pytest.param(0x69, id="lsm6ds3"), pytest.param(0x6C, id="lsm6dsox"), pytest.param(0x6A, id="lsm6ds3tr-c")]
+
+
+@pytest.mark.parametrize("who", LSM_FAMILY)
+def test_lsm_start_up_waits_for_the_gyro_to_settle_and_hands_over_no_unsettled_sample(who):
+    from drivers.lsm6ds3 import GYRO_TURN_ON_S
+
+    clock, bus, imu, waits = _lsm(who)
+    assert sum(waits.seconds) >= GYRO_TURN_ON_S >= FakeLsm6ds.GYRO_TURN_ON_S  # the datasheet's figure, no less
+    samples, health = _run(clock, imu, 0.5)
+    assert health == [] and len(samples) >= 0.45 * imu.sample_rate_hz
+    assert all(_is_still(s) for s in samples), "a gyro sample from its turn-on time was delivered"
+
+
+@pytest.mark.parametrize("who", LSM_FAMILY)
+def test_an_lsm_chip_that_reset_itself_waits_for_its_gyro_again_without_the_loop_waiting(who):
+    clock, bus, imu, waits = _lsm(who)
+    _run(clock, imu, 0.6)  # past a reset check
+    waited = list(waits.seconds)
+    bus.power_glitch()  # a brown-out: every register back to its reset value, the gyro powered down
+    health, samples, longest_tick_s = [], [], 0.0
+    for _ in range(100):  # 1 s
+        clock.advance(LOOP_S)
+        before = clock.t_s
+        batch = imu.read()
+        longest_tick_s = max(longest_tick_s, clock.t_s - before)
+        health += batch.health
+        samples += batch.samples
+    assert waits.seconds == waited and longest_tick_s == 0.0  # nothing waited inside read()
+    assert [e.kind for e in health] == [DEVICE_RESET]
+    assert all(_is_still(s) for s in samples), "a gyro sample from its turn-on time was delivered"
+    assert samples[-1].t_s > clock.t_s - 0.02 and len(samples) >= 0.3 * imu.sample_rate_hz
+
+
+@pytest.mark.parametrize("early_s,is_started", [(1e-4, False), (0.0, True)])
+def test_after_a_reset_the_lsm_fifo_starts_exactly_when_the_turn_on_time_has_passed(early_s, is_started):
+    from drivers.lsm6ds3 import GYRO_TURN_ON_S
+
+    clock, bus, imu, _ = _lsm(0x69)
+    _run(clock, imu, 0.6)
+    bus.power_glitch()
+    health = []
+    while not health:  # until the driver's reset check finds it and configures the chip again
+        clock.advance(LOOP_S)
+        health = imu.read().health
+    assert [e.kind for e in health] == [DEVICE_RESET]
+    configured_s = clock.t_s
+    clock.t_s = configured_s + GYRO_TURN_ON_S - early_s
+    imu.read()
+    assert (bus.regs[FakeLsm6ds.DS3_FIFO_CTRL5] & 0x07 == 0b110) is is_started
+
+
+# -- 9. the LSM6DSO32, which answers 0x6C like the LSM6DSOX ------------------------------------
+@pytest.mark.parametrize("full_scale_g", [4, 8, 16])
+def test_an_lsm6dso32_named_in_the_config_reads_1_g_as_9_81_at_every_range(full_scale_g):
+    clock = SimulatedClock(100.0)
+    bus = FakeLsm6ds(clock, who_am_i=0x6C, is_dso32=True)
+    imu = Lsm6ds3(bus, clock, sleep=Waits(clock), part="lsm6dso32", accel_full_scale_g=full_scale_g)
+    assert imu.chip == "LSM6DSO32"
+    samples, health = _run(clock, imu, 0.5)
+    assert health == [] and samples
+    assert all(abs(math.hypot(s.ax_mps2, s.ay_mps2, s.az_mps2) - G) < 0.1 for s in samples)
+
+
+@pytest.mark.parametrize("is_dso32", [True, False], ids=["lsm6dso32", "lsm6dsox"])
+def test_a_chip_answering_0x6c_is_refused_until_the_config_names_the_part(is_dso32):
+    from drivers.fifo_imu import ChipError
+
+    clock = SimulatedClock(100.0)
+    bus = FakeLsm6ds(clock, who_am_i=0x6C, is_dso32=is_dso32)
+    with pytest.raises(ChipError) as err:
+        Lsm6ds3(bus, clock, sleep=Waits(clock))
+    message = str(err.value)
+    assert "0x6C" in message and "LSM6DSO32" in message and "LSM6DSOX" in message
+    assert 'imu.part = "lsm6dsox", "lsm6dso" or "lsm6dso32"' in message
+
+
+def test_a_named_part_that_is_not_the_chip_on_the_bus_is_refused():
+    from drivers.fifo_imu import ChipError
+
+    clock = SimulatedClock(100.0)
+    with pytest.raises(ChipError, match=r'imu.part = "lsm6dso32".*answers 0x69 \(LSM6DS3\).*imu.part = "auto"'):
+        Lsm6ds3(FakeLsm6ds(clock, who_am_i=0x69), clock, sleep=Waits(clock), part="lsm6dso32")
+
+
+def test_the_config_names_the_part_for_the_lsm6ds3_driver_only_and_with_the_parts_own_ranges():
+    from monitor.config.load import ConfigError, parse_config
+
+    assert parse_config({"imu": {"driver": "lsm6ds3", "part": "lsm6dso32"}}).imu.part == "lsm6dso32"
+    with pytest.raises(ConfigError, match=r'imu.part = "lsm6dso32".*imu.driver = "lsm6ds3"'):
+        parse_config({"imu": {"driver": "mpu6050", "part": "lsm6dso32"}})
+    with pytest.raises(ConfigError, match=r"imu.accel_full_scale_g is 2, which the LSM6DSO32 does not have"):
+        parse_config({"imu": {"driver": "lsm6ds3", "part": "lsm6dso32", "accel_full_scale_g": 2}})
+    assert parse_config({"imu": {"driver": "lsm6ds3", "part": "lsm6dso32", "accel_full_scale_g": 4}})
+
+
+def test_the_daemon_opens_the_part_the_config_names():
+    from monitor.config.load import parse_config
+    from monitor.service.sessions.hardware import open_devices
+    from tests.drivers_support import clocked_factory
+
+    config = parse_config({"imu": {"driver": "lsm6ds3", "part": "lsm6dso32"}, "belt": {"enabled": False}})
+    clock = SimulatedClock(100.0)
+    devices = open_devices(config, clock, i2c_bus=FakeLsm6ds(clock, who_am_i=0x6C, is_dso32=True),
+                           pin_factory=clocked_factory(clock))
+    try:
+        assert devices.imu.chip == "LSM6DSO32"
+        samples, _ = _run(clock, devices.imu, 0.3)
+        assert samples and abs(math.hypot(samples[-1].ax_mps2, samples[-1].ay_mps2, samples[-1].az_mps2) - G) < 0.1
+    finally:
+        devices.close()

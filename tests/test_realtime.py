@@ -247,7 +247,7 @@ def test_the_estimate_matches_what_the_real_driver_puts_on_the_bus(chip, imu_hz,
         imu = Mpu6050(bus, clock, **args)
     else:
         bus = FakeLsm6ds(clock, who_am_i=0x69 if chip == "lsm6ds3" else 0x6C)
-        imu = Lsm6ds3(bus, clock, address=0x6A, **args)
+        imu = Lsm6ds3(bus, clock, address=0x6A, part="auto" if chip == "lsm6ds3" else "lsm6dsox", **args)
     period_s = 1.0 / loop_hz
     for _ in range(20):  # let the FIFO reach its steady rhythm
         clock.advance(period_s)

@@ -16,6 +16,7 @@ Needs the `wiring` extra (pip install -e '.[wiring]') and Graphviz's `dot` for w
 from __future__ import annotations
 
 import copy
+import math
 import re
 import sys
 from dataclasses import dataclass, field
@@ -158,6 +159,17 @@ def _switch_and_coil(sheet: Sheet, base: Point) -> None:
     sheet.two("D1", elm.Diode(), (x + 2.5, y + 1.0), (x + 2.5, top[1]), pins=("A", "K"), loc="bottom")
     sheet.dot(low)
     sheet.dot(top)
+    decoupling(sheet, "C5", (x + 5.0, top[1]), "5V")
+
+
+def decoupling(sheet: Sheet, ref: str, top: Point, net: str) -> None:
+    """A capacitor from a supply symbol down to ground, drawn where it sits on the board."""
+    import schemdraw.elements as elm
+
+    bottom = (top[0], top[1] - 1.5)
+    sheet.supply(top, net)
+    sheet.two(ref, elm.Capacitor(), top, bottom, pins=("1", "2"), loc="bottom")
+    sheet.ground(bottom)
 
 
 def relay_driver() -> Sheet:
@@ -179,7 +191,7 @@ def relay_driver() -> Sheet:
 
 
 def charge_pump() -> Sheet:
-    """The charge-pump drive: a 74HC123 half on each edge, their Q outputs OR-ed into Q1's base."""
+    """The charge-pump drive: a 74HC423 half on each edge, their Q outputs OR-ed into Q1's base."""
     import schemdraw.elements as elm
 
     sheet = Sheet("charge-pump", "Charge-pump relay drive (relay.drive = \"charge_pump\")", netlist.CHARGE_PUMP)
@@ -187,8 +199,8 @@ def charge_pump() -> Sheet:
         elm.IcPin(name="1B", pin="2", side="left", slot="1/6"),
         elm.IcPin(name="2A", pin="9", side="left", slot="2/6"),
         elm.IcPin(name="1A", pin="1", side="left", slot="3/6"),
-        elm.IcPin(name="1CLR", pin="3", side="left", slot="4/6", invert=True),
-        elm.IcPin(name="2B", pin="10", side="left", slot="5/6"),
+        elm.IcPin(name="2B", pin="10", side="left", slot="4/6"),
+        elm.IcPin(name="1CLR", pin="3", side="left", slot="5/6", invert=True),
         elm.IcPin(name="2CLR", pin="11", side="left", slot="6/6", invert=True),
         elm.IcPin(name="1Q", pin="13", side="right", slot="1/4"),
         elm.IcPin(name="2Q", pin="5", side="right", slot="2/4"),
@@ -200,7 +212,7 @@ def charge_pump() -> Sheet:
         elm.IcPin(name="2CX", pin="6", side="bottom", slot="3/3"),
     ]
     ic = sheet.add(elm.Ic(pins=pins, size=(5.0, 9.0), pinspacing=1.5, leadlen=0.75, plblsize=9, lsize=12)
-                   .at((6.0, 0.0)).label("U1\n74HC123", loc="center"))
+                   .at((6.0, 0.0)).label(sheet.label("U1"), loc="center"))
     a = {name: _pt(ic.absanchors[name]) for name in ("1B", "2A", "1A", "1CLR", "2B", "2CLR", "1Q", "2Q",
                                                      "1RCX", "VCC", "2RCX", "1CX", "GND", "2CX")}
     for name, point in a.items():
@@ -217,14 +229,31 @@ def charge_pump() -> Sheet:
     sheet.wire("RELAY", (bus_x, y1b), (bus_x, y2a), a["2A"])
     sheet.two("R5", elm.Resistor(), (1.5, y1b), (1.5, y1b - 3.0), loc="bottom")
     sheet.ground((1.5, y1b - 3.0))
-    # 1A to GND; the clears and 2B to 3.3 V, each by its own short lead.
+    # 1A to GND and 2B to 3.3 V, each by its own short lead.
     x, y = a["1A"]
     sheet.wire("GND", a["1A"], (x - 0.75, y))
     sheet.ground((x - 0.75, y))
-    for name in ("1CLR", "2B", "2CLR"):
-        x, y = a[name]
-        sheet.wire("3V3", a[name], (x - 0.75, y))
-        sheet.supply((x - 0.75, y), "3V3")
+    x, y = a["2B"]
+    sheet.wire("3V3", a["2B"], (x - 0.75, y))
+    sheet.supply((x - 0.75, y), "3V3")
+    # Both clears on one line, held low at power-up: R15 up to 3.3 V, C4 down to GND, D4 across R15.
+    (x, y1), (_, y2) = a["1CLR"], a["2CLR"]
+    bus_x = x - 2.0
+    node = (bus_x - 2.0, y2)
+    top = (node[0], y2 + 2.5)
+    sheet.wire("CLR", a["1CLR"], (bus_x, y1), (bus_x, y2))
+    sheet.wire("CLR", a["2CLR"], (bus_x, y2), node)
+    sheet.dot((bus_x, y2))
+    sheet.two("R15", elm.Resistor(), node, top, pins=("2", "1"), loc="top")
+    sheet.supply(top, "3V3")
+    sheet.two("C4", elm.Capacitor(), node, (node[0], y2 - 1.5), pins=("1", "2"), loc="top")
+    sheet.ground((node[0], y2 - 1.5))
+    d_x = node[0] - 3.0
+    sheet.wire("CLR", node, (d_x, y2))
+    sheet.two("D4", elm.Diode(), (d_x, y2), (d_x, top[1]), pins=("A", "K"), loc="top")
+    sheet.wire("3V3", (d_x, top[1]), top)
+    sheet.dot(node)
+    sheet.dot(top)
 
     # Top: VCC to 3.3 V; each Rext/Cext pin to its timing resistor (up, to 3.3 V) and its
     # capacitor (out to the side, down to GND).
@@ -238,16 +267,18 @@ def charge_pump() -> Sheet:
         sheet.dot(node)
         sheet.two(r, elm.Resistor(), node, (x, y + 5.0), pins=("2", "1"), loc="top" if side < 0 else "bottom")
         sheet.supply((x, y + 5.0), "3V3")
-        cx = x + 2.25 * side
+        cx = x + 3.25 * side
         sheet.wire(net, node, (cx, node[1]))
         sheet.two(c, elm.Capacitor(), (cx, node[1]), (cx, node[1] - 1.5), pins=("1", "2"),
                   loc="bottom" if side < 0 else "top")
         sheet.ground((cx, node[1] - 1.5))
-    # Bottom: GND and the Cext pins to GND.
+    # Bottom: GND and the Cext pins to GND; C3, U1's decoupling, beside its GND pin.
     for name in ("1CX", "GND", "2CX"):
         x, y = a[name]
         sheet.wire("GND", a[name], (x, y - 0.5))
         sheet.ground((x, y - 0.5))
+    x, y = a["2CX"]
+    decoupling(sheet, "C3", (x + 2.0, y - 0.5), "3V3")
 
     # Right: the diode OR into R8 and Q1's base, R9 holding the base low.
     x1q, y1q = a["1Q"]
@@ -284,12 +315,187 @@ def safety_key_loop() -> Sheet:
     sheet.add(elm.Label().at((6.0, -2.6)).label(
         "K1 (treadguard's relay) closes only while energized; SK, the\n"
         "treadmill's own safety key, stays in the loop: either opening\n"
-        "stops the belt, exactly as pulling the key does.", loc="center", fontsize=11))
+        "stops the belt, exactly as pulling the key does.\n"
+        f"K1's contacts: {netlist.RELAY_CONTACT_RATING}: a key loop is a few mA.", loc="center", fontsize=11))
     sheet.title_at((-6.0, 6.5))
     return sheet
 
 
-SHEETS = (relay_driver, charge_pump, safety_key_loop)
+def range_sensor() -> Sheet:
+    """The HC-SR04: TRIG straight from GPIO 23, its 5 V ECHO through R16/R17 to GPIO 24."""
+    import schemdraw.elements as elm
+
+    sheet = Sheet("range-sensor", "Range sensor (range.enabled = true): ECHO through a divider",
+                  netlist.RANGE_SENSOR)
+    pins = [elm.IcPin(name="GND", side="left", slot="1/4"), elm.IcPin(name="ECHO", side="left", slot="2/4"),
+            elm.IcPin(name="TRIG", side="left", slot="3/4"), elm.IcPin(name="VCC", side="left", slot="4/4")]
+    ic = sheet.add(elm.Ic(pins=pins, size=(3.0, 6.0), pinspacing=1.5, leadlen=0.75, lsize=12)
+                   .at((10.0, 0.0)).label(sheet.label("U2"), loc="center"))
+    a = {name: _pt(ic.absanchors[name]) for name in ("GND", "ECHO", "TRIG", "VCC")}
+    for name, point in a.items():
+        sheet.pins[("U2", name)] = point
+    x, y = a["VCC"]
+    sheet.wire("5V", a["VCC"], (x - 1.0, y))
+    sheet.supply((x - 1.0, y), "5V")
+    x, y = a["GND"]
+    sheet.wire("GND", a["GND"], (x - 1.0, y))
+    sheet.ground((x - 1.0, y))
+    x, y = a["TRIG"]
+    sheet.port((0.0, y), "TRIG", "GPIO 23 (pin 16)")
+    sheet.wire("TRIG", (0.0, y), a["TRIG"])
+    x, y = a["ECHO"]
+    node = (3.0, y)
+    sheet.port((0.0, y), "ECHO", "GPIO 24 (pin 18)")
+    sheet.wire("ECHO", (0.0, y), node)
+    sheet.two("R16", elm.Resistor(), (x - 3.5, y), node, pins=("1", "2"), loc="top")
+    sheet.wire("ECHO_5V", (x - 3.5, y), a["ECHO"])
+    sheet.two("R17", elm.Resistor(), node, (node[0], y - 3.0), pins=("1", "2"), loc="bottom")
+    sheet.ground((node[0], y - 3.0))
+    sheet.dot(node)
+    volts = netlist.divided_echo_v()
+    sheet.add(elm.Label().at((4.5, y - 4.8)).label(
+        f"ECHO is a {netlist.ECHO_HIGH_V:g} V signal; R16 and R17 divide it: "
+        f"{netlist.ECHO_HIGH_V:g} V x 2 kΩ / (1 kΩ + 2 kΩ) = {volts:.1f} V at GPIO 24.\n"
+        "Without them the 5 V reaches the 3.3 V pin and damages it. Fit them at the sensor end,\n"
+        "so the cable carries 3.3 V (cables.svg, W4). TRIG needs no divider.",
+        loc="center", fontsize=11))
+    sheet.title_at((-4.0, a["VCC"][1] + 2.0))
+    return sheet
+
+
+def console() -> Sheet:
+    """The console panel: the arm button to GND, the RGB LED through its resistors, the buzzer's NPN."""
+    import schemdraw.elements as elm
+
+    sheet = Sheet("console", "Console (optional, [console]): arm button, status light, buzzer", netlist.CONSOLE)
+    # The arm button: from GPIO 5 to GND; the pin's own pull-up holds it high.
+    y = 11.0
+    sheet.port((0.0, y), "BUTTON", "GPIO 5 (pin 29)")
+    sheet.wire("BUTTON", (0.0, y), (3.0, y))
+    sheet.two("S1", elm.Button(), (3.0, y), (3.0, y - 2.0), pins=("1", "2"), loc="bottom")
+    sheet.ground((3.0, y - 2.0))
+    # The status light: each colour through its resistor; the common cathode to GND.
+    bus_x = 10.0
+    rows = (("R10", "R", "LED_R", "red", "GPIO 16 (pin 36)", 7.0),
+            ("R11", "G", "LED_G", "green", "GPIO 20 (pin 38)", 5.0),
+            ("R12", "B", "LED_B", "blue", "GPIO 21 (pin 40)", 3.0))
+    for ref, pin, net, colour, where, y in rows:
+        sheet.port((0.0, y), net, where)
+        sheet.wire(net, (0.0, y), (2.0, y))
+        sheet.two(ref, elm.Resistor(), (2.0, y), (5.0, y), pins=("1", "2"), loc="top")
+        led = sheet.add(elm.LED().endpoints((5.0, y), (8.0, y)).label(colour, loc="top"))
+        sheet.pins[("LED1", pin)] = (5.0, y)
+        sheet.bodies.append(("LED1", (5.0, y), (8.0, y)))
+        del led
+        sheet.wire("GND", (8.0, y), (bus_x, y))
+    k = (bus_x, rows[-1][5])
+    sheet.wire("GND", (bus_x, rows[0][5]), k)
+    sheet.pins[("LED1", "K")] = k
+    sheet.ground(k)
+    sheet.dot((bus_x, rows[1][5]))
+    sheet.dot((bus_x, rows[2][5]))
+    sheet.add(elm.Label().at((bus_x + 0.4, rows[1][5] + 0.6)).label(sheet.label("LED1"), loc="right", halign="left"))
+    # The buzzer: GPIO 12 through R13 into Q2's base, R14 holding it off, the buzzer from 5 V to the collector.
+    y = -4.0
+    sheet.port((0.0, y), "BUZZER", "GPIO 12 (pin 32)")
+    sheet.wire("BUZZER", (0.0, y), (1.5, y))
+    sheet.two("R13", elm.Resistor(), (1.5, y), (4.5, y), pins=("1", "2"), loc="top")
+    node = (5.5, y)
+    sheet.wire("Q2_B", (4.5, y), node, (6.5, y))
+    sheet.dot(node)
+    sheet.two("R14", elm.Resistor(), node, (node[0], y - 3.0), pins=("1", "2"), loc="bottom")
+    sheet.ground((node[0], y - 3.0))
+    collector, emitter = _npn(sheet, "Q2", (6.5, y))
+    sheet.wire("GND", emitter, (emitter[0], emitter[1] - 0.5))
+    sheet.ground((emitter[0], emitter[1] - 0.5))
+    x, yc = collector
+    low, top = (x, yc + 0.75), (x, yc + 3.25)
+    sheet.wire("BUZ_LOW", collector, low)
+    sheet.two("BZ1", elm.RBox(), top, low, pins=("+", "-"), loc="bottom")
+    sheet.supply(top, "5V")
+    sheet.add(elm.Label().at((x - 0.35, top[1] - 0.35)).label("+", loc="center", fontsize=11))
+    sheet.title_at((-4.0, 13.0))
+    return sheet
+
+
+SHEETS = (relay_driver, charge_pump, safety_key_loop, range_sensor, console)
+
+
+# -- the belt sensor's place (a drawing, not a schematic) -----------------------------------------
+def hall_placement_svg() -> str:
+    """Where the hall sensor and its magnet sit at the front roller: an end view of the roller with
+    the magnet on its surface and the sensor across the gap, and a top view showing the magnet
+    beyond the belt's edge. Sizes and figures come from netlist.HALL_PLACEMENT."""
+    import schemdraw
+    import schemdraw.elements as elm
+    from schemdraw.segments import SegmentCircle, SegmentPoly
+
+    place = netlist.HALL_PLACEMENT
+    schemdraw.use("svg")
+    d = schemdraw.Drawing(show=False, margin=0.8)
+    d.config(fontsize=12, unit=2.0, lw=1.5)
+
+    def shape(*segments):
+        e = elm.Element()
+        e.segments.extend(segments)
+        return d.add(e.at((0.0, 0.0)).theta(0))  # the segments' own coordinates are the drawing's
+
+    def box(x0, y0, x1, y1, fill="none"):
+        return shape(SegmentPoly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], closed=True, fill=fill))
+
+    def line(a, b, **kwargs):
+        d.add((elm.Arrow(**kwargs) if kwargs else elm.Line()).endpoints(a, b))
+
+    def text(at, words, align="left", size=11):
+        loc = {"left": "right", "right": "left", "center": "center"}[align]
+        d.add(elm.Label().at(at).label(words, loc=loc, halign=align, fontsize=size))
+
+    # End view: the roller, the belt over its top, the magnet on its surface at the bottom, the
+    # sensor below it across the gap, on a bracket from the frame.
+    r = 2.5
+    shape(SegmentCircle((0.0, 0.0), r), SegmentCircle((0.0, 0.0), 0.15, fill="black"))
+    line((-4.5, r + 0.1), (0.0, r + 0.1))
+    line((0.0, r + 0.1), (5.0, r + 0.1), arrow="->")
+    text((5.2, r + 0.1), "the belt, toward the rear")
+    d.add(elm.Arc2(k=0.3, arrow="->").at((-1.3, 1.3)).to((1.3, 1.3)))
+    box(-0.35, -r - 0.3, 0.35, -r, fill="black")  # the magnet
+    gap_top, gap_bottom = -r - 0.3, -r - 1.0
+    box(-0.5, gap_bottom - 0.5, 0.5, gap_bottom, fill="lightgray")  # the sensor
+    box(-2.8, gap_bottom - 0.9, 0.8, gap_bottom - 0.5)  # its bracket
+    line((-2.8, gap_bottom - 0.7), (-4.5, gap_bottom - 0.7))
+    text((-4.7, gap_bottom - 0.7), "to the frame", align="right")
+    line((0.6, gap_top), (1.9, gap_top))
+    line((0.6, gap_bottom), (1.9, gap_bottom))
+    line((1.6, gap_top + 0.6), (1.6, gap_top), arrow="->")
+    line((1.6, gap_bottom - 0.6), (1.6, gap_bottom), arrow="->")
+    text((2.1, (gap_top + gap_bottom) / 2), f"gap {place.gap_mm[0]:g} to {place.gap_mm[1]:g} mm")
+    text((3.1, -0.9), f"magnet: {place.magnet},\nglued on the roller's surface,\nits south pole facing out")
+    line((3.0, -1.5), (0.4, -r - 0.15))  # a leader to the magnet
+    text((1.1, gap_bottom - 1.7), f"{place.sensor}, its marked face\ntoward the magnet; shielded cable W2\n"
+                                  "to the Pi, the shield grounded at the Pi only")
+    text((-r - 0.3, 0.0), f"front roller, end view\n({place.roller_diameter_mm:g} mm; not to scale)",
+         align="right")
+
+    # Top view: the roller under the belt; the magnet and the sensor beyond the belt's edge.
+    y0, x0 = -11.0, -4.5
+    box(x0, y0, x0 + 10.0, y0 + 1.6)  # the roller
+    box(x0 + 2.5, y0 - 0.4, x0 + 10.0, y0 + 2.0, fill="lightgray")  # the belt over it
+    box(x0 + 0.9, y0 + 0.5, x0 + 1.5, y0 + 1.1, fill="black")  # the magnet, beyond the belt's edge
+    box(x0 + 0.7, y0 - 1.3, x0 + 1.7, y0 - 0.8)  # the sensor (below the roller; seen from above here)
+    text((x0 + 6.25, y0 + 0.8), "belt", align="center")
+    text((x0 + 10.3, y0 + 0.8), "front roller, top view")
+    line((x0 + 1.5, y0 + 2.6), (x0 + 2.5, y0 + 2.6), arrow="<->")
+    text((x0 + 2.7, y0 + 2.9), f"the magnet at least {place.beyond_belt_mm:g} mm outside the belt's edge,\n"
+                               "where the belt never runs")
+    text((x0 + 1.9, y0 - 1.05), "the sensor, under the magnet")
+    per_m = place.pulses_per_m
+    text((x0, y0 - 3.2),
+         f"{place.magnets} magnet on a {place.roller_diameter_mm:g} mm roller: one pulse per "
+         f"{math.pi * place.roller_diameter_mm / place.magnets:.0f} mm of belt, belt.pulses_per_m = {per_m:.1f}\n"
+         "(treadguard calibrate measures yours). Power the sensor from 3.3 V:\n"
+         "a sensor output pulled up to 5 V would damage GPIO 27.")
+    text((-7.0, 5.5), "Belt sensor: the hall sensor and its magnet at the front roller", size=15)
+    return _clean_schemdraw(d.get_imagedata("svg").decode("utf-8"))
 
 
 # -- the checks of a drawn sheet ------------------------------------------------------------------
@@ -433,6 +639,7 @@ def render_all() -> dict[str, str]:
     for make in SHEETS:
         sheet = make()
         out[f"{sheet.name}.svg"] = sheet.svg()
+    out["hall-sensor.svg"] = hall_placement_svg()
     out["cables.svg"] = cables_svg()
     return out
 

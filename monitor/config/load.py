@@ -19,6 +19,7 @@ from monitor.config.schema import (
     ACCEL_FULL_SCALES_G,
     CHARGE_PUMP_MIN_LOOP_HZ,
     DERIVED,
+    DSO32_ACCEL_FULL_SCALES_G,
     GYRO_FULL_SCALES_DPS,
     RELATIONS,
     RULES,
@@ -124,6 +125,12 @@ def _cross_checks(config: Config) -> list[str]:
     if imu.gyro_full_scale_dps not in GYRO_FULL_SCALES_DPS:
         problems.append(f"imu.gyro_full_scale_dps is {imu.gyro_full_scale_dps}, must be one of "
                         + ", ".join(map(str, GYRO_FULL_SCALES_DPS)))
+    if imu.part != "auto" and imu.driver != "lsm6ds3":
+        problems.append(f"imu.part = \"{imu.part}\" names an LSM6 part, so it needs imu.driver = \"lsm6ds3\" "
+                        f"(it is \"{imu.driver}\"); use imu.part = \"auto\" for other drivers")
+    if imu.part == "lsm6dso32" and imu.accel_full_scale_g not in DSO32_ACCEL_FULL_SCALES_G:
+        problems.append(f"imu.accel_full_scale_g is {imu.accel_full_scale_g}, which the LSM6DSO32 does not "
+                        "have (imu.part = \"lsm6dso32\"): use " + ", ".join(map(str, DSO32_ACCEL_FULL_SCALES_G)))
     if 0 < imu.i2c_address < 8:
         problems.append(f"imu.i2c_address ({imu.i2c_address}) is a reserved I2C address; use 0 for the chip's usual one")
     belt = config.belt

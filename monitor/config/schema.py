@@ -23,6 +23,9 @@ RELAY_DRIVES = ("level", "charge_pump")
 # rate up; below it the gap between toggles nears the circuit's shortest pulse width.
 CHARGE_PUMP_MIN_LOOP_HZ = 80.0
 ACCEL_FULL_SCALES_G = (2, 4, 8, 16)
+# imu.part: the exact part where WHO_AM_I cannot tell (0x6C: LSM6DSOX, LSM6DSO or LSM6DSO32).
+IMU_PARTS = ("auto", "lsm6dsox", "lsm6dso", "lsm6dso32")
+DSO32_ACCEL_FULL_SCALES_G = (4, 8, 16)  # its 32 g is past imu.max_accel_mps2's largest bound
 GYRO_FULL_SCALES_DPS = (250, 500, 1000, 2000)
 # Where trip records may go: the service's state folder, or a person's or a desk's own folders.
 TRIP_DIR_ROOTS = ("/var/lib", "/home", "/srv", "/tmp")
@@ -52,6 +55,12 @@ class SessionConfig:
 @dataclass(frozen=True)
 class ImuConfig:
     driver: str = setting("mpu6050", "which IMU chip is on the waist clip", choices=IMU_DRIVERS)
+    part: str = setting(
+        "auto", "the exact part, for imu.driver = \"lsm6ds3\" where the chip's WHO_AM_I cannot tell: "
+        "the LSM6DSOX, LSM6DSO and LSM6DSO32 all answer 0x6C, and the LSM6DSO32 reads twice the range "
+        "on the same codes (1 g would show as 4.9 m/s²); \"auto\": the WHO_AM_I names it, and a chip "
+        "answering 0x6C is refused until this names the part printed on it", choices=IMU_PARTS,
+    )
     mount: list = setting(
         [], "3x3 rotation from the sensor frame to the treadmill frame (x to the console, "
         "y left, z up) with the walker upright, measured by `treadguard calibrate`; empty: found from "
