@@ -373,3 +373,13 @@ def test_the_carry_distance_must_not_hold_a_stop_past_the_no_step_limit(carry_m,
 def test_the_old_fixed_step_threshold_is_an_unknown_setting_that_names_the_new_ones():
     problems = drift_problems(step_accel_mps2=1.5)
     assert "drift.step_accel_mps2" in problems[0] and "unknown setting" in problems[0]
+
+
+@pytest.mark.parametrize("mount", ["false", "1.5", '"upright"'])
+def test_a_mount_that_is_not_a_list_is_named_as_wrong_not_a_crash(tmp_path, mount):
+    path = tmp_path / "config.toml"
+    path.write_text(f"[imu]\nmount = {mount}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(str(path))
+    assert any("imu.mount" in p and "3x3" in p for p in err.value.problems), err.value.problems
+    assert not any("could not be checked" in p for p in err.value.problems)

@@ -243,7 +243,8 @@ def _check_rotation(value: list) -> tuple[Any, str | None]:
     """A 3x3 rotation (rows orthonormal, determinant +1), or [] for none."""
     if value == []:
         return value, None
-    if (len(value) != 3 or any(not isinstance(row, list) or len(row) != 3 for row in value)
+    if (not isinstance(value, list) or len(value) != 3
+            or any(not isinstance(row, list) or len(row) != 3 for row in value)
             or any(isinstance(x, bool) or not isinstance(x, (int, float)) for row in value for x in row)):
         return value, f"must be a 3x3 list of numbers, e.g. {_ROTATION_EXAMPLE}, not {shown(value)}"
     rows = [[float(x) for x in row] for row in value]
