@@ -30,7 +30,8 @@ def _say(line: str) -> None:
 class Bridge:
     def __init__(self, *, socket_path: str, session_db: str, rules: SessionRules, silence_s: float,
                  state_interval_s: float, publisher: MqttPublisher | None = None,
-                 dashboard_bind: str | None = None, dashboard_port: int = 0, device_id: str = "treadmill",
+                 dashboard_bind: str | None = None, dashboard_port: int = 0, dashboard_hosts: tuple[str, ...] = (),
+                 device_id: str = "treadmill",
                  trip_dir: str = "", plot: PlotMaker | None = None,
                  say: Callable[[str], None] = _say, monotonic: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time) -> None:
@@ -59,7 +60,8 @@ class Bridge:
         if dashboard_bind is not None:
             dashboard = Dashboard(self.live, device_id=device_id, session_db=session_db, trip_dir=trip_dir,
                                   plot=plot)
-            self.server = DashboardServer(dashboard, dashboard_bind, dashboard_port)
+            self.server = DashboardServer(dashboard, dashboard_bind, dashboard_port,
+                                          extra_hosts=tuple(dashboard_hosts), say=say)
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._housekeeping, name="bridge-housekeeping", daemon=True)
 

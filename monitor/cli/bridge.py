@@ -91,7 +91,8 @@ def bridge_command(args: argparse.Namespace) -> int:
                         silence_s=settings.status_silence_s, state_interval_s=settings.state_interval_s,
                         publisher=publisher,
                         dashboard_bind=settings.dashboard_bind if settings.dashboard_enabled else None,
-                        dashboard_port=settings.dashboard_port, device_id=settings.device_id,
+                        dashboard_port=settings.dashboard_port, dashboard_hosts=tuple(settings.dashboard_hosts),
+                        device_id=settings.device_id,
                         trip_dir=config.record.trip_dir, plot=_plot_maker(config))
     except SessionLogError as err:
         return fail(f"{err}; the bridge was not started", EXIT_FAILED)
