@@ -81,12 +81,17 @@ def test_discovery_is_retained_trips_are_events_and_availability_follows_the_dae
         daemon.set(state="armed", relay_energized=True, belt_mps=1.3)
         early.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["armed"], what="armed state")
         daemon.set(state="tripped", relay_energized=False, trips=1,
-                   trip={"t_s": 4.0, "wall_time": 1.7e9, "reason": "drift", "detail": "drift_carried",
-                         "describe": "tripped at 4.000 s: drift (drift_carried: carried_m=0.52)",
-                         "values": {"carried_m": 0.52}})
+                   trip={"t_s": 4.0, "wall_time": 1.7e9, "reason": "drift", "detail": "stopped_stepping",
+                         "describe": "tripped at 4.000 s: drift (stopped_stepping: carried_m=0.52)",
+                         "values": {"no_step_s": 1.6, "no_step_limit_s": 1.5, "carried_m": 0.52,
+                                    "belt_mps": 0.9}})
         trip = json.loads(early.wait_for(lambda m: m.topic == TOPICS.trip, what="a trip event").payload)
-        assert trip["event_type"] == "drift" and trip["detail"] == "drift_carried"
-        assert "carried_m=0.52" in trip["describe"]
+        assert trip["event_type"] == "drift" and trip["detail"] == "stopped_stepping"
+        # the words `treadguard trips show` says, at the wall-clock time, not seconds since the start
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1.7e9))
+        assert trip["describe"].startswith(f"tripped at {when}: no step for 1.60 s (the limit is 1.50 s")
+        assert "carried the walker back 0.52 m" in trip["describe"] and "4.000 s" not in trip["describe"]
+        assert trip["time"] == time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(1.7e9))
         state = json.loads(early.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["tripped"],
                                           what="tripped state").payload)
         assert state["last_trip_reason"] == "drift"

@@ -26,6 +26,7 @@ from monitor.bridge.host_names import HostCheck, host_of
 from monitor.bridge.live import LiveState
 from monitor.bridge.session_log import TripRow, newest_trip_id, read_sessions, read_trips
 from monitor.bridge.trip_files import TripFile, find_record, read_trip_folder
+from monitor.bridge.trip_words import TripWords
 
 # A plot of a trip record: (record) -> (content type, bytes), or None with the reason.
 PlotMaker = Callable[[TripFile], "tuple[str, bytes] | str"]
@@ -35,8 +36,9 @@ class Dashboard:
     """What the pages are made from; the server and its handler only route to it."""
 
     def __init__(self, live: LiveState, *, device_id: str, session_db: str, trip_dir: str,
-                 plot: PlotMaker | None = None) -> None:
+                 plot: PlotMaker | None = None, words: TripWords | None = None) -> None:
         self.live = live
+        self.words = words or TripWords()
         self.device_id = device_id
         self.session_db = session_db
         self.trip_dir = trip_dir
@@ -57,7 +59,8 @@ class Dashboard:
         except Exception:
             sessions = []
         return page.render_home(self.live.view(), device_id=self.device_id, trips=trips, sessions=sessions,
-                                folder=folder, records_for=records, nonce=nonce, has_plots=self.plot is not None)
+                                folder=folder, records_for=records, nonce=nonce, has_plots=self.plot is not None,
+                                words=self.words)
 
     def live_json(self) -> bytes:
         return page.dumps(page.live_json(self.live.view(), newest_trip_id(self.session_db)))
@@ -86,7 +89,8 @@ class Dashboard:
             url = None
         else:
             note, url = "", f"/plot/{record.stamp}.svg"
-        return page.render_trip(trip, record, device_id=self.device_id, plot_url=url, plot_note=note, nonce=nonce)
+        return page.render_trip(trip, record, device_id=self.device_id, plot_url=url, plot_note=note, nonce=nonce,
+                                words=self.words)
 
     def plot_of(self, stamp: str) -> tuple[str, bytes] | None:
         if self.plot is None:

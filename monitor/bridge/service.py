@@ -21,6 +21,7 @@ from monitor.bridge.session_log import SessionLog, SessionLogError, read_trips
 from monitor.bridge.sessions import Phase, SessionRules, SessionTracker, TripSeen
 from monitor.bridge.snapshot import Snapshot, TripInfo
 from monitor.bridge.status_client import StatusClient
+from monitor.bridge.trip_words import TripWords, iso_time, local_time
 
 
 def _say(line: str) -> None:
@@ -32,10 +33,11 @@ class Bridge:
                  state_interval_s: float, publisher: MqttPublisher | None = None,
                  dashboard_bind: str | None = None, dashboard_port: int = 0, dashboard_hosts: tuple[str, ...] = (),
                  device_id: str = "treadmill",
-                 trip_dir: str = "", plot: PlotMaker | None = None,
+                 trip_dir: str = "", plot: PlotMaker | None = None, words: TripWords | None = None,
                  say: Callable[[str], None] = _say, monotonic: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time) -> None:
         self.say = say
+        self.words = words or TripWords()
         self.monotonic = monotonic
         self.wall_clock = wall_clock
         self.live = LiveState()
@@ -59,7 +61,7 @@ class Bridge:
         self.server = None
         if dashboard_bind is not None:
             dashboard = Dashboard(self.live, device_id=device_id, session_db=session_db, trip_dir=trip_dir,
-                                  plot=plot)
+                                  plot=plot, words=self.words)
             self.server = DashboardServer(dashboard, dashboard_bind, dashboard_port,
                                           extra_hosts=tuple(dashboard_hosts), say=say)
         self._stop = threading.Event()
@@ -94,11 +96,16 @@ class Bridge:
             self.live.update(snapshot, self.tracker.totals, self.tracker.phase is Phase.WALKING)
         for event in events:
             if isinstance(event, TripSeen) and self.publisher is not None:
-                trip = event.trip
-                self.publisher.offer_trip({"event_type": trip.reason, "detail": trip.detail,
-                                           "describe": trip.describe, "wall_time": event.wall_time,
-                                           "values": trip.values})
+                self.publisher.offer_trip(self.trip_event(event, snapshot.walking))
         self._publish_state()
+
+    def trip_event(self, event: TripSeen, walking: str | None) -> dict:
+        """The Home Assistant event of a trip: its plain words and its wall-clock time."""
+        trip = event.trip
+        words = self.words.sentence(trip.detail, trip.values, walking)
+        return {"event_type": trip.reason, "detail": trip.detail,
+                "describe": f"tripped at {local_time(event.wall_time)}: {words}",
+                "time": iso_time(event.wall_time), "wall_time": event.wall_time, "values": trip.values}
 
     def on_link(self, is_live: bool, why: str) -> None:
         self.live.set_link(is_live, why)

@@ -58,6 +58,7 @@ def bridge_command(args: argparse.Namespace) -> int:
     from monitor.bridge.service import Bridge
     from monitor.bridge.session_log import SessionLogError
     from monitor.bridge.sessions import SessionRules
+    from monitor.bridge.trip_words import TripWords
 
     publisher = None
     if settings.mqtt_host:
@@ -93,7 +94,7 @@ def bridge_command(args: argparse.Namespace) -> int:
                         dashboard_bind=settings.dashboard_bind if settings.dashboard_enabled else None,
                         dashboard_port=settings.dashboard_port, dashboard_hosts=tuple(settings.dashboard_hosts),
                         device_id=settings.device_id,
-                        trip_dir=config.record.trip_dir, plot=_plot_maker(config))
+                        trip_dir=config.record.trip_dir, plot=_plot_maker(config), words=TripWords(config))
     except SessionLogError as err:
         return fail(f"{err}; the bridge was not started", EXIT_FAILED)
     except OSError as err:  # the dashboard's address is taken or not ours
