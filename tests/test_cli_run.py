@@ -163,3 +163,55 @@ def test_the_bench_plays_a_scenario_live_and_scores_it(simulated, capsys):
     assert "scenario fall-fwd-2kmh: falls forward toward the console at 2 km/h" in out
     assert re.search(r"TRIPPED \+0\.\d\d s from the event: fall/fall_detected", out)
     assert "rear edge while the belt moved" in out and "; safe" in out
+
+
+def _served_paths(monkeypatch) -> list[tuple[str, bool]]:
+    """Where the bench serves its status socket, and whether a socket was there at once."""
+    import os
+
+    served = []
+    real = bench_session_module.serve_status
+
+    def serve(config, daemon, path):
+        service = real(config, daemon, path)
+        served.append((path, os.path.exists(path)))
+        return service
+    monkeypatch.setattr(bench_session_module, "serve_status", serve)
+    return served
+
+
+def _records(folder) -> list[str]:
+    return sorted(p.name for p in folder.glob("trip-*.json")) if folder.exists() else []
+
+
+def test_a_bench_run_with_a_config_serves_its_socket_and_keeps_its_trips_out_of_the_real_folder(
+        simulated, monkeypatch, tmp_path, capsys):
+    served = _served_paths(monkeypatch)
+    config = tmp_path / "desk.toml"
+    config.write_text(f'[record]\ntrip_dir = "{tmp_path / "real-trips"}"\n'
+                      f'[status]\nsocket_path = "{tmp_path / "desk.sock"}"\n')
+    assert main(["run", "--bench", "--config", str(config)]) == 0
+    assert served == [(str(tmp_path / "desk.sock"), True)]
+    assert _records(tmp_path / "real-trips") == []  # the treadmill's own record of trips holds no bench trip
+    assert len(_records(tmp_path / "state" / "treadguard" / "bench-trips")) == 1
+    capsys.readouterr()
+
+
+def test_a_bench_run_keeps_its_trips_where_it_is_told_and_serves_the_desk_socket_by_default(
+        simulated, monkeypatch, tmp_path, capsys):
+    from monitor.service.outputs.status_socket import desk_socket_path
+
+    served = _served_paths(monkeypatch)
+    config = tmp_path / "desk.toml"
+    config.write_text(f'[record]\ntrip_dir = "{tmp_path / "real-trips"}"\n')
+    assert main(["run", "--bench", "--config", str(config), "--trip-dir", str(tmp_path / "asked")]) == 0
+    assert served == [(desk_socket_path(), True)]  # never the service's /run/treadguard/status.sock
+    assert len(_records(tmp_path / "asked")) == 1 and _records(tmp_path / "real-trips") == []
+    capsys.readouterr()
+
+
+def test_trip_dir_without_the_bench_is_refused(tmp_path, capsys):
+    config = tmp_path / "desk.toml"
+    config.write_text("")
+    assert main(["run", "--config", str(config), "--trip-dir", str(tmp_path)]) == 2
+    assert "--trip-dir is for --bench only" in capsys.readouterr().err

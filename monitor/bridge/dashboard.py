@@ -35,14 +35,18 @@ PlotMaker = Callable[[TripFile], "tuple[str, bytes] | str"]
 class Dashboard:
     """What the pages are made from; the server and its handler only route to it."""
 
-    def __init__(self, live: LiveState, *, device_id: str, session_db: str, trip_dir: str,
+    def __init__(self, live: LiveState, *, device_id: str, session_db: str, trip_dir: str | Callable[[], str],
                  plot: PlotMaker | None = None, words: TripWords | None = None) -> None:
         self.live = live
         self.words = words or TripWords()
         self.device_id = device_id
         self.session_db = session_db
-        self.trip_dir = trip_dir
+        self._trip_dir = trip_dir  # a folder, or what says the folder now (the daemon's, or a bench run's)
         self.plot = plot
+
+    @property
+    def trip_dir(self) -> str:
+        return self._trip_dir() if callable(self._trip_dir) else self._trip_dir
 
     def _trips(self) -> list[TripRow]:
         try:
@@ -209,4 +213,5 @@ class DashboardServer:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    sys.stderr.write(line + "\n")  # one write: lines of other threads never run into it
+    sys.stderr.flush()

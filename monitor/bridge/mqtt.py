@@ -178,7 +178,7 @@ class MqttPublisher:
     """Connects in the background, publishes what the Outbox holds, says online/offline."""
 
     def __init__(self, broker: BrokerSettings, topics: Topics, version: str, *,
-                 say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)) -> None:
+                 say: Callable[[str], None] = lambda line: (sys.stderr.write(line + "\n"), sys.stderr.flush())) -> None:
         import paho.mqtt.client as mqtt  # the optional extra: imported only when MQTT is configured
 
         self.broker = broker

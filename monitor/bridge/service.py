@@ -25,7 +25,8 @@ from monitor.bridge.trip_words import TripWords, iso_time, local_time
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    sys.stderr.write(line + "\n")  # one write: lines of other threads never run into it
+    sys.stderr.flush()
 
 
 class Bridge:
@@ -34,6 +35,7 @@ class Bridge:
                  dashboard_bind: str | None = None, dashboard_port: int = 0, dashboard_hosts: tuple[str, ...] = (),
                  device_id: str = "treadmill",
                  trip_dir: str = "", plot: PlotMaker | None = None, words: TripWords | None = None,
+                 bench: tuple[str, str] | None = None,
                  say: Callable[[str], None] = _say, monotonic: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time) -> None:
         self.say = say
@@ -56,11 +58,15 @@ class Bridge:
         if newest:
             t = newest[0]
             self.live.set_last_trip(TripInfo(t.wall_time, t.t_s, t.reason, t.detail, t.describe, t.values))
+        # bench: (socket, trip folder) of a desk bench run, followed while the daemon's socket is absent
         self.client = StatusClient(socket_path, self.on_snapshot, self.on_link, silence_s=silence_s,
-                                   wall_clock=wall_clock)
+                                   wall_clock=wall_clock, fallback=bench[0] if bench else None)
+
+        def trip_folder() -> str:  # the records of whichever is followed: the daemon's, or the bench's
+            return bench[1] if bench is not None and self.client.path == bench[0] else trip_dir
         self.server = None
         if dashboard_bind is not None:
-            dashboard = Dashboard(self.live, device_id=device_id, session_db=session_db, trip_dir=trip_dir,
+            dashboard = Dashboard(self.live, device_id=device_id, session_db=session_db, trip_dir=trip_folder,
                                   plot=plot, words=self.words)
             self.server = DashboardServer(dashboard, dashboard_bind, dashboard_port,
                                           extra_hosts=tuple(dashboard_hosts), say=say)
