@@ -105,3 +105,17 @@ def test_pages_allow_nothing_from_elsewhere(dashboard):
 
 def test_the_dashboard_listens_on_loopback_unless_the_config_opts_in():
     assert Config().bridge.dashboard_bind == "127.0.0.1"
+
+
+def test_a_refused_re_arm_is_shown_beside_the_trip_not_as_a_new_one(dashboard):
+    from monitor.bridge.session_log import read_trips
+
+    daemon, bridge, port = dashboard
+    daemon.set(state="tripped", relay_energized=False, trips=1, trip=TRIP)
+    wait_until(lambda: bridge.live.view().last_trip is not None)
+    daemon.set(rearm_refused={"t_s": 20.0, "wall_time": 1.7e9 + 7.5,
+                              "why": [{"reason": "fall", "detail": "fall_detected", "values": {}}]})
+    wait_until(lambda: "re-arm refused" in request(port, "GET", "/").body.decode())
+    live = json.loads(request(port, "GET", "/api/live").body)
+    assert "re-arm refused at " in live["text"]["last-trip"] and "fall_detected" in live["text"]["last-trip"]
+    assert len(read_trips(bridge.log.path)) == 1  # one trip, the stumble; the refusal is not a fall

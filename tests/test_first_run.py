@@ -62,3 +62,25 @@ def test_bench_says_what_it_is_doing_as_it_goes_and_its_table_fits_80_columns(mo
     assert sorted(line.split("done: ")[1].split(" (")[0] for line in said if "done: " in line) == [
         "stumble-fwd-2kmh", "walk-fwd-4kmh-10min"]
     assert widest(captured.out) <= 80 and widest(captured.err) <= 80
+
+
+def test_ctrl_c_in_a_folder_replay_stops_cleanly_with_one_line_and_exit_130(tmp_path):
+    import signal
+
+    demo = ROOT / "monitor" / "demo" / "walk-then-stumble.csv.gz"
+    for k in range(200):  # far more than are replayed before Ctrl-C arrives
+        (tmp_path / f"t{k:03d}.csv.gz").symlink_to(demo)
+    replay = subprocess.Popen([sys.executable, "-m", "monitor.cli.main", "replay", str(tmp_path), "--jobs", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                              start_new_session=True)
+    try:
+        assert "TRIP" in replay.stdout.readline()  # it is under way
+        os.killpg(replay.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
+        out, err = replay.communicate(timeout=60)
+    finally:
+        if replay.poll() is None:
+            os.killpg(replay.pid, signal.SIGKILL)
+            replay.wait()
+    assert replay.returncode == 130
+    assert err.splitlines() == [err.strip()] and err.startswith("treadguard: stopped (Ctrl-C) after ")
+    assert "of 200 trace(s)" in err and "Traceback" not in err + out

@@ -115,8 +115,17 @@ def live_texts(view: LiveView) -> dict[str, str]:
         "session": ("walking now" if view.is_session_open else "last session") if session else "none yet",
         "session-time": _duration(session.duration_s) if session else "—",
         "session-distance": _number(session.distance_m if session else None, "m", 0),
-        "last-trip": (f"{view.last_trip.reason} ({view.last_trip.detail})" if view.last_trip else "none"),
+        "last-trip": (f"{view.last_trip.reason} ({view.last_trip.detail})" if view.last_trip else "none")
+                     + _refused(view),
     }
+
+
+def _refused(view: LiveView) -> str:
+    """A re-arm refused since the trip: said beside it, never as a trip of its own."""
+    refusal = view.snapshot.rearm_refused if view.is_live and view.snapshot is not None else None
+    if refusal is None:
+        return ""
+    return f"; re-arm refused at {_when(refusal.wall_time)[11:]}: {refusal.detail}"
 
 
 def live_json(view: LiveView, trips_seen: int) -> dict:

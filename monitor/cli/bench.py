@@ -153,7 +153,9 @@ def bench_command(args: argparse.Namespace) -> int:
     else:
         # Longest first, so the two-minute budget is not spent waiting on one straggler.
         order = sorted(names, key=lambda n: -BY_NAME[n].duration_s)
-        with multiprocessing.Pool(jobs) as pool:
+        from monitor.service.sessions.replay_many import ignore_interrupts
+
+        with multiprocessing.Pool(jobs, initializer=ignore_interrupts) as pool:
             for name, rows in pool.imap_unordered(_named_run, order, chunksize=1):
                 done[name] = rows
                 progress.finished(name)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from monitor.config.load import ConfigError
     from monitor.config.schema import Config
 
-from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, fail  # noqa: F401 (shared by every command)
+from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail  # noqa: F401 (shared by every command)
 
 MAX_COLUMNS = 80
 
@@ -30,12 +30,20 @@ def wrapped(text: str, indent: str = "", more: str = "  ") -> str:
                          break_long_words=False, break_on_hyphens=False)
 
 
+def said(text: str, stream: Any) -> str:
+    """A message for a person: fitted to the terminal when `stream` is one (or COLUMNS says how
+    wide), one whole line otherwise, so that a log or the journal keeps each message on one line."""
+    is_terminal = hasattr(stream, "isatty") and stream.isatty()
+    return wrapped(text) if is_terminal or "COLUMNS" in os.environ else text
+
+
 def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
-    """Every problem in a config on its own lines, fitted to the terminal, then what was not done;
+    """Every problem in a config on its own line(s), fitted to the terminal, then what was not done;
     the exit status."""
     for problem in err.problems:
-        print(wrapped(f"treadguard: {err.source}: {problem}"), file=sys.stderr)
-    print(wrapped(f"treadguard: {len(err.problems)} problem(s) in {err.source}; {consequence}"), file=sys.stderr)
+        print(said(f"treadguard: {err.source}: {problem}", sys.stderr), file=sys.stderr)
+    print(said(f"treadguard: {len(err.problems)} problem(s) in {err.source}; {consequence}", sys.stderr),
+          file=sys.stderr)
     return code
 
 
