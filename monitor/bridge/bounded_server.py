@@ -7,8 +7,9 @@ traceback. Here at most `max_connections` are open at once and each socket gives
 after `timeout_s` without a byte. When all are taken, the connection that has waited
 longest for its request head is closed to make room: a browser's request arrives in
 milliseconds, a slow attacker's never does, so people keep being served. When none
-is waiting (all busy answering), the newcomer gets a short 503. What was dropped is
-said in one line at most every `quiet_s`, never a traceback.
+is waiting (all busy answering), the newcomer is closed at once (a browser tries
+again). What was dropped is said in one line at most every `quiet_s`, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from typing import Callable
 MAX_CONNECTIONS = 16  # the bridge unit's TasksMax is 32: the other threads need the rest
 TIMEOUT_S = 5.0  # a request head (or a reader) silent this long is dropped
 QUIET_S = 60.0  # at most one line about dropped connections this often
-BUSY = (b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        b"Connection: close\r\nRetry-After: 5\r\n\r\nbusy: try again in a few seconds\n")
 
 
 class DropReport:
@@ -97,11 +96,6 @@ class BoundedHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
             self.report.note("connection(s) with no thread to serve them")
 
     def _refuse(self, request: socket.socket) -> None:
-        try:
-            request.setblocking(False)
-            request.send(BUSY)
-        except OSError:
-            pass
         self.shutdown_request(request)
         self.report.note("connection(s) refused while every slot was busy")
 
