@@ -109,7 +109,8 @@ def test_dropped_connections_are_said_in_one_line_a_minute():
     assert len(said) == 2 and "501 connection(s) silent too long" in said[1]
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8957", "127.0.0.1.nip.io", "", "localhost.evil.example"])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8957", "127.0.0.1.nip.io", "", "localhost.evil.example",
+                                  "localhost:1@evil.example", "[::1]evil.example"])
 def test_a_page_on_another_name_gets_no_state_and_no_logs(bridge, host):
     port = bridge.server.address[1]
     for path in ("/", "/api/live", "/trip/1"):

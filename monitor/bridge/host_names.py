@@ -25,11 +25,16 @@ def host_of(header: str | None) -> str | None:
     if not header:
         return None
     host = header.strip().lower()
+    port = ""
     if host.startswith("["):  # an IPv6 literal, maybe with a port: [::1]:8957
         end = host.find("]")
-        return host[1:end] if end > 1 else None
-    if host.count(":") == 1:
-        host = host.partition(":")[0]
+        if end < 2 or (host[end + 1:] and not host[end + 1:].startswith(":")):
+            return None
+        host, port = host[1:end], host[end + 2:]
+    elif host.count(":") == 1:
+        host, _, port = host.partition(":")
+    if port and not port.isdigit():  # "localhost:1@evil.example" is no name of ours
+        return None
     host = host.rstrip(".")
     return host or None
 
