@@ -50,6 +50,7 @@ def test_the_bridge_follows_a_bench_run_while_the_daemons_socket_is_absent(tmp_p
 def test_the_bench_socket_is_a_fallback_only_for_the_default_socket_and_in_a_folder_of_ones_own(
         tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.delenv("INVOCATION_ID", raising=False)
     os.chmod(tmp_path, 0o700)
     assert desk_bench(Config()) == (str(tmp_path / "treadguard-bench.sock"),
                                     str(tmp_path / "state" / "treadguard" / "bench-trips"))
@@ -58,3 +59,5 @@ def test_the_bench_socket_is_a_fallback_only_for_the_default_socket_and_in_a_fol
     os.chmod(tmp_path, 0o700)
     from monitor.config.load import parse_config
     assert desk_bench(parse_config({"status": {"socket_path": str(tmp_path / "own.sock")}})) is None
+    monkeypatch.setenv("INVOCATION_ID", "0123456789abcdef")  # the systemd service follows the daemon alone
+    assert desk_bench(Config()) is None

@@ -25,8 +25,9 @@ def socket_path(config: Config) -> str:
 def desk_bench(config: Config) -> tuple[str, str] | None:
     """A desk bench run's status socket and trip folder (`treadguard run --bench`), followed while the
     daemon's socket is absent: only when the config names no socket of its own, and only from a folder
-    that is this user's alone (another user could serve a made-up state there)."""
-    if config.status.socket_path != StatusConfig().socket_path:
+    that is this user's alone (another user could serve a made-up state there); never as the
+    systemd service (INVOCATION_ID set), which follows the daemon alone."""
+    if config.status.socket_path != StatusConfig().socket_path or os.environ.get("INVOCATION_ID"):
         return None
     from monitor.service.outputs.status_socket import desk_socket_path
 
