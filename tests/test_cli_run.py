@@ -129,6 +129,35 @@ def test_the_status_hook_throttles_but_never_misses_a_trip():
     assert out.getvalue().count("\n") == 2
 
 
+def test_a_refused_re_arm_says_so_and_the_line_keeps_the_trip_that_latched():
+    """Tripped by a stumble; a person asks to re-arm while the walker is down: the core refuses and
+    explains the latch anew with the fall it sees. That is "re-arm refused", not a new fall."""
+    from monitor.service.sessions.bench_session import BenchSession
+
+    core = SafetyCore(Config(), start_s=0.0, imu_mount=IDENTITY_MOUNT, has_belt=False)
+    status = StatusLine(io.StringIO())
+    session = BenchSession(status)
+    lines = []
+    hook = status.tick_hook(lambda line: lines.append(line) or True)
+
+    def tick(verdict):
+        session.on_tick(verdict, core)
+        hook(verdict, core)
+
+    tick(_verdict(LatchState.ARMED, t=1.0))
+    stumble = Trip(1.01, (Problem("stumble", "stumble_detected", 1.01),))
+    tick(_verdict(LatchState.TRIPPED, trip=stumble, new=True, t=1.01))
+    session.ask_rearm()
+    fall = Problem("fall", "fall_detected", 2.0)
+    tick(_verdict(LatchState.TRIPPED, [fall], trip=Trip(2.0, (fall,)), t=2.0))  # refused: a new Trip, not new
+    refused_line = lines[-1]
+    assert "re-arm refused: fall_detected" in refused_line and "tripped: stumble (stumble_detected)" in refused_line
+    tick(_verdict(LatchState.TRIPPED, [fall], trip=Trip(2.0, (fall,)), t=9.0))  # later, the note gone
+    assert "tripped: stumble (stumble_detected)" in lines[-1] and "fall" not in lines[-1]
+    assert [reason for _, reason, _ in session.trips] == ["stumble"]
+    assert "re-arm refused at 2.00 s (fall_detected)" in session.summary()
+
+
 def test_a_full_side_queue_drops_instead_of_waiting():
     handled = []
     side = Sideline(handled.append, maxsize=2, threaded=False)
