@@ -222,3 +222,27 @@ def test_where_the_setgid_bit_is_refused_the_folder_is_still_group_readable(tmp_
     (tmp_path / "trips").mkdir(mode=0o700)  # as an older treadguard left it under UMask=0077
     os.close(open_folder(str(tmp_path / "trips")))
     assert stat.S_IMODE(os.stat(tmp_path / "trips").st_mode) == 0o750
+
+
+def test_the_journal_says_a_refused_re_arm_as_such_once_and_no_new_trip():
+    """The IMU keeps failing after the trip; a person sends USR1 at 3.5 s: refused, said once."""
+    from monitor.service.trips.trip_record import TripRecorder
+    from tests.test_status_socket import make_daemon
+
+    daemon, devices, clock = make_daemon(with_settings(loop={"rate_hz": 100.0}))
+    devices.imu.fail_reads(3.0)
+    lines: list[str] = []
+    journal = TripJournal(None, write=lambda data: lines.append(data.decode()), threaded=False)
+    recorder = TripRecorder(daemon.core, journal.offer)
+
+    def hook(verdict, core):
+        if abs(verdict.t_s - 3.5) < 0.005:
+            core.request_reset()
+        recorder.on_tick(verdict, core)
+        journal.on_tick(verdict, core)
+
+    daemon.on_tick = hook
+    daemon.run(until_s=4.0, arm_at_start=True)
+    journal.drain()
+    assert [line.split(" ")[1] for line in lines] == ["TRIPPED", "re-arm"]
+    assert lines[1].startswith("treadguard: re-arm refused at t = 3.5") and "the trip holds" in lines[1]
