@@ -15,8 +15,12 @@ from monitor.bridge.sessions import SessionRules
 from monitor.config.schema import Config
 from tests.status_fixture import StatusFixture
 
+JOLT = {"rule_jolt": 1.0, "jolt_mps2": 14.2, "jolt_level_mps2": 3.1, "tilt_rate_radps": 1.9,
+        "tilt_rate_level_radps": 0.4, "jolt_score_ratio": 6.3}
 TRIP = {"t_s": 12.5, "wall_time": 1.7e9, "reason": "stumble", "detail": "stumble_detected",
-        "describe": "tripped at 12.500 s: stumble (stumble_detected: jolt=14.2)", "values": {"jolt": 14.2}}
+        "describe": "tripped at 12.500 s: stumble (stumble_detected: jolt_mps2=14.2)", "values": JOLT}
+PLAIN = "A jolt of 14.2 m/s² (the walker&#x27;s usual: 3.1 m/s²) came with the trunk turning at 1.90 rad/s"
+WHEN = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1.7e9))
 
 
 def request(port: int, method: str, path: str = "/", body: bytes | None = None) -> http.client.HTTPResponse:
@@ -57,10 +61,11 @@ def test_the_page_shows_the_live_state_the_trip_and_the_session(dashboard):
     wait_until(lambda: bridge.live.view().last_trip is not None)
     wait_until(lambda: "stumble_detected" in request(port, "GET", "/").body.decode())
     page = request(port, "GET", "/").body.decode()
-    assert "TRIPPED" in page and "jolt=14.2" in page
+    assert "TRIPPED" in page and PLAIN in page and WHEN in page
+    assert "12.500 s" not in page  # seconds since the daemon started mean nothing at home
     trip_link = re.search(r'href="(/trip/\d+)"', page).group(1)
     trip_page = request(port, "GET", trip_link).body.decode()
-    assert "jolt" in trip_page and "14.2" in trip_page
+    assert PLAIN in trip_page and WHEN in trip_page and "12.500 s" not in trip_page
     assert "no trip record was found" in trip_page  # the daemon wrote none into this test's trip folder
     live = json.loads(request(port, "GET", "/api/live").body)
     assert live["label"] == "TRIPPED" and live["state"]["last_trip_reason"] == "stumble"
@@ -100,3 +105,17 @@ def test_pages_allow_nothing_from_elsewhere(dashboard):
 
 def test_the_dashboard_listens_on_loopback_unless_the_config_opts_in():
     assert Config().bridge.dashboard_bind == "127.0.0.1"
+
+
+def test_a_refused_re_arm_is_shown_beside_the_trip_not_as_a_new_one(dashboard):
+    from monitor.bridge.session_log import read_trips
+
+    daemon, bridge, port = dashboard
+    daemon.set(state="tripped", relay_energized=False, trips=1, trip=TRIP)
+    wait_until(lambda: bridge.live.view().last_trip is not None)
+    daemon.set(rearm_refused={"t_s": 20.0, "wall_time": 1.7e9 + 7.5,
+                              "why": [{"reason": "fall", "detail": "fall_detected", "values": {}}]})
+    wait_until(lambda: "re-arm refused" in request(port, "GET", "/").body.decode())
+    live = json.loads(request(port, "GET", "/api/live").body)
+    assert "re-arm refused at " in live["text"]["last-trip"] and "fall_detected" in live["text"]["last-trip"]
+    assert len(read_trips(bridge.log.path)) == 1  # one trip, the stumble; the refusal is not a fall

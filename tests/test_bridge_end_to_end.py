@@ -198,7 +198,8 @@ def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_
         event = watcher.wait_for(lambda m: m.topic == f"{BASE}/trip" and "event_type" in state(m),
                                  timeout_s=float(walk_s) + 15, what="a trip event")
         trip = json.loads(event.payload)
-        assert trip["event_type"] == "drift" and trip["detail"] and "drift" in trip["describe"]
+        assert trip["event_type"] == "drift" and trip["detail"]
+        assert "carried the walker back" in trip["describe"] and trip["time"]  # `trips show`'s words, wall clock
         assert not event.retain
         tripped = view.wait_for(lambda s: s.is_tripped, what="tripped")
         watcher.wait_for(lambda m: m.topic == f"{BASE}/state" and state(m).get("tripped")
@@ -275,7 +276,7 @@ def tick_counts(path: Path) -> tuple[int, int]:
 def test_a_stalled_bridge_and_broker_do_not_make_the_daemons_ticks_late(tmp_path):
     broker, daemon, view, bridge, url = start_home(tmp_path, drift=False, belt=["--belt-mps", "1.0"])
     try:
-        bridge.wait_for(r"connected to MQTT broker")
+        bridge.wait_for(r"connected to the MQTT broker")
         daemon.signal(signal.SIGUSR1)
         view.wait_for(lambda s: s.is_armed, what="armed")
         window_s = 6.0

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from monitor.bridge.broker_link import Event, Link, step
 from monitor.bridge.mqtt import BrokerSettings, MqttPublisher, Outbox, Topics, discovery_messages
 from monitor.bridge.service import Bridge
 from monitor.bridge.sessions import SessionRules
@@ -80,12 +81,17 @@ def test_discovery_is_retained_trips_are_events_and_availability_follows_the_dae
         daemon.set(state="armed", relay_energized=True, belt_mps=1.3)
         early.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["armed"], what="armed state")
         daemon.set(state="tripped", relay_energized=False, trips=1,
-                   trip={"t_s": 4.0, "wall_time": 1.7e9, "reason": "drift", "detail": "drift_carried",
-                         "describe": "tripped at 4.000 s: drift (drift_carried: carried_m=0.52)",
-                         "values": {"carried_m": 0.52}})
+                   trip={"t_s": 4.0, "wall_time": 1.7e9, "reason": "drift", "detail": "stopped_stepping",
+                         "describe": "tripped at 4.000 s: drift (stopped_stepping: carried_m=0.52)",
+                         "values": {"no_step_s": 1.6, "no_step_limit_s": 1.5, "carried_m": 0.52,
+                                    "belt_mps": 0.9}})
         trip = json.loads(early.wait_for(lambda m: m.topic == TOPICS.trip, what="a trip event").payload)
-        assert trip["event_type"] == "drift" and trip["detail"] == "drift_carried"
-        assert "carried_m=0.52" in trip["describe"]
+        assert trip["event_type"] == "drift" and trip["detail"] == "stopped_stepping"
+        # the words `treadguard trips show` says, at the wall-clock time, not seconds since the start
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(1.7e9))
+        assert trip["describe"].startswith(f"tripped at {when}: no step for 1.60 s (the limit is 1.50 s")
+        assert "carried the walker back 0.52 m" in trip["describe"] and "4.000 s" not in trip["describe"]
+        assert trip["time"] == time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(1.7e9))
         state = json.loads(early.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["tripped"],
                                           what="tripped state").payload)
         assert state["last_trip_reason"] == "drift"
@@ -176,3 +182,75 @@ def test_after_the_broker_restarts_the_bridge_reconnects_and_announces_itself_ag
     finally:
         bridge.stop()
         daemon.stop()
+
+
+def wait_for(predicate, what: str, timeout_s: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@needs_mosquitto
+def test_an_unreachable_broker_is_said_once_and_its_return_once(tmp_path):
+    broker = Broker(tmp_path)  # its port is chosen; nothing listens there yet
+    said: list[str] = []
+    publisher = MqttPublisher(BrokerSettings("127.0.0.1", broker.port), TOPICS, "test", say=said.append).start()
+    try:
+        wait_for(lambda: publisher.connect_attempts >= 3, "three connection attempts")
+        assert len(said) == 1 and "cannot reach the MQTT broker" in said[0] and f":{broker.port}" in said[0]
+        broker.start()
+        wait_for(lambda: publisher.client.is_connected(), "the connection")
+        assert len(said) == 2 and "connected to the MQTT broker" in said[1]
+    finally:
+        publisher.stop()
+        broker.stop()
+
+
+@needs_mosquitto
+def test_a_wrong_password_is_said_once_however_often_it_is_retried(tmp_path):
+    broker = Broker(tmp_path, users={"treadguard": "s3cret"}).start()
+    said: list[str] = []
+    publisher = MqttPublisher(BrokerSettings("127.0.0.1", broker.port, username="treadguard", password="guess"),
+                              TOPICS, "test", say=said.append).start()
+    try:
+        wait_for(lambda: publisher.connect_attempts >= 3, "three refused attempts")
+        assert len(said) == 1, said
+        assert "refused" in said[0] and "check [bridge] mqtt_username and the password file" in said[0]
+    finally:
+        publisher.stop()
+        broker.stop()
+
+
+@needs_mosquitto
+def test_a_broker_that_stops_is_said_once_and_its_return_once(tmp_path, broker):
+    said: list[str] = []
+    publisher = MqttPublisher(BrokerSettings("127.0.0.1", broker.port), TOPICS, "test", say=said.append).start()
+    try:
+        wait_for(lambda: publisher.client.is_connected(), "the connection")
+        broker.stop()
+        attempts = publisher.connect_attempts
+        wait_for(lambda: publisher.connect_attempts >= attempts + 2, "two failed reconnections")
+        assert len(said) == 2 and "went away" in said[1]
+        broker.start()
+        wait_for(lambda: publisher.client.is_connected(), "the reconnection", timeout_s=20)
+        assert len(said) == 3 and "connected to the MQTT broker" in said[2]
+    finally:
+        publisher.stop()
+        broker.stop()
+
+
+@pytest.mark.parametrize("events, lines", [
+    ([Event.CONNECT_FAILED] * 5, [Link.UNREACHABLE]),
+    ([Event.REFUSED, Event.DISCONNECTED] * 5, [Link.REFUSED]),
+    ([Event.CONNECTED, Event.DISCONNECTED, Event.CONNECT_FAILED, Event.CONNECT_FAILED, Event.CONNECTED],
+     [Link.CONNECTED, Link.LOST, Link.CONNECTED]),
+    ([Event.REFUSED, Event.CONNECT_FAILED, Event.REFUSED], [Link.REFUSED, Link.UNREACHABLE, Link.REFUSED]),
+])
+def test_the_link_says_a_line_only_when_it_changes(events, lines):
+    link, said = Link.STARTING, []
+    for event in events:
+        link, is_news = step(link, event)
+        if is_news:
+            said.append(link)
+    assert said == lines

@@ -10,7 +10,7 @@ from tests.test_architecture import MODULES, _imports
 BRIDGE = {name: path for name, path in MODULES.items() if name.startswith("monitor.bridge")}
 ALLOWED_PROJECT = ("monitor.bridge", "monitor.config", "monitor.safety.verdict", "monitor.safety.latch",
                    "monitor.safety.settings", "monitor.safety.motion", "monitor.service.outputs.notify",
-                   "monitor.service.trips.trip_plot", "monitor.formats")
+                   "monitor.service.trips.trip_plot", "monitor.service.trips.trip_explain", "monitor.formats")
 
 
 def test_the_bridge_imports_no_driver_and_nothing_of_the_daemons_loop():

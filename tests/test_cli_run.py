@@ -129,6 +129,35 @@ def test_the_status_hook_throttles_but_never_misses_a_trip():
     assert out.getvalue().count("\n") == 2
 
 
+def test_a_refused_re_arm_says_so_and_the_line_keeps_the_trip_that_latched():
+    """Tripped by a stumble; a person asks to re-arm while the walker is down: the core refuses and
+    explains the latch anew with the fall it sees. That is "re-arm refused", not a new fall."""
+    from monitor.service.sessions.bench_session import BenchSession
+
+    core = SafetyCore(Config(), start_s=0.0, imu_mount=IDENTITY_MOUNT, has_belt=False)
+    status = StatusLine(io.StringIO())
+    session = BenchSession(status)
+    lines = []
+    hook = status.tick_hook(lambda line: lines.append(line) or True)
+
+    def tick(verdict):
+        session.on_tick(verdict, core)
+        hook(verdict, core)
+
+    tick(_verdict(LatchState.ARMED, t=1.0))
+    stumble = Trip(1.01, (Problem("stumble", "stumble_detected", 1.01),))
+    tick(_verdict(LatchState.TRIPPED, trip=stumble, new=True, t=1.01))
+    session.ask_rearm()
+    fall = Problem("fall", "fall_detected", 2.0)
+    tick(_verdict(LatchState.TRIPPED, [fall], trip=Trip(2.0, (fall,)), t=2.0))  # refused: a new Trip, not new
+    refused_line = lines[-1]
+    assert "re-arm refused: fall_detected" in refused_line and "tripped: stumble (stumble_detected)" in refused_line
+    tick(_verdict(LatchState.TRIPPED, [fall], trip=Trip(2.0, (fall,)), t=9.0))  # later, the note gone
+    assert "tripped: stumble (stumble_detected)" in lines[-1] and "fall" not in lines[-1]
+    assert [reason for _, reason, _ in session.trips] == ["stumble"]
+    assert "re-arm refused at 2.00 s (fall_detected)" in session.summary()
+
+
 def test_a_full_side_queue_drops_instead_of_waiting():
     handled = []
     side = Sideline(handled.append, maxsize=2, threaded=False)
@@ -163,3 +192,55 @@ def test_the_bench_plays_a_scenario_live_and_scores_it(simulated, capsys):
     assert "scenario fall-fwd-2kmh: falls forward toward the console at 2 km/h" in out
     assert re.search(r"TRIPPED \+0\.\d\d s from the event: fall/fall_detected", out)
     assert "rear edge while the belt moved" in out and "; safe" in out
+
+
+def _served_paths(monkeypatch) -> list[tuple[str, bool]]:
+    """Where the bench serves its status socket, and whether a socket was there at once."""
+    import os
+
+    served = []
+    real = bench_session_module.serve_status
+
+    def serve(config, daemon, path):
+        service = real(config, daemon, path)
+        served.append((path, os.path.exists(path)))
+        return service
+    monkeypatch.setattr(bench_session_module, "serve_status", serve)
+    return served
+
+
+def _records(folder) -> list[str]:
+    return sorted(p.name for p in folder.glob("trip-*.json")) if folder.exists() else []
+
+
+def test_a_bench_run_with_a_config_serves_its_socket_and_keeps_its_trips_out_of_the_real_folder(
+        simulated, monkeypatch, tmp_path, capsys):
+    served = _served_paths(monkeypatch)
+    config = tmp_path / "desk.toml"
+    config.write_text(f'[record]\ntrip_dir = "{tmp_path / "real-trips"}"\n'
+                      f'[status]\nsocket_path = "{tmp_path / "desk.sock"}"\n')
+    assert main(["run", "--bench", "--config", str(config)]) == 0
+    assert served == [(str(tmp_path / "desk.sock"), True)]
+    assert _records(tmp_path / "real-trips") == []  # the treadmill's own record of trips holds no bench trip
+    assert len(_records(tmp_path / "state" / "treadguard" / "bench-trips")) == 1
+    capsys.readouterr()
+
+
+def test_a_bench_run_keeps_its_trips_where_it_is_told_and_serves_the_desk_socket_by_default(
+        simulated, monkeypatch, tmp_path, capsys):
+    from monitor.service.outputs.status_socket import desk_socket_path
+
+    served = _served_paths(monkeypatch)
+    config = tmp_path / "desk.toml"
+    config.write_text(f'[record]\ntrip_dir = "{tmp_path / "real-trips"}"\n')
+    assert main(["run", "--bench", "--config", str(config), "--trip-dir", str(tmp_path / "asked")]) == 0
+    assert served == [(desk_socket_path(), True)]  # never the service's /run/treadguard/status.sock
+    assert len(_records(tmp_path / "asked")) == 1 and _records(tmp_path / "real-trips") == []
+    capsys.readouterr()
+
+
+def test_trip_dir_without_the_bench_is_refused(tmp_path, capsys):
+    config = tmp_path / "desk.toml"
+    config.write_text("")
+    assert main(["run", "--config", str(config), "--trip-dir", str(tmp_path)]) == 2
+    assert "--trip-dir is for --bench only" in capsys.readouterr().err

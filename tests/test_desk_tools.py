@@ -232,10 +232,11 @@ def test_the_bench_table_has_a_legend_and_a_false_stop_is_not_called_unsafe():
                  [_row("walk", "treadguard", False, True, False), _row("walk", "safety_key", False, False, True)]],
                 out)
     text = out.getvalue()
-    for word in ("haz ", "walk ", "trip ", "margin ", "result ", "false stop: a normal session"):
+    for word in ("hazard ", "walking ", "trip s ", "margin ", "result ", "false stop: a normal session"):
         assert word in text
-    fall, walk = [line for line in text.splitlines() if line.startswith(("fall ", "walk ")) and "|" in line]
-    assert "UNSAFE" in fall.split("|")[2] and "false stop" in walk.split("|")[1] and "UNSAFE" not in walk
+    lines = text.splitlines()
+    fall, walk = [lines[i + 1] for i, line in enumerate(lines) if line.startswith(("fall (", "walk ("))]
+    assert "UNSAFE" in fall.split("|")[1] and "false stop" in walk.split("|")[0] and "UNSAFE" not in walk
 
 
 # -- replay: folders and a summary -------------------------------------------------------------------------

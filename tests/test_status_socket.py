@@ -429,3 +429,47 @@ def test_status_with_a_broken_config_says_what_is_wrong(folder, capsys):
         f.write('[status]\ninterval_s = "often"\n')
     assert main(["status", "--config", config]) == 2
     assert "status.interval_s must be a number" in capsys.readouterr().err
+
+
+def test_a_refused_re_arm_is_said_as_such_and_never_as_a_new_trip(folder):
+    """The IMU keeps failing; a person asks to re-arm at 3.5 s: refused. The snapshot keeps the trip
+    that latched (its time and reason) and says the refusal beside it; the bridge sees one trip;
+    `treadguard status` says "re-arm refused"."""
+    from monitor.bridge.sessions import SessionRules, SessionTracker, TripSeen
+    from monitor.bridge.snapshot import parse_snapshot
+    from monitor.cli.status import describe as describe_status
+
+    daemon, devices, clock = make_daemon(with_settings(loop={"rate_hz": 100.0}))
+    devices.imu.fail_reads(3.0)
+    wall = [1000.0]
+    server, publisher = serve(folder, daemon, interval_s=0.1)
+    publisher.wall_clock = lambda: wall[0]
+    client = reader(server.path)
+    got, buffer = [], bytearray()
+
+    def hook(verdict, core):
+        wall[0] = 1000.0 + verdict.t_s
+        if abs(verdict.t_s - 3.5) < 0.005:
+            core.request_reset()
+        publisher.on_tick(verdict, core)
+        server.poll(0)
+        got.extend(read_lines(client, buffer))
+
+    daemon.on_tick = hook
+    daemon.run(until_s=4.0, arm_at_start=True)
+    client.close()
+    server.close()
+    tripped = [s for s in got if s["state"] == "tripped"]
+    first, last = tripped[0], tripped[-1]
+    assert last["trip"] == first["trip"] and last["trips"] == 1  # the same trip, at the same time
+    assert first.get("rearm_refused") is None and last.get("rearm_refused") is not None
+    assert last["rearm_refused"]["wall_time"] == pytest.approx(1003.5, abs=0.02)
+    assert last["rearm_refused"]["why"][0]["detail"].startswith("imu_")
+
+    tracker = SessionTracker(SessionRules(idle_s=5.0))
+    seen = [e for s in got for e in tracker.on_snapshot(parse_snapshot(json.dumps(s), s["wall_time"]))
+            if isinstance(e, TripSeen)]
+    assert len(seen) == 1 and seen[0].trip.detail == "imu_read_failed"
+
+    text = "\n".join(describe_status(last, now_wall_s=1004.0))
+    assert "re-arm refused (" in text and "trip (" in text and "trips since start: 1" in text

@@ -133,7 +133,7 @@ def test_a_folder_others_can_write_or_that_is_not_ours_is_refused(tmp_path, monk
     trips = tmp_path / "trips"
     trips.mkdir()
     os.chmod(trips, 0o777)
-    with pytest.raises(RecordRefused, match="writable by others .*chmod 750"):
+    with pytest.raises(RecordRefused, match="writable by others .*chmod 2750"):
         open_folder(str(trips))
     os.chmod(trips, 0o750)
     os.close(open_folder(str(trips)))
@@ -190,3 +190,59 @@ def test_a_full_journal_queue_drops_and_counts_never_waits():
     _, _, (start, _) = run_to_a_trip()
     assert journal.offer(start) and not journal.offer(start)
     assert journal.dropped == 1
+
+
+def test_under_the_services_umask_the_records_are_group_readable_and_the_folder_is_shared(tmp_path):
+    import stat
+
+    _, _, (start, after) = run_to_a_trip()
+    previous = os.umask(0o077)  # the service's UMask=0077
+    try:
+        folder = RecordFolder(str(tmp_path / "trips"))
+        explanation, data = folder.begin(start)
+        folder.append(after)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "trips").st_mode) == 0o2750
+    assert stat.S_IMODE(os.stat(explanation).st_mode) == 0o640 and stat.S_IMODE(os.stat(data).st_mode) == 0o640
+
+
+def test_where_the_setgid_bit_is_refused_the_folder_is_still_group_readable(tmp_path, monkeypatch):
+    """systemd's RestrictSUIDSGID=yes refuses the setgid bit (emulated here: EPERM for a mode with it)."""
+    import errno
+    import stat
+
+    real_fchmod = os.fchmod
+
+    def restricted(fd, mode):
+        if mode & (stat.S_ISUID | stat.S_ISGID):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        real_fchmod(fd, mode)
+    monkeypatch.setattr(os, "fchmod", restricted)
+    (tmp_path / "trips").mkdir(mode=0o700)  # as an older treadguard left it under UMask=0077
+    os.close(open_folder(str(tmp_path / "trips")))
+    assert stat.S_IMODE(os.stat(tmp_path / "trips").st_mode) == 0o750
+
+
+def test_the_journal_says_a_refused_re_arm_as_such_once_and_no_new_trip():
+    """The IMU keeps failing after the trip; a person sends USR1 at 3.5 s: refused, said once."""
+    from monitor.service.trips.trip_record import TripRecorder
+    from tests.test_status_socket import make_daemon
+
+    daemon, devices, clock = make_daemon(with_settings(loop={"rate_hz": 100.0}))
+    devices.imu.fail_reads(3.0)
+    lines: list[str] = []
+    journal = TripJournal(None, write=lambda data: lines.append(data.decode()), threaded=False)
+    recorder = TripRecorder(daemon.core, journal.offer)
+
+    def hook(verdict, core):
+        if abs(verdict.t_s - 3.5) < 0.005:
+            core.request_reset()
+        recorder.on_tick(verdict, core)
+        journal.on_tick(verdict, core)
+
+    daemon.on_tick = hook
+    daemon.run(until_s=4.0, arm_at_start=True)
+    journal.drain()
+    assert [line.split(" ")[1] for line in lines] == ["TRIPPED", "re-arm"]
+    assert lines[1].startswith("treadguard: re-arm refused at t = 3.5") and "the trip holds" in lines[1]

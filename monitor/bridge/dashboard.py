@@ -1,7 +1,8 @@
 """The local web dashboard: a read-only HTTP server from the standard library.
 
-http.server's ThreadingHTTPServer is enough for a page a few people at home look
-at: no framework to keep up to date, nothing to build. GET is the only method;
+http.server is enough for a page a few people at home look at: no framework to keep
+up to date, nothing to build; bounded_server.py caps its connections and times them
+out, host_names.py answers only to this dashboard's own names. GET is the only method;
 every other one is answered 405 (there is nothing to change). It binds to the
 loopback address unless the config opts in to the LAN. Each response carries a
 Content-Security-Policy that allows only this page's own inline style and script
@@ -13,15 +14,19 @@ from __future__ import annotations
 import http.server
 import re
 import secrets
+import socket
 import sys
 import threading
 from typing import Callable
 from urllib.parse import urlsplit
 
 from monitor.bridge import page
+from monitor.bridge.bounded_server import BoundedHTTPServer, DropReport
+from monitor.bridge.host_names import HostCheck, host_of
 from monitor.bridge.live import LiveState
 from monitor.bridge.session_log import TripRow, newest_trip_id, read_sessions, read_trips
 from monitor.bridge.trip_files import TripFile, find_record, read_trip_folder
+from monitor.bridge.trip_words import TripWords
 
 # A plot of a trip record: (record) -> (content type, bytes), or None with the reason.
 PlotMaker = Callable[[TripFile], "tuple[str, bytes] | str"]
@@ -30,13 +35,18 @@ PlotMaker = Callable[[TripFile], "tuple[str, bytes] | str"]
 class Dashboard:
     """What the pages are made from; the server and its handler only route to it."""
 
-    def __init__(self, live: LiveState, *, device_id: str, session_db: str, trip_dir: str,
-                 plot: PlotMaker | None = None) -> None:
+    def __init__(self, live: LiveState, *, device_id: str, session_db: str, trip_dir: str | Callable[[], str],
+                 plot: PlotMaker | None = None, words: TripWords | None = None) -> None:
         self.live = live
+        self.words = words or TripWords()
         self.device_id = device_id
         self.session_db = session_db
-        self.trip_dir = trip_dir
+        self._trip_dir = trip_dir  # a folder, or what says the folder now (the daemon's, or a bench run's)
         self.plot = plot
+
+    @property
+    def trip_dir(self) -> str:
+        return self._trip_dir() if callable(self._trip_dir) else self._trip_dir
 
     def _trips(self) -> list[TripRow]:
         try:
@@ -53,7 +63,8 @@ class Dashboard:
         except Exception:
             sessions = []
         return page.render_home(self.live.view(), device_id=self.device_id, trips=trips, sessions=sessions,
-                                folder=folder, records_for=records, nonce=nonce, has_plots=self.plot is not None)
+                                folder=folder, records_for=records, nonce=nonce, has_plots=self.plot is not None,
+                                words=self.words)
 
     def live_json(self) -> bytes:
         return page.dumps(page.live_json(self.live.view(), newest_trip_id(self.session_db)))
@@ -82,7 +93,8 @@ class Dashboard:
             url = None
         else:
             note, url = "", f"/plot/{record.stamp}.svg"
-        return page.render_trip(trip, record, device_id=self.device_id, plot_url=url, plot_note=note, nonce=nonce)
+        return page.render_trip(trip, record, device_id=self.device_id, plot_url=url, plot_note=note, nonce=nonce,
+                                words=self.words)
 
     def plot_of(self, stamp: str) -> tuple[str, bytes] | None:
         if self.plot is None:
@@ -100,14 +112,22 @@ PLOT = re.compile(r"^/plot/(\d{8}-\d{6}-\d{3})\.svg$")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    dashboard: Dashboard  # set on the subclass made by serve()
+    dashboard: Dashboard  # set on the subclass made by DashboardServer
+    hosts: HostCheck  # likewise
     server_version = "treadguard-bridge"
     sys_version = ""
+
+    def parse_request(self) -> bool:
+        is_whole = super().parse_request()
+        self.server.head_read(self.request)  # the head is in: answering now, no longer a waiting connection
+        return is_whole
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         nonce = secrets.token_urlsafe(12)
         try:
+            if not self.hosts.allows(self.headers.get("Host")):
+                return self._wrong_host()
             if path == "/":
                 return self._send(200, "text/html; charset=utf-8", self.dashboard.home(nonce).encode(), nonce)
             if path == "/api/live":
@@ -121,6 +141,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(404, "text/plain; charset=utf-8", b"not found\n", nonce)
         except BrokenPipeError:
             pass
+
+    def _wrong_host(self) -> None:
+        host = host_of(self.headers.get("Host")) or "(none)"
+        body = (f"this dashboard does not answer to the name {host[:80]}: open it by this Pi's name or "
+                f"address, or add the name to [bridge] dashboard_hosts\n").encode()
+        self._send(421, "text/plain; charset=utf-8", body, "")
 
     def _not_allowed(self) -> None:
         self._send(405, "text/plain; charset=utf-8", b"read only: only GET is allowed\n", "", allow=True)
@@ -151,18 +177,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # a request log is not worth the journal's space
         pass
 
+    def log_error(self, format: str, *args) -> None:
+        if format.startswith("Request timed out"):
+            self.server.report.note("connection(s) silent too long")
+
 
 class DashboardServer:
     """The server on its own thread; `address` is where it really listens (port 0: a free one)."""
 
-    def __init__(self, dashboard: Dashboard, bind: str, port: int) -> None:
-        handler = type("DashboardHandler", (Handler,), {"dashboard": dashboard})
-        server_class = http.server.ThreadingHTTPServer
+    def __init__(self, dashboard: Dashboard, bind: str, port: int, *, extra_hosts: tuple[str, ...] = (),
+                 say: Callable[[str], None] | None = None, **limits) -> None:
+        handler = type("DashboardHandler", (Handler,), {"dashboard": dashboard,
+                                                        "hosts": HostCheck(bind, extra_hosts)})
+        server_class = BoundedHTTPServer
         if ":" in bind:
-            import socket
-            server_class = type("V6Server", (http.server.ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
-        self.server = server_class((bind, port), handler)
-        self.server.daemon_threads = True
+            server_class = type("V6Server", (BoundedHTTPServer,), {"address_family": socket.AF_INET6})
+        self.server = server_class((bind, port), handler, report=DropReport(say or _say), **limits)
         self.address = self.server.server_address[:2]
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="dashboard", daemon=True)
@@ -183,4 +213,5 @@ class DashboardServer:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    sys.stderr.write(line + "\n")  # one write: lines of other threads never run into it
+    sys.stderr.flush()

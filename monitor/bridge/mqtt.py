@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from monitor.bridge.broker_link import Event, Link, line, step
 from monitor.safety.verdict import REASONS
 
 EVENT_QUEUE = 16  # trip events kept while the broker is away; older ones are dropped first
@@ -177,7 +178,7 @@ class MqttPublisher:
     """Connects in the background, publishes what the Outbox holds, says online/offline."""
 
     def __init__(self, broker: BrokerSettings, topics: Topics, version: str, *,
-                 say: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)) -> None:
+                 say: Callable[[str], None] = lambda line: (sys.stderr.write(line + "\n"), sys.stderr.flush())) -> None:
         import paho.mqtt.client as mqtt  # the optional extra: imported only when MQTT is configured
 
         self.broker = broker
@@ -191,6 +192,9 @@ class MqttPublisher:
         self._needs_announce = threading.Event()
         self._stop = threading.Event()
         self._last_state: str | None = None
+        self.link = Link.STARTING
+        self.connect_attempts = 0
+        self._link_lock = threading.Lock()
         client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
                              client_id=f"treadguard-bridge-{topics.device_id}", protocol=mqtt.MQTTv311)
         client.will_set(topics.availability, "offline", qos=1, retain=True)
@@ -204,6 +208,7 @@ class MqttPublisher:
                            keyfile=broker.key_file or None)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         self.client = client
         self._worker = threading.Thread(target=self._work, name="mqtt-publisher", daemon=True)
 
@@ -246,18 +251,28 @@ class MqttPublisher:
 
     # -- paho's thread ----------------------------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        self.connect_attempts += 1
         if reason_code.is_failure:
-            self.say(f"treadguard bridge: MQTT broker {self.broker.host}:{self.broker.port} refused the "
-                     f"connection ({reason_code}); check [bridge] mqtt_username and the password file")
+            self._link_event(Event.REFUSED, str(reason_code))
             return
-        self.say(f"treadguard bridge: connected to MQTT broker {self.broker.host}:{self.broker.port}")
+        self._link_event(Event.CONNECTED)
         self._needs_announce.set()
         self.outbox.wake()
 
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        self.connect_attempts += 1
+        self._link_event(Event.CONNECT_FAILED)
+
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         if not self._stop.is_set():
-            self.say(f"treadguard bridge: MQTT broker {self.broker.host}:{self.broker.port} went away "
-                     f"({reason_code}); reconnecting with back-off")
+            self._link_event(Event.DISCONNECTED, str(reason_code))
+
+    def _link_event(self, event: Event, reason: str = "") -> None:
+        """One line when the link changes (broker_link.step), none while it stays as it is."""
+        with self._link_lock:
+            self.link, is_news = step(self.link, event)
+        if is_news:
+            self.say(line(self.link, f"{self.broker.host}:{self.broker.port}", reason))
 
     # -- the worker thread ---------------------------------------------------------------------------
     def _work(self) -> None:

@@ -17,6 +17,7 @@ from typing import Iterable
 from monitor.bridge.live import LiveView, state_message
 from monitor.bridge.session_log import SessionRow, TripRow
 from monitor.bridge.trip_files import TripFile, TripFolder
+from monitor.bridge.trip_words import TripWords
 
 CHART_W, CHART_H = 640, 180
 CHART_SECONDS = 120.0
@@ -114,8 +115,17 @@ def live_texts(view: LiveView) -> dict[str, str]:
         "session": ("walking now" if view.is_session_open else "last session") if session else "none yet",
         "session-time": _duration(session.duration_s) if session else "—",
         "session-distance": _number(session.distance_m if session else None, "m", 0),
-        "last-trip": (f"{view.last_trip.reason} ({view.last_trip.detail})" if view.last_trip else "none"),
+        "last-trip": (f"{view.last_trip.reason} ({view.last_trip.detail})" if view.last_trip else "none")
+                     + _refused(view),
     }
+
+
+def _refused(view: LiveView) -> str:
+    """A re-arm refused since the trip: said beside it, never as a trip of its own."""
+    refusal = view.snapshot.rearm_refused if view.is_live and view.snapshot is not None else None
+    if refusal is None:
+        return ""
+    return f"; re-arm refused at {_when(refusal.wall_time)[11:]}: {refusal.detail}"
 
 
 def live_json(view: LiveView, trips_seen: int) -> dict:
@@ -158,14 +168,27 @@ def _chart(view: LiveView) -> str:
             f'<span class="margin"></span>walker margin to the rear edge (m)</div>')
 
 
-def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, TripFile], has_plots: bool) -> str:
+def _words_of(trip: TripRow, record: TripFile | None, words: TripWords) -> list[str]:
+    """A trip in plain words: its record's problems when there is one, else what the socket said."""
+    if record is not None:
+        return words.of_record(record.explanation)
+    return [words.sentence(trip.detail, trip.values)]
+
+
+def _sentences(said: list[str]) -> str:
+    return " ".join(_e(s[:1].upper() + s[1:] + ("" if s.endswith(".") else ".")) for s in said)
+
+
+def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, TripFile], has_plots: bool,
+               words: TripWords) -> str:
     rows = []
     for trip in trips:
         record = records_for.get(trip.id)
         plotted = has_plots and record is not None and record.data_path is not None
         link = f'<a href="/trip/{trip.id}">details{" and plot" if plotted else ""}</a>'
         rows.append(f'<tr><td>{_e(_when(trip.wall_time))}</td><td class="reason">{_e(trip.reason)}</td>'
-                    f'<td>{_e(trip.detail)}</td><td>{_e(trip.describe)}</td><td>{link}</td></tr>')
+                    f'<td>{_e(trip.detail)}</td><td>{_sentences(_words_of(trip, record, words))}</td>'
+                    f'<td>{link}</td></tr>')
     shown = {r.stamp for r in records_for.values()}
     for record in folder.records[:20]:
         if record.stamp in shown:
@@ -173,7 +196,7 @@ def _trip_rows(trips: list[TripRow], folder: TripFolder, records_for: dict[int, 
         x = record.explanation
         rows.append(f'<tr><td>{_e(_when(record.wall_time) if record.wall_time else record.stamp)}</td>'
                     f'<td class="reason">{_e(x.get("reason", "?"))}</td><td>{_e(x.get("detail", ""))}</td>'
-                    f'<td>{_e(x.get("describe", ""))}</td><td><a href="/record/{_e(record.stamp)}">details</a> '
+                    f'<td>{_sentences(words.of_record(x))}</td><td><a href="/record/{_e(record.stamp)}">details</a> '
                     f'<span class="note">(recorded while the bridge was away)</span></td></tr>')
     if not rows:
         return '<p class="note">No trips yet.</p>'
@@ -207,7 +230,9 @@ def _dl(items: Iterable[tuple[str, str, str]]) -> str:
 
 
 def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], sessions: list[SessionRow],
-                folder: TripFolder, records_for: dict[int, TripFile], nonce: str, has_plots: bool = False) -> str:
+                folder: TripFolder, records_for: dict[int, TripFile], nonce: str, has_plots: bool = False,
+                words: TripWords | None = None) -> str:
+    words = words or TripWords()
     label, css = badge(view)
     texts = live_texts(view)
     live = _dl([("belt speed", "belt", texts["belt"]), ("walker margin", "margin", texts["margin"]),
@@ -226,7 +251,7 @@ def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], session
 <main>
 <section><h2>Now</h2><span id="state" class="badge {css}">{label}</span>{live}{session}</section>
 <section><h2>Belt speed and walker margin</h2>{_chart(view)}</section>
-<section class="wide"><h2>Trips</h2>{note}{_trip_rows(trips, folder, records_for, has_plots)}</section>
+<section class="wide"><h2>Trips</h2>{note}{_trip_rows(trips, folder, records_for, has_plots, words)}</section>
 <section class="wide"><h2>Sessions</h2>{_session_rows(sessions, view)}</section>
 </main>
 <script nonce="{nonce}">{script}</script>
@@ -235,14 +260,15 @@ def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], session
 
 
 def render_trip(trip: TripRow | None, record: TripFile | None, *, device_id: str, plot_url: str | None,
-                plot_note: str, nonce: str) -> str:
+                plot_note: str, nonce: str, words: TripWords | None = None) -> str:
     """One trip: what the socket said, the record's full explanation, and its plot."""
+    words = words or TripWords()
     parts = []
     if trip is not None:
         values = "".join(f"<tr><td>{_e(k)}</td><td class='num'>{v:.4g}</td></tr>" for k, v in trip.values.items())
         parts.append(f'<section class="wide"><h2>Trip at {_e(_when(trip.wall_time))}</h2>'
                      f'<p><span class="reason">{_e(trip.reason)}</span> ({_e(trip.detail)})</p>'
-                     f'<p>{_e(trip.describe)}</p>'
+                     f'<p>{_sentences(_words_of(trip, record, words))}</p>'
                      + (f"<table><tr><th>value</th><th class='num'>measured</th></tr>{values}</table>" if values else "")
                      + "</section>")
     if record is not None:
@@ -251,8 +277,8 @@ def render_trip(trip: TripRow | None, record: TripFile | None, *, device_id: str
             f"<tr><td class='reason'>{_e(p.get('reason', ''))}</td><td>{_e(p.get('detail', ''))}</td>"
             f"<td>{_e(', '.join(f'{k}={_g(v)}' for k, v in (p.get('values') or {}).items()))}</td></tr>"
             for p in problems if isinstance(p, dict))
-        parts.append(f'<section class="wide"><h2>Trip record {_e(record.stamp)}</h2>'
-                     f'<p>{_e(record.explanation.get("describe", ""))}</p>'
+        parts.append(f'<section class="wide"><h2>Trip record of {_e(_when(record.wall_time))}</h2>'
+                     + (f'<p>{_sentences(words.of_record(record.explanation))}</p>' if trip is None else "") +
                      f'<p class="note">walking {_e(record.explanation.get("walking", "?"))}; '
                      f'data: {_e(record.explanation.get("data", ""))}</p>'
                      + (f"<table><tr><th>reason</th><th>check</th><th>values</th></tr>{rows}</table>" if rows else "")

@@ -21,20 +21,25 @@ from monitor.bridge.session_log import SessionLog, SessionLogError, read_trips
 from monitor.bridge.sessions import Phase, SessionRules, SessionTracker, TripSeen
 from monitor.bridge.snapshot import Snapshot, TripInfo
 from monitor.bridge.status_client import StatusClient
+from monitor.bridge.trip_words import TripWords, iso_time, local_time
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    sys.stderr.write(line + "\n")  # one write: lines of other threads never run into it
+    sys.stderr.flush()
 
 
 class Bridge:
     def __init__(self, *, socket_path: str, session_db: str, rules: SessionRules, silence_s: float,
                  state_interval_s: float, publisher: MqttPublisher | None = None,
-                 dashboard_bind: str | None = None, dashboard_port: int = 0, device_id: str = "treadmill",
-                 trip_dir: str = "", plot: PlotMaker | None = None,
+                 dashboard_bind: str | None = None, dashboard_port: int = 0, dashboard_hosts: tuple[str, ...] = (),
+                 device_id: str = "treadmill",
+                 trip_dir: str = "", plot: PlotMaker | None = None, words: TripWords | None = None,
+                 bench: tuple[str, str] | None = None,
                  say: Callable[[str], None] = _say, monotonic: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time) -> None:
         self.say = say
+        self.words = words or TripWords()
         self.monotonic = monotonic
         self.wall_clock = wall_clock
         self.live = LiveState()
@@ -53,13 +58,18 @@ class Bridge:
         if newest:
             t = newest[0]
             self.live.set_last_trip(TripInfo(t.wall_time, t.t_s, t.reason, t.detail, t.describe, t.values))
+        # bench: (socket, trip folder) of a desk bench run, followed while the daemon's socket is absent
         self.client = StatusClient(socket_path, self.on_snapshot, self.on_link, silence_s=silence_s,
-                                   wall_clock=wall_clock)
+                                   wall_clock=wall_clock, fallback=bench[0] if bench else None)
+
+        def trip_folder() -> str:  # the records of whichever is followed: the daemon's, or the bench's
+            return bench[1] if bench is not None and self.client.path == bench[0] else trip_dir
         self.server = None
         if dashboard_bind is not None:
-            dashboard = Dashboard(self.live, device_id=device_id, session_db=session_db, trip_dir=trip_dir,
-                                  plot=plot)
-            self.server = DashboardServer(dashboard, dashboard_bind, dashboard_port)
+            dashboard = Dashboard(self.live, device_id=device_id, session_db=session_db, trip_dir=trip_folder,
+                                  plot=plot, words=self.words)
+            self.server = DashboardServer(dashboard, dashboard_bind, dashboard_port,
+                                          extra_hosts=tuple(dashboard_hosts), say=say)
         self._stop = threading.Event()
         self._timer = threading.Thread(target=self._housekeeping, name="bridge-housekeeping", daemon=True)
 
@@ -92,11 +102,16 @@ class Bridge:
             self.live.update(snapshot, self.tracker.totals, self.tracker.phase is Phase.WALKING)
         for event in events:
             if isinstance(event, TripSeen) and self.publisher is not None:
-                trip = event.trip
-                self.publisher.offer_trip({"event_type": trip.reason, "detail": trip.detail,
-                                           "describe": trip.describe, "wall_time": event.wall_time,
-                                           "values": trip.values})
+                self.publisher.offer_trip(self.trip_event(event, snapshot.walking))
         self._publish_state()
+
+    def trip_event(self, event: TripSeen, walking: str | None) -> dict:
+        """The Home Assistant event of a trip: its plain words and its wall-clock time."""
+        trip = event.trip
+        words = self.words.sentence(trip.detail, trip.values, walking)
+        return {"event_type": trip.reason, "detail": trip.detail,
+                "describe": f"tripped at {local_time(event.wall_time)}: {words}",
+                "time": iso_time(event.wall_time), "wall_time": event.wall_time, "values": trip.values}
 
     def on_link(self, is_live: bool, why: str) -> None:
         self.live.set_link(is_live, why)

@@ -26,6 +26,14 @@ class TripInfo:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """A re-arm refused while tripped: when, and the first check that still failed."""
+    wall_time: float | None
+    detail: str
+    values: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     wall_time: float
     t_s: float | None
@@ -39,6 +47,7 @@ class Snapshot:
     trips: int
     problems: tuple[str, ...]
     loop: dict[str, Any]
+    rearm_refused: Refusal | None = None  # not a trip: the latched trip is still `trip`
 
     @property
     def is_armed(self) -> bool:
@@ -74,6 +83,17 @@ def _trip(value: Any) -> TripInfo | None:
                     describe=_text(value.get("describe")), values=numbers)
 
 
+def _refusal(value: Any) -> Refusal | None:
+    if not isinstance(value, dict):
+        return None
+    why = value.get("why")
+    first = why[0] if isinstance(why, list) and why and isinstance(why[0], dict) else {}
+    values = first.get("values")
+    numbers = {str(k): v for k, v in values.items() if _number(v) is not None} if isinstance(values, dict) else {}
+    return Refusal(wall_time=_number(value.get("wall_time")), detail=_text(first.get("detail"), "a check failed"),
+                   values=numbers)
+
+
 def parse_snapshot(line: bytes | str, received_wall_s: float) -> Snapshot:
     """A Snapshot from one line; SnapshotError when it is not a v 1 JSON object.
     `received_wall_s` stands in for a missing wall_time."""
@@ -102,4 +122,5 @@ def parse_snapshot(line: bytes | str, received_wall_s: float) -> Snapshot:
         trips=int(_number(data.get("trips")) or 0),
         problems=tuple(str(p) for p in problems) if isinstance(problems, list) else (),
         loop=loop if isinstance(loop, dict) else {},
+        rearm_refused=_refusal(data.get("rearm_refused")),
     )

@@ -5,11 +5,13 @@ hands each one on. It never writes a byte: the daemon's socket has no commands,
 and the bridge does not even try. When the daemon restarts (the socket goes away,
 refuses, or falls silent for `silence_s`), the client waits and tries again, each
 wait twice the last up to `max_delay_s`, and back to the shortest once snapshots
-flow again.
+flow again. With a `fallback` (a desk bench run's socket), each attempt follows the
+daemon's socket when it is there and the fallback only when it is not.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import threading
@@ -48,8 +50,12 @@ class StatusClient:
 
     def __init__(self, path: str, on_snapshot: Callable[[Snapshot], None],
                  on_link: Callable[[bool, str], None], *, silence_s: float = 2.0,
-                 backoff: Backoff | None = None, wall_clock: Callable[[], float] = time.time) -> None:
-        self.path = path
+                 backoff: Backoff | None = None, wall_clock: Callable[[], float] = time.time,
+                 fallback: str | None = None) -> None:
+        self.primary = path
+        self.fallback = fallback
+        self.path = path  # the socket followed now, or last followed (the daemon's until one was)
+        self.tried = path  # the socket last tried
         self.on_snapshot = on_snapshot
         self.on_link = on_link
         self.silence_s = silence_s
@@ -95,26 +101,31 @@ class StatusClient:
             why = self._follow_once()
             self._set_link(False, why)
             if why != last_why:
-                print(f"treadguard bridge: status socket {self.path}: {why}; trying again with back-off",
-                      file=sys.stderr, flush=True)
+                _say(f"treadguard bridge: status socket {self.tried}: {why}; trying again with back-off")
                 last_why = why
             self._stop.wait(self.backoff.next_delay_s())
 
     def _follow_once(self) -> str:
         """Connect and read until the link breaks; returns why it broke."""
+        path = self.primary
+        if self.fallback and not os.path.exists(self.primary) and os.path.exists(self.fallback):
+            path = self.fallback
+        self.tried = path
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._socket = sock
         try:
             sock.settimeout(self.silence_s)
             try:
-                sock.connect(self.path)
+                sock.connect(path)
             except FileNotFoundError:
-                return "not there (is treadguard running, with [status] enabled?)"
+                also = f", nor a bench run's at {self.fallback}" if self.fallback else ""
+                return f"not there{also} (is treadguard running, with [status] enabled?)"
             except PermissionError:
                 return "permission denied (the bridge's user must be in the socket's group)"
             except OSError as err:
                 return f"cannot connect ({err.strerror or err})"
             self.connects += 1
+            self.path = path
             return self._read_lines(sock)
         finally:
             self._socket = None
@@ -146,10 +157,14 @@ class StatusClient:
         except SnapshotError as err:
             self.bad_lines += 1
             if self.bad_lines <= 3:
-                print(f"treadguard bridge: status socket {self.path}: a line was skipped ({err})",
-                      file=sys.stderr, flush=True)
+                _say(f"treadguard bridge: status socket {self.path}: a line was skipped ({err})")
             return
         self.snapshots += 1
         self.backoff.reset()
         self._set_link(True)
         self.on_snapshot(snapshot)
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(line + "\n")  # one write: lines of other threads never run into it
+    sys.stderr.flush()

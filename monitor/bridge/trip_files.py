@@ -2,8 +2,8 @@
 
 Each trip is trip-<stamp>.json (the explanation) beside trip-<stamp>.csv.gz (the
 sensor data around it). The bridge only reads them, and copes when it may not:
-the folder is the daemon's, and on an installed Pi its files are private to the
-daemon's user unless that folder is shared; the page then says so.
+the folder is the daemon's, shared with its group (the bridge's user is a member:
+folder 2750 or 0750, records 0640); where it is not, the page says so.
 """
 
 from __future__ import annotations

@@ -12,14 +12,33 @@ import threading
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, fail, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, bench_trip_dir, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
-from monitor.config.schema import Config
+from monitor.config.schema import Config, StatusConfig
 
 
 def socket_path(config: Config) -> str:
     """The daemon's status socket: [status] socket_path, the one setting the two processes share."""
     return config.status.socket_path
+
+
+def desk_bench(config: Config) -> tuple[str, str] | None:
+    """A desk bench run's status socket and trip folder (`treadguard run --bench`), followed while the
+    daemon's socket is absent: only when the config names no socket of its own, and only from a folder
+    that is this user's alone (another user could serve a made-up state there); never as the
+    systemd service (INVOCATION_ID set), which follows the daemon alone."""
+    if config.status.socket_path != StatusConfig().socket_path or os.environ.get("INVOCATION_ID"):
+        return None
+    from monitor.service.outputs.status_socket import desk_socket_path
+
+    path = desk_socket_path()
+    try:
+        folder = os.stat(os.path.dirname(path))
+    except OSError:
+        return None
+    if folder.st_uid != os.geteuid() or folder.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return path, bench_trip_dir()
 
 
 def read_password(path: str) -> str:
@@ -58,6 +77,7 @@ def bridge_command(args: argparse.Namespace) -> int:
     from monitor.bridge.service import Bridge
     from monitor.bridge.session_log import SessionLogError
     from monitor.bridge.sessions import SessionRules
+    from monitor.bridge.trip_words import TripWords
 
     publisher = None
     if settings.mqtt_host:
@@ -86,19 +106,23 @@ def bridge_command(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as err:  # e.g. a CA file that is not a certificate
             return fail(f"[bridge] MQTT TLS settings: {err}; the bridge was not started")
     rules = SessionRules(moving_mps=settings.moving_mps, idle_s=settings.session_idle_s)
+    bench = desk_bench(config)
     try:
         bridge = Bridge(socket_path=socket_path(config), session_db=settings.session_db, rules=rules,
                         silence_s=settings.status_silence_s, state_interval_s=settings.state_interval_s,
                         publisher=publisher,
                         dashboard_bind=settings.dashboard_bind if settings.dashboard_enabled else None,
-                        dashboard_port=settings.dashboard_port, device_id=settings.device_id,
-                        trip_dir=config.record.trip_dir, plot=_plot_maker(config))
+                        dashboard_port=settings.dashboard_port, dashboard_hosts=tuple(settings.dashboard_hosts),
+                        device_id=settings.device_id,
+                        trip_dir=config.record.trip_dir, plot=_plot_maker(config), words=TripWords(config),
+                        bench=bench)
     except SessionLogError as err:
         return fail(f"{err}; the bridge was not started", EXIT_FAILED)
     except OSError as err:  # the dashboard's address is taken or not ours
         return fail(f"the dashboard cannot listen on {settings.dashboard_bind}:{settings.dashboard_port} "
                     f"({err.strerror or err}); change [bridge] dashboard_bind or dashboard_port", EXIT_FAILED)
-    return run_bridge(bridge, settings.mqtt_host, settings.mqtt_port, socket_path(config))
+    reading = socket_path(config) + (f" (a bench run's {bench[0]} while that is absent)" if bench else "")
+    return run_bridge(bridge, settings.mqtt_host, settings.mqtt_port, reading)
 
 
 def run_bridge(bridge, mqtt_host: str, mqtt_port: int, socket: str) -> int:

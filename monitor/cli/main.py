@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run the monitor: on real hardware, or on the bench",
         usage="treadguard run --config FILE\n"
-              "       treadguard run --bench [TRACE|SCENARIO] [--speed X] [--config FILE]",
+              "       treadguard run --bench [TRACE|SCENARIO] [--speed X] [--config FILE] [--trip-dir DIR]",
         description="`run --config FILE` runs the monitor on the real devices FILE names (as the "
                     "service does); `run --bench` plays a trace, or a bench scenario, through fake "
                     "hardware in real time with a live status line.")
@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                                                       "settings (see `treadguard config --example`)")
     run.add_argument("--speed", type=float, default=1.0, metavar="X",
                      help="bench playback speed, 1.0 = real time (0.1 to 20)")
+    run.add_argument("--trip-dir", metavar="DIR",
+                     help="bench only: keep this run's trip records in DIR (default: the bench folder, "
+                          "never the config's record.trip_dir)")
 
     bench = commands.add_parser("bench", help="run the scenario library on the simulator, beside two baselines")
     bench.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="only these scenarios (default: all)")

@@ -17,7 +17,7 @@ import os
 import sys
 from collections import Counter
 
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, draw_plot, fail, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, draw_plot, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.formats.trace_reader import read_trace
@@ -81,13 +81,18 @@ def replay_command(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"treadguard: {error}", file=sys.stderr, flush=True)
     done: list[ReplayResult] = []
-    for result, error in replay_many(paths, config, args.jobs):
-        if error is not None:
-            failed += 1
-            print(f"treadguard: {error}", file=sys.stderr, flush=True)
-            continue
-        done.append(result)
-        print(result.to_json() if args.json else human_line(result), flush=True)
+    try:
+        for result, error in replay_many(paths, config, args.jobs):
+            if error is not None:
+                failed += 1
+                print(f"treadguard: {error}", file=sys.stderr, flush=True)
+                continue
+            done.append(result)
+            print(result.to_json() if args.json else human_line(result), flush=True)
+    except KeyboardInterrupt:  # the workers ignore it; the pool is stopped on the way out
+        print(f"treadguard: stopped (Ctrl-C) after {len(done) + failed - len(errors)} of {len(paths)} "
+              f"trace(s)", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
     if not args.json:
         print(summary(done, failed))
     if plot is not None and done:

@@ -187,6 +187,14 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
             shown = ", ".join(f"{k} = {v:.3g}" if isinstance(v, (int, float)) else f"{k} = {v}"
                               for k, v in values.items())
             lines += textwrap.wrap(shown, width, initial_indent="    ", subsequent_indent="    ")
+    refused = snap.get("rearm_refused")
+    if isinstance(refused, dict):  # not a trip: the trip above still holds, and why it may not re-arm
+        when = refused.get("wall_time")
+        ago = f" ({_ago(now_wall_s - when)})" if isinstance(when, (int, float)) else ""
+        why = refused.get("why") if isinstance(refused.get("why"), list) else []
+        details = ", ".join(str(w.get("detail", "?")) for w in why if isinstance(w, dict)) or "a check failed"
+        lines += textwrap.wrap(f"re-arm refused{ago}: {details}", width, initial_indent="  ",
+                               subsequent_indent="    ")
     lines.append(f"  trips since start: {trips}")
     return [line[:width] for line in lines]
 

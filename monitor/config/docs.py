@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 from monitor.config.schema import RELATIONS, RULES, SECTIONS, describe_rule, describe_side
@@ -18,13 +19,15 @@ from monitor.safety.settings import describe_bounds
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PATH = Path(__file__).resolve().parent / "example-config.toml"
 REFERENCE_PATH = ROOT / "docs" / "configuration.md"
+EXAMPLE_WIDTH = 80  # `config --example` is read in a terminal: no line wider
 
 HEADER = """\
 # treadguard configuration (TOML).
 #
 # Every setting is shown with its default; delete what you do not change.
-# Units are in the names: _s seconds, _m metres, _mps m/s, _mps2 m/s², _radps rad/s,
-# _rad radians, _hz per second. Check a file with `treadguard config --check FILE`.
+# Units are in the names: _s seconds, _m metres, _mps m/s, _mps2 m/s²,
+# _radps rad/s, _rad radians, _hz per second.
+# Check a file with `treadguard config --check FILE`.
 """
 
 
@@ -59,7 +62,9 @@ def render_example() -> str:
         for field in dataclasses.fields(cls):
             bounds = _allowed(name, field)
             allowed = f" ({bounds})" if bounds != "any value of its type" else ""
-            lines.append(f"# {field.metadata.get('help', '')}{allowed}")
+            lines += textwrap.wrap(f"{field.metadata.get('help', '')}{allowed}", EXAMPLE_WIDTH,
+                                   initial_indent="# ", subsequent_indent="# ", break_long_words=False,
+                                   break_on_hyphens=False)
             lines.append(f"{field.name} = {_toml_value(_default(field))}")
         lines.append("")
     return "\n".join(lines)

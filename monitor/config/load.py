@@ -229,8 +229,37 @@ def _bridge_checks(config: Config) -> list[str]:
     except ValueError:
         problems.append(f'bridge.dashboard_bind is "{bridge.dashboard_bind}": it must be an IP address '
                         f'(127.0.0.1 for this Pi only, 0.0.0.0 for the home network)')
+    problems += _host_name_problems(bridge.dashboard_hosts)
     if not bridge.session_db:
         problems.append("bridge.session_db is empty: give the path of the session log")
+    return problems
+
+
+MAX_DASHBOARD_HOSTS = 16
+HOST_NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$",
+                       re.IGNORECASE)
+
+
+def _host_name_problems(names: list) -> list[str]:
+    """bridge.dashboard_hosts: a short list of host names or IP addresses, no patterns."""
+    if not isinstance(names, list):
+        return ["bridge.dashboard_hosts must be a list of host names, e.g. [\"treadmill.home.arpa\"]"]
+    if len(names) > MAX_DASHBOARD_HOSTS:
+        return [f"bridge.dashboard_hosts lists {len(names)} names: at most {MAX_DASHBOARD_HOSTS}"]
+    problems = []
+    for name in names:
+        if not isinstance(name, str):
+            problems.append(f"bridge.dashboard_hosts holds {shown(name)}: each entry must be a host name "
+                            f"in quotes, e.g. \"treadmill.home.arpa\"")
+            continue
+        try:
+            ipaddress.ip_address(name)
+            continue
+        except ValueError:
+            pass
+        if not HOST_NAME.match(name):
+            problems.append(f"bridge.dashboard_hosts holds {quoted(name)}: not a host name (letters, digits, "
+                            f"- and dots, no * or port), e.g. \"treadmill.home.arpa\"")
     return problems
 
 

@@ -397,6 +397,10 @@ class BridgeConfig:
     dashboard_bind: str = setting(
         "127.0.0.1", "the address the dashboard listens on: 127.0.0.1 this Pi only; 0.0.0.0 (or the "
         "Pi's LAN address) to opt in to the whole home network, read-only and without a password")
+    dashboard_hosts: list = setting(
+        [], "more names the dashboard answers to (e.g. \"treadmill.home.arpa\"), beside localhost, the bind "
+        "address, this Pi's host name and <hostname>.local; any other Host header is refused, so a web page "
+        "cannot read the dashboard through DNS rebinding; at most 16 host names or IP addresses")
     dashboard_port: int = setting(8957, "the dashboard's TCP port (0: any free port, printed at start)",
                                   min=0, max=65535)
     session_db: str = setting(

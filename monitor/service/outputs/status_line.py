@@ -14,7 +14,7 @@ from typing import Callable, TextIO
 
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from monitor.safety.verdict import Verdict
+from monitor.safety.verdict import Trip, Verdict
 
 TTY_INTERVAL_S = 0.1  # redraw the line ten times a second on a terminal
 LOG_INTERVAL_S = 1.0  # one line a second when the output is a file or a pipe
@@ -26,7 +26,9 @@ KEEP = 0
 Field = tuple[str, int]
 
 
-def fields(verdict: Verdict, core: SafetyCore, t0_s: float, note: str = "") -> list[Field]:
+def fields(verdict: Verdict, core: SafetyCore, t0_s: float, note: str = "", trip: Trip | None = None) -> list[Field]:
+    """The line's fields; `trip` is the trip that latched (a refused re-arm's explanation is not one)."""
+    trip = trip or verdict.trip
     out: list[Field] = [(f"{verdict.t_s - t0_s:7.2f} s", 3), (f"{verdict.state.value.upper():8s}", 1)]
     if core.has_belt:
         out.append((f"belt {core.overspeed.speed_mps:4.2f} m/s", 4))
@@ -35,8 +37,8 @@ def fields(verdict: Verdict, core: SafetyCore, t0_s: float, note: str = "") -> l
     out.append((f"imu age {max(0.0, verdict.t_s - core.imu_health.last_good_t_s) * 1000:3.0f} ms", 6))
     if note:
         out.append((note, 2))
-    if verdict.state is LatchState.TRIPPED and verdict.trip is not None:
-        out.append((f"tripped: {verdict.trip.reason} ({verdict.trip.detail})", KEEP))
+    if verdict.state is LatchState.TRIPPED and trip is not None:
+        out.append((f"tripped: {trip.reason} ({trip.detail})", KEEP))
     elif verdict.problems:
         out.append(("problem: " + verdict.problems[0].detail, 2))
     return out
@@ -84,6 +86,7 @@ class StatusLine:
         self._note_until_s = -float("inf")
         self._is_mid_line = False  # a redrawn line is showing, with no newline after it
         self._is_note_new = False
+        self._latched: Trip | None = None  # the trip that latched, while tripped
         self.can_erase = os.environ.get("TERM", "") != "dumb"
 
     def announce(self, text: str, now_s: float, for_s: float = 3.0) -> None:
@@ -94,11 +97,20 @@ class StatusLine:
 
     def line(self, verdict: Verdict, core: SafetyCore) -> str:
         note = self._note if verdict.t_s < self._note_until_s else ""
-        return fit(fields(verdict, core, self.t0_s, note), self.width)
+        return fit(fields(verdict, core, self.t0_s, note, self._latched), self.width)
+
+    def _follow_latch(self, verdict: Verdict) -> None:
+        """Keep the trip that latched: a refused re-arm makes the core explain the latch anew (what
+        still fails), which is said as "re-arm refused", never shown as a new trip."""
+        if verdict.state is not LatchState.TRIPPED:
+            self._latched = None
+        elif verdict.is_new_trip or self._latched is None:
+            self._latched = verdict.trip
 
     def tick_hook(self, offer: Callable[[str], bool]) -> Callable[[Verdict, SafetyCore], None]:
         """An on_tick for the Daemon: a line every interval, and at once on a trip."""
         def on_tick(verdict: Verdict, core: SafetyCore) -> None:
+            self._follow_latch(verdict)
             is_kept = verdict.is_new_trip or self._is_note_new
             if verdict.t_s >= self._next_s or is_kept:
                 self._next_s = verdict.t_s + self._interval_s

@@ -30,6 +30,7 @@ import time
 from typing import Any, Callable
 
 from monitor.safety.core import SafetyCore
+from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Trip, Verdict
 
 SNAPSHOT_VERSION = 1
@@ -65,6 +66,13 @@ def trip_snapshot(trip: Trip, wall_time: float) -> dict:
     }
 
 
+def refusal_snapshot(refusal: Trip, wall_time: float) -> dict:
+    """A re-arm refused while tripped: when, and why (the checks that still fail)."""
+    return {"t_s": _number(refusal.t_s, 3), "wall_time": round(wall_time, 3),
+            "why": [{"reason": p.reason, "detail": p.detail,
+                     "values": {k: _number(v) for k, v in p.values.items()}} for p in refusal.problems]}
+
+
 class StatusPublisher:
     """A Daemon tick hook: a snapshot every interval_s, and at once on a trip or a change of
     state, offered to `offer` (which must never block). `extras` add keys of their own
@@ -82,7 +90,9 @@ class StatusPublisher:
         self.trips = 0
         self._next_s = -math.inf
         self._state = None
-        self._trip: Trip | None = None
+        self._trip: Trip | None = None  # the trip that latched (not a refused re-arm's explanation)
+        self._seen_trip: Trip | None = None  # the core's latest, to notice a change
+        self._refused: tuple[Trip, float] | None = None  # a refused re-arm since: its problems, wall time
         self._trip_wall_time = 0.0
         self._ticks = 0
         self._late_ticks = 0
@@ -95,10 +105,18 @@ class StatusPublisher:
             self._late_ticks += round((verdict.t_s - last) / self.period_s) - 1
         if verdict.is_new_trip:
             self.trips += 1
-        is_change = verdict.state is not self._state or verdict.trip is not self._trip
-        if verdict.trip is not self._trip:
-            self._trip = verdict.trip
-            self._trip_wall_time = self.wall_clock()
+        is_change = verdict.state is not self._state or verdict.trip is not self._seen_trip
+        if verdict.trip is not self._seen_trip:
+            self._seen_trip = verdict.trip
+            if verdict.trip is not None and not verdict.is_new_trip and verdict.state is LatchState.TRIPPED \
+                    and self._trip is not None:
+                # A re-arm refused: the core explains the latch anew, but nothing new tripped. The
+                # snapshot keeps the trip that did (its time, its reason) and says the refusal beside it.
+                self._refused = (verdict.trip, self.wall_clock())
+            else:
+                self._trip = verdict.trip
+                self._trip_wall_time = self.wall_clock()
+                self._refused = None
         self._state = verdict.state
         if is_change or verdict.t_s >= self._next_s - 1e-9:  # a tick due at the interval is on it
             self._next_s = verdict.t_s + self.interval_s
@@ -132,7 +150,9 @@ class StatusPublisher:
             "belt_mps": _number(core.overspeed.speed_mps, 3) if core.has_belt else None,
             "rear_margin_m": _number(core.range_drift.margin_m, 3) if core.has_range else None,
             "imu_age_s": _number(max(0.0, verdict.t_s - imu.last_good_t_s), 3) if imu.has_answered else None,
-            "trip": None if verdict.trip is None else trip_snapshot(verdict.trip, self._trip_wall_time),
+            "trip": None if self._trip is None or verdict.trip is None else trip_snapshot(self._trip,
+                                                                                         self._trip_wall_time),
+            "rearm_refused": None if self._refused is None else refusal_snapshot(*self._refused),
             "trips": self.trips,
             "problems": [p.detail for p in verdict.problems],
             "loop": loop,

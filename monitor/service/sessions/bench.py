@@ -123,7 +123,7 @@ def _explained(problem: Any, config: Config, walking: str) -> str:
 
 
 def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None = None, *,
-              trip_dir: str | None = None) -> int:
+              trip_dir: str | None = None, status_path: str | None = None) -> int:
     """Play a trace, or a bench scenario, through fake devices on a real-time clock (or the one given)."""
     if not MIN_BENCH_SPEED <= speed <= MAX_BENCH_SPEED:
         return fail(f"--speed {speed:g} is out of range: the bench plays from {MIN_BENCH_SPEED:g}x "
@@ -134,7 +134,7 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
         if refused is not None:
             return refused
         if name is not None:
-            return run_scenario_live(name, speed, clock, trip_dir=trip_dir)
+            return run_scenario_live(name, speed, clock, trip_dir=trip_dir, status_path=status_path)
     try:
         trace = read_trace(path)
     except TraceError as err:
@@ -146,7 +146,7 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     daemon = build_replay(trace, config, clock)
     bench = _BenchRun(t0_s, clock, trip_dir)
     session = bench.session
-    served = _serve_bench_status(config, daemon)
+    served = _serve_bench_status(config, daemon, status_path)
     console = _bench_console(config, served)
     status_hooks = chain_hooks(bench.on_tick, console.on_tick, served and served.hook)
 
@@ -184,7 +184,7 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
 
 
 def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *,
-                      trip_dir: str | None = None) -> int:
+                      trip_dir: str | None = None, status_path: str | None = None) -> int:
     """One bench scenario, closed loop, in real time: the simulated walker, belt and
     sensors, the real daemon, and a status line."""
     from monitor.sim.run import bench_config, build, run_treadguard
@@ -196,7 +196,7 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
         f"at {speed:g}x real time; Ctrl-C stops, SIGUSR1 re-arms")
     clock = clock or ScaledClock(0.0, speed)
     bench = _BenchRun(0.0, clock, trip_dir)
-    served = _serve_bench_status(bench_config(scenario.walking), None)
+    served = _serve_bench_status(bench_config(scenario.walking), None, status_path)
     daemons: list[Daemon] = []
     console = _bench_console(bench_config(scenario.walking), served)
 
@@ -225,9 +225,10 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
     return EXIT_OK
 
 
-def _serve_bench_status(config: Config, daemon: Daemon | None) -> StatusService | None:
-    """A bench run serves status in the user's own runtime folder, never on the service's socket."""
-    served = serve_status(config, daemon, desk_socket_path())
+def _serve_bench_status(config: Config, daemon: Daemon | None, path: str | None) -> StatusService | None:
+    """A bench run serves status at `path` (a config's own [status] socket_path), else in the user's
+    own runtime folder; never on the service's socket."""
+    served = serve_status(config, daemon, path or desk_socket_path())
     if served is not None:
         say(f"treadguard bench: `treadguard status --watch` shows its state ({served.server.path})")
     return served

@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # something the person asked for failed (a trace, a device)
 EXIT_USAGE = 2  # the request itself was wrong (arguments, config)
 EXIT_INTERNAL = 3  # a bug in treadguard
+EXIT_INTERRUPTED = 130  # stopped by Ctrl-C (128 + SIGINT, as the shell says it)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> int:

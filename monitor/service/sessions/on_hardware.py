@@ -76,6 +76,8 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         recorder.on_tick(verdict, core)
         if console is not None:
             console.on_tick(verdict, core)
+        else:  # the console says its own refusals; without one, the journal says a refused USR1
+            journal.on_tick(verdict, core)
         if served is not None:
             served.hook(verdict, core)
         if on_tick is not None:

@@ -38,6 +38,12 @@ from monitor.safety.core import SafetyCore
 from monitor.safety.verdict import Trip, Verdict
 
 Readings = list[tuple[float, float]]
+# Shared with the home bridge by design: the folder is setgid (its files take its group, the daemon's
+# group, of which the bridge's user is a member) and group-readable; records are 0640. Set with
+# fchmod, not through the umask: the service runs with UMask=0077, which made them 0600 in a 0700
+# folder that the bridge could never read. Nobody but treadguard's user may write.
+FOLDER_MODE = 0o2750
+SHARED_MODE = 0o750  # the same without setgid, where the service may not set it (RestrictSUIDSGID=yes)
 FILE_MODE = 0o640
 
 
@@ -119,8 +125,9 @@ def record_name(wall_time_s: float) -> str:
 
 
 def open_folder(folder: str) -> int:
-    """The record folder as a directory fd: made if missing (0750), else it must be ours,
-    not writable by others, and not a symbolic link. Raises RecordRefused or OSError."""
+    """The record folder as a directory fd: made if missing (FOLDER_MODE), else it must be ours,
+    not writable by others, and not a symbolic link; ours and readable by our group either way.
+    Raises RecordRefused or OSError."""
     if not os.path.isabs(folder):
         raise RecordRefused("it is not an absolute path; set record.trip_dir to one")
     parent = os.path.dirname(folder.rstrip("/"))
@@ -146,18 +153,25 @@ def open_folder(folder: str) -> int:
                    f"`chown` it to the service's user")
     elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         problem = (f"it is writable by others (mode {stat.S_IMODE(st.st_mode):o}), so a record could be "
-                   f"swapped or planted: `chmod 750` it")
+                   f"swapped or planted: `chmod 2750` it")
     if problem:
         os.close(fd)
         raise RecordRefused(problem)
+    if stat.S_IMODE(st.st_mode) not in (FOLDER_MODE, SHARED_MODE):
+        for mode in (FOLDER_MODE, SHARED_MODE):  # made under a strict umask, or by an older treadguard
+            try:
+                os.fchmod(fd, mode)
+                break
+            except OSError:  # RestrictSUIDSGID=yes refuses the setgid bit: the service's primary group
+                continue     # is the shared one, so its files take that group all the same
     return fd
 
 
 def _create(folder_fd: int, folder: str, name: str) -> int:
     """A new file for writing: never an existing name, never through a symbolic link."""
     try:
-        return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
-                       dir_fd=folder_fd)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
+                     dir_fd=folder_fd)
     except FileExistsError:
         try:
             is_link = stat.S_ISLNK(os.lstat(name, dir_fd=folder_fd).st_mode)
@@ -166,6 +180,8 @@ def _create(folder_fd: int, folder: str, name: str) -> int:
         what = "a symbolic link" if is_link else "a file"
         raise RecordRefused(f"{os.path.join(folder, name)} already exists as {what}; nothing is written "
                             f"through or over it: remove it and check who else writes into {folder}") from None
+    os.fchmod(fd, FILE_MODE)  # whatever the umask: readable by the folder's group (the bridge)
+    return fd
 
 
 def _write_all(fd: int, payload: bytes) -> None:
