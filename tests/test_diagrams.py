@@ -117,5 +117,7 @@ def test_the_hall_sensor_drawing_gives_the_gap_and_the_config_default_pulses_per
 
 def test_every_drawing_is_listed_in_the_wiring_readme():
     text = (ROOT / "wiring" / "README.md").read_text(encoding="utf-8")
-    for name in diagrams.render_all():
+    names = [path.name for path in sorted((ROOT / "wiring").glob("*.svg"))]  # the committed drawings
+    assert names
+    for name in names:
         assert f"]({name})" in text, name
