@@ -72,6 +72,9 @@ class Daemon:
         self.on_tick = on_tick  # must not block: hand work to a Sideline
         self.stats = LoopStats()
         self.permit = devices.relay if isinstance(devices.relay, DeadlineRelay) else None
+        # A relay keeper (monitor.service.loop.relay_keeper) says what it did on its own: a trip.
+        inner_relay = self.permit.relay if self.permit is not None else devices.relay
+        self._take_relay_fault = getattr(inner_relay, "take_fault", None)
         self.budget = budget  # the loop's account of its own timing (the real service keeps one)
         self.gc_policy = gc_policy  # collections only between ticks, never a full one in the loop
         self._is_stopping = False
@@ -119,6 +122,10 @@ class Daemon:
                 stalled_s = permit.clock() - expiry.renewed_s
                 core.loop_fault(now_s, "loop_stalled", {"stalled_s": stalled_s, "released_after_s": expiry.overdue_s},
                                 {"deadline_s": expiry.lease_s})
+        if self._take_relay_fault is not None:
+            relay_fault = self._take_relay_fault()
+            if relay_fault is not None:
+                core.loop_fault(now_s, *relay_fault)
         verdict = core.tick(now_s)
         is_armed = verdict.state is LatchState.ARMED
         if verdict.is_relay_energized and not self._is_stopping:

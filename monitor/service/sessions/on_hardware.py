@@ -15,6 +15,8 @@ from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
 from monitor.service.loop.deadline import DeadlineRelay, lease_for
+from monitor.service.loop.relay_keeper import GPIO_RELAY, KeeperError, KeeperRelay
+from monitor.service.loop.stop_guard import protection
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
@@ -27,13 +29,17 @@ from monitor.service.trips.worker_process import ProcessSideline
 def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any = None,
                  pin_factory: Any = None, until_s: float | None = None,
                  on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
-                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None) -> int:
+                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None,
+                 relay_keeper: tuple[str, dict] | None = None) -> int:
     """The daemon on the devices the config names, until SIGTERM/SIGINT.
 
     A real run passes only the config: the monotonic clock, /dev/i2c-N and the lgpio
-    pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
-    an end time, a tick hook and a run permit whose watchdog they step on their own
-    clock; everything else, signals included, is the real path.
+    pin factory, and with relay.drive = "level" the relay keeper process owns the relay
+    line (monitor.service.loop.relay_keeper). Tests pass a simulated clock, a fake bus,
+    gpiozero's MockFactory, an end time, a tick hook and a run permit whose watchdog
+    they step on their own clock, and, for a keeper, the relay factory it runs
+    ("module:function", its JSON argument); everything else, signals included, is the
+    real path.
     """
     from monitor.service.loop.bus_load import check_config
     from monitor.service.sessions.hardware import HardwareError, open_devices
@@ -45,12 +51,20 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         if bus_load.is_too_high:
             return fail(f"{bus_load.refusal()}; nothing was started, the relay stays released")
         print(f"treadguard: {bus_load.describe()}", flush=True)
-    try:
-        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
-    except HardwareError as err:
-        return fail(f"{err}; the relay stays released", EXIT_FAILED)
     # Permission to run expires: the relay is energized only while the loop renews its lease.
     lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
+    keeper_relay = None
+    relay_keeper = relay_keeper if relay_keeper is not None else default_relay_keeper(config, pin_factory)
+    if relay_keeper is not None:
+        try:
+            keeper_relay = KeeperRelay.start(lease_s, *relay_keeper)
+        except KeeperError as err:
+            return fail(f"[relay] {err}; nothing was started, the relay stays released", EXIT_FAILED)
+    try:
+        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory, relay=keeper_relay)
+    except HardwareError as err:
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    print(f"treadguard: {protection(config, has_keeper=keeper_relay is not None)}", flush=True)
     devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
     if is_real_time:
         from monitor.service.loop.realtime import prepare_process
@@ -107,6 +121,17 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
             console.close()
         print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
+
+
+def default_relay_keeper(config: Config, pin_factory: Any) -> tuple[str, dict] | None:
+    """The relay keeper a real run needs: the level drive on the Pi's own GPIO. The charge pump's
+    circuit needs none, and tests that pass a pin factory of their own pass their keeper too."""
+    if pin_factory is not None or config.relay.driver != "gpio" or config.relay.drive != "level":
+        return None
+    relay = config.relay
+    return GPIO_RELAY, {"pin": relay.pin, "active_high": relay.active_high, "feedback_pin": relay.feedback_pin,
+                        "feedback_closed_when_energized": relay.feedback_closed_when_energized,
+                        "feedback_settle_s": relay.feedback_settle_s, "drive": relay.drive}
 
 
 def _open_console(config: Config, devices: Any, clock: LoopClock, core: SafetyCore) -> Any:
