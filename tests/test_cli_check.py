@@ -229,3 +229,16 @@ def test_a_noisy_belt_sensor_is_a_problem(monkeypatch):
     code, out = bench.check(config, Person(("IMU clip", ""), ("moving the belt", "", bench.belt.start),
                                            ("type yes", "")))
     assert code == 1 and "PROBLEM: more bounces" in out and "raise belt.debounce_s" in out
+
+
+@pytest.mark.parametrize("drive, says", [
+    ("level", "If the monitor freezes: the relay keeper, a process of its own, releases the relay 40 ms"),
+    ("charge_pump", "If the monitor freezes: the charge-pump circuit releases the relay by itself"),
+])
+def test_check_says_what_releases_the_relay_if_the_monitor_freezes_with_each_drive(monkeypatch, drive, says):
+    bench = Bench(monkeypatch)
+    person = Person(("IMU clip", ""), ("moving the belt", "", bench.belt.start), ("type yes", "no"))
+    code, out = bench.check(with_settings(Config(), relay={"drive": drive}), person)
+    assert says in " ".join(out.split())
+    paragraph = out[out.index("If the monitor freezes"):].split("\n\n")[0]
+    assert all(len(line) <= 80 for line in paragraph.splitlines())

@@ -123,7 +123,7 @@ def daemon(tmp_path):
     try:
         assert process.wait_for("treadguard: running"), process.output
         assert watcher.wait_for(False) is not None  # the keeper's relay starts released
-        assert "the relay keeper, a process of its own" in process.output  # and the daemon says what guards it
+        assert "if the monitor freezes: the relay keeper, a process of its own" in process.output  # and the daemon says what guards it
         yield process, watcher
     finally:
         process.stop()

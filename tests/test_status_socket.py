@@ -429,3 +429,17 @@ def test_status_with_a_broken_config_says_what_is_wrong(folder, capsys):
         f.write('[status]\ninterval_s = "often"\n')
     assert main(["status", "--config", config]) == 2
     assert "status.interval_s must be a number" in capsys.readouterr().err
+
+
+def test_status_says_what_releases_the_relay_if_the_monitor_freezes_in_80_columns(folder):
+    from monitor.cli.status import describe
+    from monitor.config.schema import Config
+    from monitor.service.loop.stop_guard import protection
+
+    snap = {"v": 1, "wall_time": 1000.0, "t_s": 1.0, "state": "armed", "relay_energized": True, "trips": 0,
+            "frozen_guard": protection(Config(), has_keeper=True)}
+    lines = describe(snap, now_wall_s=1000.0)
+    assert all(len(line) <= 80 for line in lines)
+    text = " ".join(" ".join(lines).split())
+    assert "if the monitor freezes: the relay keeper, a process of its own, releases the relay 40 ms" in text
+    assert "If the whole Pi freezes, only the hardware watchdog (up to 5 s) and the safety key" in text

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -38,6 +39,7 @@ from monitor.cli.devices import (
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.service.loop.clock import MonotonicClock
+from monitor.service.loop.stop_guard import protection
 
 IMU_MEASURE_S = 1.0
 GRAVITY_TOLERANCE = 0.05  # a still chip reads 1 g within its zero-g offset (up to ~8 % uncalibrated)
@@ -123,6 +125,9 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
     except NoAnswer as err:
         return fail(f"{err}; the check stopped", EXIT_USAGE)
     _check_loop_timing(config, out, is_measured=is_real_clock)
+    # What protects the walker if the monitor itself freezes, with this relay drive (README: "What happens when").
+    print("\n" + textwrap.fill(f"If the monitor freezes: {protection(config)}", 80, subsequent_indent="   "),
+          file=out)
     problems = [r for r in reports if r.problems]
     untested = [r for r in reports if r.verdict == NOT_TESTED]
     print("", file=out)

@@ -16,22 +16,19 @@ FROZEN_RELEASE_MS = 38
 
 
 def protection(config: Any, *, has_keeper: bool | None = None) -> str:
-    """One sentence: what releases the relay when the daemon's process freezes, with this config.
+    """What releases the relay if the monitor freezes, with this config; said after "If the monitor freezes: ".
 
-    has_keeper: whether the relay keeper runs (None: as a real run would decide, from the drive)."""
+    has_keeper: whether the relay keeper runs (None: as a real run decides, from the drive)."""
     relay = config.relay
     lease_ms = config.loop.deadline_ticks / config.loop.rate_hz * 1000
     if relay.driver != "gpio":
-        return "the relay is a fake: nothing real is protected"
+        return "nothing real: the relay is a fake"
     if relay.drive == "charge_pump":
-        return ("a frozen daemon or Pi: the charge-pump circuit releases the relay by itself about 50 ms after "
-                "the last toggle (no software needed)")
-    if has_keeper is None:
-        has_keeper = True
-    if has_keeper:
-        return (f"a frozen daemon: the relay keeper, a process of its own, releases the relay {lease_ms:g} ms "
-                f"after the loop's last heartbeat (measured: {FROZEN_RELEASE_MS} ms after SIGSTOP, "
-                f"bench/frozen_daemon.py); a frozen Pi: only the hardware watchdog (up to 5 s) and the "
-                f"safety key; relay.drive = \"charge_pump\" covers a frozen Pi too")
-    return ("a frozen daemon: nothing but systemd's watchdog (2 s) releases the relay, as no relay keeper "
-            "runs here")
+        return ("the charge-pump circuit releases the relay by itself about 50 ms after the last toggle, "
+                "even if the whole Pi freezes")
+    if has_keeper is None or has_keeper:
+        return (f"the relay keeper, a process of its own, releases the relay {lease_ms:g} ms after the loop's "
+                f"last heartbeat (measured: {FROZEN_RELEASE_MS} ms after a SIGSTOP, bench/frozen_daemon.py). "
+                f"If the whole Pi freezes, only the hardware watchdog (up to 5 s) and the safety key stop the "
+                f"belt; relay.drive = \"charge_pump\" covers that too")
+    return "only systemd's watchdog (2 s) releases the relay: no relay keeper runs here"

@@ -64,7 +64,8 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory, relay=keeper_relay)
     except HardwareError as err:
         return fail(f"{err}; the relay stays released", EXIT_FAILED)
-    print(f"treadguard: {protection(config, has_keeper=keeper_relay is not None)}", flush=True)
+    print(f"treadguard: if the monitor freezes: {protection(config, has_keeper=keeper_relay is not None)}",
+          flush=True)
     devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
     if is_real_time:
         from monitor.service.loop.realtime import prepare_process
@@ -101,6 +102,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     served = serve_status(config, daemon, config.status.socket_path)
     if served is not None and console is not None:
         served.publisher.extras.append(console.status)
+    if served is not None:  # `treadguard status` says what releases the relay if this process freezes
+        guard = {"frozen_guard": protection(config, has_keeper=keeper_relay is not None)}
+        served.publisher.extras.append(lambda: guard)
     daemon.install_signal_handlers(on_reset=console.remote_arm if console is not None else None)
     _enable_stack_dumps()
     how = "holding the arm button 1 s or " if console is not None and console.button is not None else ""
