@@ -20,6 +20,7 @@ from monitor.service.loop.stop_guard import protection
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
+from monitor.service.outputs.sideline import Sideline
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
 from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder
@@ -98,7 +99,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
     budget = TickBudget(1.0 / config.loop.rate_hz)
-    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
+    said = Sideline(_say, maxsize=16, name="journal-lines")  # lines the loop hands over, said beside it
+    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget),
+                    say=said.offer)
     served = serve_status(config, daemon, config.status.socket_path)
     if served is not None and console is not None:
         served.publisher.extras.append(console.status)
@@ -118,6 +121,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         daemon.restore_signal_handlers()
         recorder.finish(core)
         journal.close()
+        said.close()
         records.close()
         if served is not None:
             served.close()
