@@ -179,7 +179,7 @@ def _check_loop_timing(config: Config, out: TextIO, *, is_measured: bool) -> Non
 
 # -- the IMU ---------------------------------------------------------------------------------
 def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
-    from monitor.service.loop.bus_load import check_config
+    from monitor.config.bus_load import check_config
 
     report.found(f"found: {imu.chip} (WHO_AM_I 0x{imu.who_am_i:02X}) at I2C address 0x{imu.address:02X} "
                  f"on /dev/i2c-{config.imu.i2c_bus}")

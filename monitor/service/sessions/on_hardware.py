@@ -42,7 +42,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     ("module:function", its JSON argument); everything else, signals included, is the
     real path.
     """
-    from monitor.service.loop.bus_load import check_config
+    from monitor.config.bus_load import check_config
     from monitor.service.sessions.hardware import HardwareError, open_devices
 
     is_real_time = clock is None  # tests pass a simulated clock: no scheduling or memory changes then
