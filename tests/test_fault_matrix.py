@@ -62,7 +62,8 @@ pin = 17
 class InlineSideline:
     """Stands in for the worker process: the same handler, by the same name, run in this process."""
 
-    def __init__(self, target: str, args: tuple = (), *, maxsize: int = 64, name: str = "worker") -> None:
+    def __init__(self, target: str, args: tuple = (), *, maxsize: int = 64, name: str = "worker",
+                 on_lost=None) -> None:
         import importlib
         module_name, function_name = target.split(":")
         handle = getattr(importlib.import_module(module_name), function_name)(*args)

@@ -23,7 +23,7 @@ from monitor.service.outputs.notify import Notifier, WatchdogFeeder
 from monitor.service.outputs.sideline import Sideline
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
-from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder
+from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder, record_part
 from monitor.service.trips.worker_process import ProcessSideline
 
 
@@ -83,7 +83,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     # otherwise hold the GIL the loop needs, and its ticks would come late.
     _check_record_folder(config.record.trip_dir)
     records = ProcessSideline("monitor.service.trips.trip_record:stderr_writer", (config.record.trip_dir,),
-                              maxsize=4, name="trip-records")
+                              maxsize=4, name="trip-records", on_lost=_say_record_lost)
     # Each trip is said in the journal first, from its own thread, then handed to the records.
     journal = TripJournal(records.offer)
     recorder = TripRecorder(core, journal.offer)
@@ -175,6 +175,13 @@ def chain_hooks(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _say_record_lost(item: object, why: str) -> None:
+    """Every record part the worker will never write, said in the journal (the trip itself was said)."""
+    _say(f"treadguard: trip record lost: {record_part(item)} was not written: {why}. The trip itself is in the "
+         f"journal; if this repeats, check the trip-records worker process (is it stopped?) and the trip "
+         f"folder's disk, and restart treadguard")
 
 
 def _check_record_folder(folder: str) -> None:
