@@ -171,6 +171,11 @@ def render() -> str:
         "one that needs no software at all, and the hardware watchdog resets the Pi within 5 s.",
         "systemd's watchdog (`WatchdogSec=2s`) is the line after them for a stuck process.",
         "",
+        "Trip records are written by a worker process, which the matrix replaces by the same",
+        "handler in the test's process. A worker that is stopped (SIGSTOP) or stuck is tested",
+        "on its own in `tests/test_worker_process.py`, also inside the real daemon: every record",
+        "part it will never write is said lost in the journal, and SIGTERM still ends the daemon.",
+        "",
     ]
     return "\n".join(lines)
 
