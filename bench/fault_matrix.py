@@ -165,7 +165,7 @@ def render() -> str:
         "D-state wait) stops the watchdog thread too, and a pause that holds the interpreter",
         "lock (a long garbage collection) delays it. With the level drive the relay keeper, a",
         "process of its own, enforces the same lease on the loop's heartbeats: a daemon stopped",
-        "with SIGSTOP has its relay released 32 to 38 ms later (`python bench/frozen_daemon.py`;",
+        "with SIGSTOP has its relay released 26 to 48 ms later (`python bench/frozen_daemon.py`;",
         "`tests/test_relay_keeper.py` stops the real daemon's process, kills it outright, and",
         "kills the keeper). A frozen Pi stops the keeper too: the charge-pump relay drive is the",
         "one that needs no software at all, and the hardware watchdog resets the Pi within 5 s.",
