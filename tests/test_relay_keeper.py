@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 
 import pytest
 
@@ -138,9 +139,11 @@ def arm(process, watcher) -> None:
 def test_a_daemon_stopped_with_sigstop_has_its_relay_released_by_the_keeper_and_trips_when_it_runs_again(daemon):
     process, watcher = daemon
     arm(process, watcher)
+    stopped_s = time.monotonic()  # the system's monotonic clock, which the keeper's relay reports on
     os.kill(process.pid, signal.SIGSTOP)
     try:
-        assert watcher.wait_for(False) is not None  # released while the daemon is still stopped
+        released_s = watcher.wait_for(False)
+        assert released_s is not None and released_s >= stopped_s, process.output  # released after the stop
         with open(f"/proc/{process.pid}/stat") as stat:
             assert stat.read().split(")")[1].split()[0] == "T"  # ... by the keeper alone
     finally:

@@ -29,7 +29,7 @@ def protection(config: Any, *, has_keeper: bool | None = None) -> str:
                 "even if the whole Pi freezes")
     if has_keeper is None or has_keeper:
         return (f"the relay keeper, a process of its own, releases the relay {lease_ms:g} ms after the loop's "
-                f"last heartbeat (measured: {FROZEN_RELEASE_MS} ms after a SIGSTOP, bench/frozen_daemon.py). "
+                f"last heartbeat (measured: at most {FROZEN_RELEASE_MS} ms after a SIGSTOP, bench/frozen_daemon.py). "
                 f"If the whole Pi freezes, only the hardware watchdog (up to 5 s) and the safety key stop the "
                 f"belt; relay.drive = \"charge_pump\" covers that too")
     return "only systemd's watchdog (2 s) releases the relay: no relay keeper runs here"
