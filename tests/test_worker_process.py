@@ -55,7 +55,7 @@ def test_a_stopped_worker_has_every_lost_record_said_once_and_close_ends_it(tmp_
     pid = worker.pid
     try:
         worker.offer({"name": "first", "pad": ""})
-        assert wait_until(lambda: (tmp_path / "first").exists())  # the worker is up and writing
+        assert wait_until(lambda: worker.unanswered == 0 and (tmp_path / "first").exists())  # up and writing
         os.kill(pid, signal.SIGSTOP)
         offered = [f"record{i}" for i in range(12)]
         for name in offered:  # big enough to fill the pipe to a stopped reader
@@ -132,6 +132,6 @@ def test_the_daemon_with_a_stopped_record_worker_says_the_record_is_lost_and_sto
             os.kill(worker, signal.SIGKILL)
     assert code == 0, daemon.output
     assert "treadguard: trip record lost: the record of the trip at" in daemon.output
-    assert "(sensor_fault, " in daemon.output and ") was not written: the worker" in daemon.output
+    assert "(sensor_fault, " in daemon.output and "): the worker never confirmed writing it" in daemon.output
     assert "Traceback" not in daemon.output
     assert wait_until(lambda: is_gone(worker))

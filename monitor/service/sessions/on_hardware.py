@@ -179,7 +179,7 @@ def _say(line: str) -> None:
 
 def _say_record_lost(item: object, why: str) -> None:
     """Every record part the worker will never write, said in the journal (the trip itself was said)."""
-    _say(f"treadguard: trip record lost: {record_part(item)} was not written: {why}. The trip itself is in the "
+    _say(f"treadguard: trip record lost: {record_part(item)}: {why}. The trip itself is in the "
          f"journal; if this repeats, check the trip-records worker process (is it stopped?) and the trip "
          f"folder's disk, and restart treadguard")
 

@@ -117,12 +117,19 @@ class ProcessSideline:
         self._take_answers()
         try:
             self._connection.send((seq, item))  # may block while a stopped worker's pipe is full
-        except (OSError, ValueError) as err:
+        except Exception as err:  # closed, broken, or closed by close() while this send waited
             self._is_broken = True
             with self._lock:
                 is_ours = self._in_flight.pop(seq, _GONE) is not _GONE  # close() may have said it already
             if is_ours:
                 self._say_lost(item, self._gone_why(err))
+
+    @property
+    def unanswered(self) -> int:
+        """Items sent to the child that it has not yet answered for."""
+        self._take_answers()
+        with self._lock:
+            return len(self._in_flight)
 
     def _gone_why(self, err: BaseException | None = None) -> str:
         if self._is_ending:
@@ -137,7 +144,7 @@ class ProcessSideline:
                     seq = self._connection.recv()
                     with self._lock:
                         self._in_flight.pop(seq, None)
-            except (EOFError, OSError, ValueError):
+            except Exception:  # EOF, a broken pipe, or close() closing it meanwhile: nothing more to read
                 pass
 
     def _say_lost(self, item: Any, why: str) -> None:
@@ -174,7 +181,8 @@ class ProcessSideline:
             unanswered = list(self._in_flight.values())
             self._in_flight.clear()
         for item in unanswered:
-            self._say_lost(item, "the worker did not finish it: it was stopped or stuck when treadguard stopped")
+            self._say_lost(item, "the worker never confirmed writing it (it was stopped or stuck when treadguard "
+                                 "stopped), so it may be missing or cut short")
 
     def _end_process(self) -> None:
         """SIGTERM, then SIGKILL (a stopped process acts on nothing else), each with a bounded wait."""
