@@ -132,6 +132,7 @@ def daemon(tmp_path):
 
 
 def arm(process, watcher) -> None:
+    assert not any(level for level, _ in watcher.changes)  # released from the start until a person arms it
     process.popen.send_signal(signal.SIGUSR1)  # a person's reset, as `systemctl kill -s USR1` sends it
     assert watcher.wait_for(True) is not None, process.output
 
