@@ -192,3 +192,25 @@ def test_a_keeper_that_dies_trips_the_daemon_with_relay_keeper_lost(daemon):
     assert process.wait_for("relay_keeper_lost"), process.output
     assert "treadguard: TRIPPED sensor_fault" in process.output
     assert process.stop() == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_sent_to_the_whole_service_ends_the_daemon_first_and_the_keeper_after_it(tmp_path, signum):
+    # systemctl stop signals every process of the service; a Ctrl-C every process of the terminal's group
+    config = tmp_path / "treadguard.toml"
+    config.write_text(keeper_config(tmp_path))
+    watcher = PinWatcher(str(tmp_path / "relay.fifo"))
+    process = DaemonProcess(str(config), "--keeper-fifo", watcher.path, new_session=True)
+    try:
+        assert process.wait_for("treadguard: running"), process.output
+        arm(process, watcher)
+        keeper = process.keeper_pid()
+        os.killpg(process.pid, signum)
+        assert watcher.wait_for(False) is not None
+        assert process.popen.wait(60) == 0
+    finally:
+        process.stop()
+        watcher.close()
+    assert is_gone(keeper)
+    assert "relay_keeper_lost" not in process.output and "TRIPPED" not in process.output
+    assert "Traceback" not in process.output

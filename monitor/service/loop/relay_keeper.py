@@ -46,6 +46,7 @@ import time
 from typing import Any, Callable
 
 from drivers.interfaces import Relay
+from monitor.service.loop.child_signals import stop_signals_blocked
 from monitor.service.loop.keeper_lease import KeeperEvent, KeeperLease, KeeperState
 
 HEARTBEAT, RELEASE, REARM = b"E", b"R", b"A"
@@ -194,8 +195,9 @@ class KeeperRelay(Relay):
         command = [sys.executable, "-m", "monitor.service.loop.relay_keeper", "--fd", str(theirs.fileno()),
                    "--lease-s", repr(lease_s), "--relay", relay_target, "--relay-args",
                    json.dumps(relay_args or {})]
-        try:
-            process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        try:  # the keeper lives as long as the daemon's socket, whatever stop the service gets
+            with stop_signals_blocked():
+                process = subprocess.Popen(command, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         except OSError as err:
             ours.close()
             raise KeeperError(f"the relay keeper process could not be started ({err.strerror or err})") from None

@@ -122,13 +122,18 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         recorder.finish(core)
         journal.close()
         said.close()
-        records.close()
+        records.close(timeout_s=RECORDS_CLOSE_S)
         if served is not None:
             served.close()
         if console is not None:
             console.close()
         print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
+
+
+# What the trip-record worker gets to finish at a stop, so that a stopped or stuck one is ended and
+# said within systemd's TimeoutStopSec=5s (then SIGTERM, 1 s, and SIGKILL).
+RECORDS_CLOSE_S = 2.0
 
 
 def default_relay_keeper(config: Config, pin_factory: Any) -> tuple[str, dict] | None:

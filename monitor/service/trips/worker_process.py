@@ -37,8 +37,10 @@ import sys
 import threading
 import time
 import weakref
+from multiprocessing import resource_tracker
 from typing import Any, Callable
 
+from monitor.service.loop.child_signals import stop_signals_blocked
 from monitor.service.outputs.sideline import Sideline
 
 _CONTEXT = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the loop's threads or locks
@@ -78,7 +80,11 @@ class ProcessSideline:
         ours, theirs = _CONTEXT.Pipe(duplex=True)
         self._connection = ours
         self._process = _CONTEXT.Process(target=_child_main, args=(target, args, theirs), name=name, daemon=True)
-        self._process.start()
+        # multiprocessing's resource tracker, started on the first start(), unblocks the stop signals
+        # after starting itself: start it first, so the worker is started with them blocked.
+        resource_tracker.ensure_running()
+        with stop_signals_blocked():  # a stop for the service ends the daemon, which ends its worker
+            self._process.start()
         theirs.close()
         self._is_broken = False
         self._is_ending = False  # close() is ending the child: what the sender loses from now on is said so
@@ -162,7 +168,7 @@ class ProcessSideline:
         answered for is said lost."""
         _LIVE.discard(self)
         end_s = time.monotonic() + timeout_s  # one budget for the queue and the child together
-        self._queue.close(timeout_s)  # returns after timeout_s even if the sender is stuck in a send
+        self._queue.close(timeout_s / 2)  # at most timeout_s in all, even if the sender is stuck in a send
         if not self._queue.is_busy and not self._is_broken:
             try:  # the end, without waiting: a stopped child's full pipe refuses it, and is ended below
                 os.set_blocking(self._connection.fileno(), False)
