@@ -97,7 +97,7 @@ class DaemonProcess:
     """`tests.daemon_harness` (the real run_hardware on fake hardware) as a child process, its
     output collected by a thread so it never blocks on a full pipe."""
 
-    def __init__(self, config_path: str, *args: str, cwd: str | None = None, new_session: bool = False) -> None:
+    def __init__(self, config_path: str, *args: str, cwd: str | None = None, own_group: bool = False) -> None:
         import subprocess
         import sys
         import threading
@@ -106,7 +106,7 @@ class DaemonProcess:
         self.popen = subprocess.Popen([sys.executable, "-m", "tests.daemon_harness", config_path, *args],
                                       cwd=cwd or str(Path(__file__).resolve().parent.parent),
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                      start_new_session=new_session)  # its own group, as systemd's cgroup
+                                      start_new_session=own_group)  # its own group, as systemd's cgroup
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -200,7 +200,7 @@ def test_a_stop_sent_to_the_whole_service_ends_the_daemon_first_and_the_keeper_a
     config = tmp_path / "treadguard.toml"
     config.write_text(keeper_config(tmp_path))
     watcher = PinWatcher(str(tmp_path / "relay.fifo"))
-    process = DaemonProcess(str(config), "--keeper-fifo", watcher.path, new_session=True)
+    process = DaemonProcess(str(config), "--keeper-fifo", watcher.path, own_group=True)
     try:
         assert process.wait_for("treadguard: running"), process.output
         arm(process, watcher)

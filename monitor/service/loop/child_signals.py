@@ -1,4 +1,4 @@
-"""Starting the daemon's helper processes so that a stop meant for the service ends the daemon first.
+"""Starting the daemon's child processes so that a stop meant for the service ends the daemon first.
 
 A Ctrl-C reaches every process of the terminal's group, and `systemctl stop` sends
 SIGTERM to every process of the service. The relay keeper and the trip-record
