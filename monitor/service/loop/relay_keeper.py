@@ -23,8 +23,9 @@ What ends how:
 * the daemon frozen or stopped: no heartbeat for the lease, the keeper releases;
 * the daemon exits or dies: its end of the socket closes, the keeper releases at once
   and exits;
-* the keeper dies: the kernel frees its GPIO line, gpiozero leaves the pin floating
-  and the pull-down on the relay input (wiring/) releases the relay; the daemon's next
+* the keeper dies: the kernel frees its GPIO line (with strict_gpiod the pin goes back
+  to an input), the pin floats and the pull-down on the relay input (wiring/) releases
+  the relay; the daemon's next
   send fails and it trips `relay_keeper_lost`;
 * the keeper's own start fails: the daemon starts nothing.
 
