@@ -10,6 +10,10 @@ unplugs the IMU's cable, SIGTERM stops. The belt turns at --belt-mps while the r
 energized, as a treadmill runs only while its safety-key loop is closed: arming starts
 it, a trip stops it.
 
+With --keeper-fifo FIFO, the relay line belongs to the relay keeper process, as in a real run
+with the level drive: its relay is the real GpioRelay on a MockFactory of its own, whose pin
+changes it writes to FIFO (tests.keeper_support).
+
 With --tick-stats FILE, the loop's own tick hook counts its ticks and the late ones (a tick
 that came more than half a period after the one before), and a thread writes the counts to
 FILE every 0.2 s: the late ticks as the loop saw them, whatever else is going on.
@@ -30,6 +34,7 @@ from monitor.service.loop.clock import MonotonicClock
 from monitor.service.sessions.on_hardware import run_hardware
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050, G, standing_motion
+from tests.keeper_support import WATCHED_RELAY
 
 
 def main() -> int:
@@ -37,6 +42,8 @@ def main() -> int:
     parser.add_argument("config")
     parser.add_argument("--belt-mps", type=float, default=0.0)
     parser.add_argument("--tick-stats", metavar="FILE")
+    parser.add_argument("--keeper-fifo", metavar="FIFO",
+                        help="the relay keeper owns the relay (tests.keeper_support), its pin's changes go to FIFO")
     parser.add_argument("--walk-s", type=float, default=0.0,
                         help="once armed, the walker steps this long, then stops stepping (a drift)")
     args = parser.parse_args()
@@ -98,7 +105,11 @@ def main() -> int:
     if args.tick_stats:
         threading.Thread(target=write_stats, daemon=True).start()
     try:
-        return run_hardware(config, clock=clock, i2c_bus=bus, pin_factory=factory, on_tick=on_tick)
+        keeper = None
+        if args.keeper_fifo:
+            keeper = (WATCHED_RELAY, {"pin": config.relay.pin, "report_path": args.keeper_fifo})
+        return run_hardware(config, clock=clock, i2c_bus=bus, pin_factory=factory, on_tick=on_tick,
+                            relay_keeper=keeper)
     finally:
         stop.set()
 

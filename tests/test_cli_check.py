@@ -244,3 +244,16 @@ def test_an_lsm6dso32_named_as_an_lsm6dsox_reads_half_gravity_and_check_points_t
     bench.bus = FakeLsm6ds(bench.clock, who_am_i=0x6C, is_dso32=True)
     code, out = bench.check(config, Person(("IMU clip", ""), ("type yes", "")))
     assert code == 0 and "found: LSM6DSO32 (WHO_AM_I 0x6C)" in out
+
+
+@pytest.mark.parametrize("drive, says", [
+    ("level", "If the monitor freezes: the relay keeper, a process of its own, releases the relay 40 ms"),
+    ("charge_pump", "If the monitor freezes: the charge-pump circuit releases the relay by itself"),
+])
+def test_check_says_what_releases_the_relay_if_the_monitor_freezes_with_each_drive(monkeypatch, drive, says):
+    bench = Bench(monkeypatch)
+    person = Person(("IMU clip", ""), ("moving the belt", "", bench.belt.start), ("type yes", "no"))
+    code, out = bench.check(with_settings(Config(), relay={"drive": drive}), person)
+    assert says in " ".join(out.split())
+    paragraph = out[out.index("If the monitor freezes"):].split("\n\n")[0]
+    assert all(len(line) <= 80 for line in paragraph.splitlines())

@@ -192,3 +192,40 @@ def test_a_closed_fake_relay_refuses_to_energize():
     relay.close()  # twice is fine
     with pytest.raises(OSError):
         relay.energize()
+
+
+def _interrupt_at(imu, t_s, clock, error):
+    read = imu.read
+
+    def read_or_raise():
+        if clock.now() >= t_s:
+            raise error
+        return read()
+    imu.read = read_or_raise
+
+
+def test_a_ctrl_c_inside_a_read_still_stops_a_loop_that_does_not_handle_signals_itself():
+    # a replay, a test: no handlers of the loop's own, so a KeyboardInterrupt may be a person's Ctrl-C
+    daemon, devices, clock = make()
+    _interrupt_at(devices.imu, 1.0, clock, KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        daemon.run(until_s=3.0, arm_at_start=True)
+    assert not devices.relay.is_energized and devices.relay.is_closed
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), SystemExit(3), GeneratorExit()])
+def test_a_base_exception_inside_a_read_is_a_latched_sensor_fault_while_the_loop_handles_signals(error):
+    daemon, devices, clock = make()
+    _interrupt_at(devices.imu, 1.0, clock, error)
+    said = []
+    daemon.say = said.append
+    daemon.install_signal_handlers()  # as the service does: a real Ctrl-C calls stop(), it never raises
+    try:
+        stats = daemon.run(until_s=3.0, arm_at_start=True)
+    finally:
+        daemon.restore_signal_handlers()
+    trip = stats.first_trip.trip
+    assert (trip.reason, trip.detail) == ("sensor_fault", "imu_driver_failed")
+    assert 1.0 <= stats.first_trip.t_s <= 1.02 and stats.ticks >= 299  # it ran on, tripped, to the end
+    assert said == [said[0]] and f"read() raised {type(error).__name__}" in said[0]
+    assert devices.relay.changes[-1][1] is False

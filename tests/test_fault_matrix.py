@@ -62,7 +62,8 @@ pin = 17
 class InlineSideline:
     """Stands in for the worker process: the same handler, by the same name, run in this process."""
 
-    def __init__(self, target: str, args: tuple = (), *, maxsize: int = 64, name: str = "worker") -> None:
+    def __init__(self, target: str, args: tuple = (), *, maxsize: int = 64, name: str = "worker",
+                 on_lost=None) -> None:
         import importlib
         module_name, function_name = target.split(":")
         handle = getattr(importlib.import_module(module_name), function_name)(*args)
@@ -80,8 +81,11 @@ class HangingBus(FakeMpu6050):
 
     hang_s = 0.0
     on_hang_step = None
+    raise_inside: BaseException | None = None  # raised from inside every transaction once set
 
     def _transaction(self, address, wrote, read):
+        if self.raise_inside is not None:
+            raise self.raise_inside
         if self.hang_s > 0:
             end_s, self.hang_s = self.clock() + self.hang_s, 0.0
             while self.clock() < end_s - 1e-12:
@@ -209,6 +213,12 @@ def _belt_lost(bench):
     bench.devices.belt.read = lost
 
 
+def _belt_read_raises(error):
+    def read():
+        raise error
+    return lambda bench: setattr(bench.devices.belt, "read", read)
+
+
 def _range_lost(bench):
     bench.feed_range = False
 
@@ -235,6 +245,10 @@ INJECT = {
     "belt_sensor_lost": _belt_lost,
     "range_sensor_lost": _range_lost,
     "relay_welded": _not_following,
+    "imu_read_none": lambda bench: setattr(bench.devices.imu, "read", lambda: None),
+    "imu_read_interrupted": lambda bench: setattr(bench.bus, "raise_inside", KeyboardInterrupt()),
+    "belt_read_exits": _belt_read_raises(SystemExit(3)),
+    "belt_read_garbage": lambda bench: setattr(bench.devices.belt, "read", lambda: "12 m/s"),
     "read_blocks_2s": lambda bench: setattr(bench.bus, "hang_s", 2.0),
     "loop_paused_3s": lambda bench: bench.pause(3.0),
     "clock_back": lambda bench: bench.clock.advance(-10.0),
@@ -248,6 +262,12 @@ INJECT = {
 
 EXTRA_CONFIG = {"range_sensor_lost": '\n[range]\nenabled = true\ndriver = "hcsr04"\n'}
 CLOCK_STEP_S = {"clock_back": -10.0, "clock_forward": 5.0}
+CAUSES = {  # the line that says a broken driver's cause, once
+    "imu_read_none": "the imu driver failed: read() returned None, not an ImuBatch",
+    "imu_read_interrupted": "the imu driver failed: read() raised KeyboardInterrupt",
+    "belt_read_exits": "the belt driver failed: read() raised SystemExit",
+    "belt_read_garbage": "the belt driver failed: read() returned a str, not a BeltReading",
+}
 TRACE_FAULTS = {"nan_two_of_three", "inf_channel", "accel_zero_throughout"}
 
 
@@ -356,8 +376,10 @@ def test_fault(fault, tmp_path, monkeypatch, capfd):
     line = f"TRIPPED {fault.reason} ({fault.detail}"
     journal = [x for x in err.splitlines() if line in x]
     assert len(journal) == 1  # one line, the moment it tripped
+    if fault.key in CAUSES:
+        assert err.count(CAUSES[fault.key]) == 1 and "Traceback" not in err  # the cause, said once
     assert "limit" in journal[0] or not trip.problems[0].limits
-    if fault.writes == JOURNAL_AND_RECORD:
+    if fault.writes.startswith(JOURNAL_AND_RECORD):
         records = bench.records()
         assert len(records) == 1
         explanation = json.loads(records[0].read_text())

@@ -148,3 +148,14 @@ def test_feeder_without_watchdog_or_socket_never_sends(listener):
     feeder = WatchdogFeeder.from_environment(Notifier.from_environment(environ), environ)
     assert feeder.interval_s == 1.5 and feeder.feed_if_due(0.0, True)
     assert received(sock) == ["WATCHDOG=1"]
+
+
+def test_feeder_feeds_at_once_after_the_loops_clock_stepped_back_then_every_third_again(listener):
+    sock, path = listener
+    feeder = WatchdogFeeder(Notifier.from_environment({"NOTIFY_SOCKET": path}), 3.0)
+    assert feeder.feed_if_due(100.0, is_healthy=True)
+    assert not feeder.feed_if_due(100.99, is_healthy=True)  # just inside the period: not yet
+    assert feeder.feed_if_due(90.0, is_healthy=True)  # the clock stepped back 11 s: due at once
+    assert not feeder.feed_if_due(90.5, is_healthy=True)
+    assert feeder.feed_if_due(91.0, is_healthy=True)  # and every period from the new time on
+    assert received(sock) == ["WATCHDOG=1"] * 3

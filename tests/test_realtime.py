@@ -12,9 +12,9 @@ import pytest
 
 from drivers.fake import FakeImu, FakeRelay
 from monitor.cli.main import main
+from monitor.config import bus_load
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
-from monitor.service.loop import bus_load
 from monitor.service.loop.clock import SimulatedClock
 from monitor.service.loop.daemon import Daemon, Devices
 from monitor.service.loop.loop_timing import standing_samples
@@ -296,7 +296,54 @@ def test_run_refuses_a_config_whose_imu_reads_would_fill_the_tick(tmp_path, caps
                     "i2c_bus_hz = 100000\n", encoding="utf-8")
     assert main(["run", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "IMU bus time per tick" in err and "nothing was started, the relay stays released" in err
+    assert "the chip's samples alone need 54% of the bus" in err and "nothing was started" in err
+
+
+def _one_answer(tmp_path, capsys, text: str) -> tuple[int, str]:
+    """`config --check` and `run` on the same file: the same exit status and the same problem."""
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    checked = main(["config", "--check", str(path)])
+    said = capsys.readouterr()
+    ran = main(["run", "--config", str(path)])
+    run_said = capsys.readouterr()
+    problem = said.err.splitlines()[0] if said.err else ""
+    assert checked == ran and (not problem or problem == run_said.err.splitlines()[0])
+    return checked, problem
+
+
+@pytest.mark.parametrize("loop_hz, refused", [(200, False), (250, True), (1000, True)])
+def test_config_check_and_run_give_one_answer_on_the_loop_rate(tmp_path, capsys, loop_hz, refused):
+    # 200 Hz samples on a 100 kHz bus: reads take 45 % of a 200 Hz tick (fits), 56 % at 250 Hz (not)
+    text = f"[loop]\nrate_hz = {loop_hz}\n[imu]\ni2c_bus_hz = 100000\n"
+    if not refused:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        assert main(["config", "--check", str(path)]) == 0
+        return
+    code, problem = _one_answer(tmp_path, capsys, text)
+    assert code == 2
+    assert f"loop.rate_hz = {loop_hz} on an I2C bus at 100 kHz" in problem
+    assert "Set loop.rate_hz = 200 or lower" in problem and "Traceback" not in problem
+
+
+@pytest.mark.parametrize("imu_hz, refused", [(250, False), (333.3, True), (1000, True)])
+def test_an_mpu_sampling_faster_than_a_100khz_bus_carries_is_refused_with_what_to_change(tmp_path, capsys,
+                                                                                         imu_hz, refused):
+    text = f"[imu]\ndriver = \"mpu6050\"\nsample_rate_hz = {imu_hz}\nlowpass_hz = 42.0\ni2c_bus_hz = 100000\n"
+    if not refused:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        assert main(["config", "--check", str(path)]) == 0
+        return
+    code, problem = _one_answer(tmp_path, capsys, text)
+    assert code == 2
+    assert f"imu.sample_rate_hz = {imu_hz:g}" in problem and "on an I2C bus at 100 kHz" in problem
+    assert "Set imu.sample_rate_hz = 250 or lower" in problem and "i2c_arm_baudrate=400000" in problem
+    if imu_hz == 1000:  # more data than the bus carries at all
+        assert "the chip's samples alone need 108% of the bus, so its FIFO would overflow" in problem
+    else:
+        assert "the IMU's reads take 5.49 ms of each 10.0 ms tick (55%, more than 50%)" in problem
 
 
 # -- side outputs in their own process -----------------------------------------------------------------

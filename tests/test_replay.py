@@ -102,6 +102,19 @@ def test_a_header_without_rows_is_an_error_not_a_replay_without_a_trip(tmp_path,
     assert out == "" and err.startswith(f"treadguard: {path}:2: ") and "no samples" in err
 
 
+def test_a_one_row_trace_is_refused_as_unreadable_and_the_others_still_run(tmp_path, capsys):
+    one = tmp_path / "one.csv"
+    one.write_text("# treadmill-trace v1\nt,ax,ay,az,gx,gy,gz\n0.0,0,0,9.81,0,0,0\n")
+    two = tmp_path / "two.csv"
+    write_trace(two, standing_trace(two, duration_s=2.0))
+    assert main(["replay", str(one), str(two), "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith(f"treadguard: {one}:3: only 1 sample; replay needs at least 2")
+    assert "Traceback" not in err
+    results = [json.loads(line) for line in out.splitlines()]
+    assert [r["trace"] for r in results] == [str(two)] and results[0]["tripped"] is False
+
+
 def test_a_fall_in_a_real_recording_trips_before_the_impact():
     trace = read_trace(sisfall("F01-SA01-R01"))
     result = replay(trace, Config())

@@ -53,10 +53,13 @@ def run_as_the_unit(tmp_path, monkeypatch, stall_at_s: float, stall_s: float, un
             except BlockingIOError:
                 return
 
+    stalled = []
+
     def systemd_listens(verdict, core) -> None:
         drain(verdict.t_s)  # stamped with the loop's own time
-        if abs(verdict.t_s - stall_at_s) < 1e-6:
-            clock.advance(stall_s)  # the loop is stuck after this tick (a wedged bus, say)
+        if abs(verdict.t_s - stall_at_s) < 1e-6 and not stalled:
+            stalled.append(verdict.t_s)
+            clock.advance(stall_s)  # the loop is stuck after this tick (a wedged bus, say), or its clock steps
 
     monkeypatch.setattr(run_module, "run_hardware", functools.partial(
         run_module.run_hardware, clock=clock, i2c_bus=FakeMpu6050(clock), pin_factory=factory,
@@ -95,3 +98,16 @@ def test_a_late_tick_is_not_fed_but_a_recovered_loop_is(tmp_path, monkeypatch):
     assert [t for t in feeds if t > 104.0]  # on-time ticks after it feed again
     statuses = [m for _, m in received if m.startswith("STATUS=")]
     assert statuses == ["STATUS=unarmed"]  # nobody reset it: it never armed, so nothing tripped
+
+
+def test_a_clock_that_steps_back_still_gets_watchdogs_while_the_loop_ticks(tmp_path, monkeypatch):
+    # at 103 s the clock is set 10 s back: the loop trips clock_backwards and ticks on from 93 s
+    received, watchdog_s, relay_pin = run_as_the_unit(tmp_path, monkeypatch, stall_at_s=103.0, stall_s=-10.0,
+                                                      until_s=106.0)
+    feeds = [t for t, m in received if "WATCHDOG=1" in m.split("\n")]
+    jump = next(k for k, (a, b) in enumerate(zip(feeds, feeds[1:])) if b < a) + 1
+    before, after = feeds[:jump], feeds[jump:]
+    assert before and max(before) <= 103.0 + 1e-6
+    assert after and after[0] - 93.0 <= watchdog_s / 3 + 0.02  # fed again within a feeding period of the jump
+    assert max(b - a for a, b in zip(after, after[1:])) <= watchdog_s / 2  # and on, tick after tick
+    assert after[-1] >= 105.0 and relay_pin.state is False

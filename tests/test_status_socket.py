@@ -473,3 +473,17 @@ def test_a_refused_re_arm_is_said_as_such_and_never_as_a_new_trip(folder):
 
     text = "\n".join(describe_status(last, now_wall_s=1004.0))
     assert "re-arm refused (" in text and "trip (" in text and "trips since start: 1" in text
+
+
+def test_status_says_what_releases_the_relay_if_the_monitor_freezes_in_80_columns(folder):
+    from monitor.cli.status import describe
+    from monitor.config.schema import Config
+    from monitor.service.loop.stop_guard import protection
+
+    snap = {"v": 1, "wall_time": 1000.0, "t_s": 1.0, "state": "armed", "relay_energized": True, "trips": 0,
+            "frozen_guard": protection(Config(), has_keeper=True)}
+    lines = describe(snap, now_wall_s=1000.0)
+    assert all(len(line) <= 80 for line in lines)
+    text = " ".join(" ".join(lines).split())
+    assert "if the monitor freezes: the relay keeper, a process of its own, releases the relay 40 ms" in text
+    assert "If the whole Pi freezes, only the hardware watchdog (up to 5 s) and the safety key" in text

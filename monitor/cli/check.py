@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Callable, TextIO
 
@@ -44,6 +45,7 @@ from monitor.cli.devices import (
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
 from monitor.service.loop.clock import MonotonicClock
+from monitor.service.loop.stop_guard import protection
 
 IMU_MEASURE_S = 1.0
 GRAVITY_TOLERANCE = 0.05  # a still chip reads 1 g within its zero-g offset (up to ~8 % uncalibrated)
@@ -145,6 +147,9 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
     except NoAnswer as err:
         return fail(f"{err}; the check stopped", EXIT_USAGE)
     _check_loop_timing(config, out, is_measured=is_real_clock)
+    # What protects the walker if the monitor itself freezes, with this relay drive (README: "What happens when").
+    print("\n" + textwrap.fill(f"If the monitor freezes: {protection(config)}", 80, subsequent_indent="   "),
+          file=out)
     problems = [r for r in reports if r.problems]
     untested = [r for r in reports if r.verdict == NOT_TESTED]
     print("", file=out)
@@ -196,7 +201,7 @@ def _check_loop_timing(config: Config, out: TextIO, *, is_measured: bool) -> Non
 
 # -- the IMU ---------------------------------------------------------------------------------
 def _check_imu(imu: Any, config: Config, clock: CommandClock, ask: Ask, report: Report, out: TextIO) -> None:
-    from monitor.service.loop.bus_load import check_config
+    from monitor.config.bus_load import check_config
 
     report.found(f"found: {imu.chip} (WHO_AM_I 0x{imu.who_am_i:02X}) at I2C address 0x{imu.address:02X} "
                  f"on /dev/i2c-{config.imu.i2c_bus}")

@@ -196,6 +196,10 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
         lines += textwrap.wrap(f"re-arm refused{ago}: {details}", width, initial_indent="  ",
                                subsequent_indent="    ")
     lines.append(f"  trips since start: {trips}")
+    guard = snap.get("frozen_guard")
+    if isinstance(guard, str) and guard:
+        lines += textwrap.wrap(f"if the monitor freezes: {guard}", width, initial_indent="  ",
+                               subsequent_indent="    ")
     return [line[:width] for line in lines]
 
 

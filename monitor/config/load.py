@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from monitor.config.bus_load import check_config as check_bus_load
 from monitor.config.schema import (
     ACCEL_FULL_SCALES_G,
     CHARGE_PUMP_MIN_LOOP_HZ,
@@ -118,6 +119,9 @@ def _rule_problems(config: Config) -> list[str]:
 def _cross_checks(config: Config) -> list[str]:
     """Rules that involve more than one setting and are not a comparison (`schema.RULES`)."""
     problems = _rule_problems(config)
+    bus_load = check_bus_load(config)  # the IMU's reads must fit the tick: `run` would refuse them too
+    if bus_load is not None and bus_load.is_too_high:
+        problems.append(bus_load.refusal())
     imu = config.imu
     if imu.accel_full_scale_g not in ACCEL_FULL_SCALES_G:
         problems.append(f"imu.accel_full_scale_g is {imu.accel_full_scale_g}, must be one of "

@@ -40,7 +40,8 @@ class LoopConfig:
     deadline_ticks: int = setting(
         4, "the relay's permission to run lasts this many loop periods after each healthy tick "
         "(4 at 100 Hz: 40 ms); a watchdog thread with its own clock releases the relay when the loop "
-        "has not renewed it by then, whatever the loop is stuck in", min=2, max=10,
+        "has not renewed it by then, whatever the loop is stuck in, and with relay.drive = \"level\" the "
+        "relay keeper process does too when the whole daemon freezes", min=2, max=10,
     )
 
 

@@ -20,7 +20,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
-from drivers.interfaces import BeltSensor, Imu, RangeSensor, Relay
+from drivers.interfaces import BeltReading, BeltSensor, Imu, ImuBatch, RangeReading, RangeSensor, Relay
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
@@ -40,8 +40,12 @@ class Devices:
     belt: BeltSensor | None = None
     range_sensor: RangeSensor | None = None
 
-    def close(self) -> None:
-        """Relay first: whatever else fails to close, the belt is stopped."""
+    def close(self, *, contain_all: bool = False) -> None:
+        """Relay first: whatever else fails to close, the belt is stopped. contain_all: a
+        BaseException from a driver's close (KeyboardInterrupt, SystemExit) is the driver's too,
+        not a person's (the daemon handles SIGINT and SIGTERM itself); otherwise it is raised
+        once every device was closed."""
+        pending: BaseException | None = None
         for device in (self.relay, self.imu, self.belt, self.range_sensor):
             if device is None:
                 continue
@@ -49,6 +53,11 @@ class Devices:
                 device.close()
             except Exception:  # closing is best effort; the relay was released first
                 pass
+            except BaseException as err:
+                if not contain_all and pending is None:
+                    pending = err
+        if pending is not None:
+            raise pending
 
 
 @dataclass
@@ -64,7 +73,8 @@ class Daemon:
 
     def __init__(self, core: SafetyCore, devices: Devices, clock: LoopClock, *,
                  on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
-                 budget: TickBudget | None = None, gc_policy: GcPolicy | None = None) -> None:
+                 budget: TickBudget | None = None, gc_policy: GcPolicy | None = None,
+                 say: Callable[[str], Any] | None = None) -> None:
         self.core = core
         self.devices = devices
         self.clock = clock
@@ -72,8 +82,13 @@ class Daemon:
         self.on_tick = on_tick  # must not block: hand work to a Sideline
         self.stats = LoopStats()
         self.permit = devices.relay if isinstance(devices.relay, DeadlineRelay) else None
+        # A relay keeper (monitor.service.loop.relay_keeper) says what it did on its own: a trip.
+        inner_relay = self.permit.relay if self.permit is not None else devices.relay
+        self._take_relay_fault = getattr(inner_relay, "take_fault", None)
         self.budget = budget  # the loop's account of its own timing (the real service keeps one)
         self.gc_policy = gc_policy  # collections only between ticks, never a full one in the loop
+        self.say = say  # a line for the journal; must not block (hand it to a Sideline)
+        self._said_failures: set[str] = set()
         self._is_stopping = False
         self._was_armed = False
         self._clock_jump_s: float | None = None  # a backward step of the clock, for the next tick
@@ -91,26 +106,48 @@ class Daemon:
             batch = devices.imu.read()
         except Exception as err:  # a driver should report, not raise; if it does, it is a failed read
             core.imu_read_failed(now_s, f"{type(err).__name__}: {err}")
+        except BaseException as err:
+            self._driver_failed(now_s, "imu", f"read() raised {type(err).__name__}", err)
         else:
-            core.ingest_imu(batch.samples, batch.health)
+            if not isinstance(batch, ImuBatch):
+                self._driver_failed(now_s, "imu", f"read() returned {_kind(batch)}, not an ImuBatch")
+            else:
+                try:
+                    core.ingest_imu(batch.samples, batch.health)
+                except Exception as err:  # samples the core cannot take: the driver's, not a reading
+                    self._driver_failed(now_s, "imu", f"read() returned samples that are not readings "
+                                                      f"({type(err).__name__}: {err})")
         if devices.belt is not None and core.has_belt:
             try:
                 belt_reading = devices.belt.read()
             except Exception:  # no reading: the staleness check decides
                 belt_reading = None
-            if belt_reading is not None:
+            except BaseException as err:
+                belt_reading = None
+                self._driver_failed(now_s, "belt", f"read() raised {type(err).__name__}", err)
+            if isinstance(belt_reading, BeltReading):
                 core.ingest_belt(belt_reading.t_s, belt_reading.speed_mps)
+            elif belt_reading is not None:
+                self._driver_failed(now_s, "belt", f"read() returned {_kind(belt_reading)}, not a BeltReading")
         if devices.range_sensor is not None and core.has_range:
             try:
                 reading = devices.range_sensor.read()
             except Exception:
                 reading = None
-            if reading is not None:
+            except BaseException as err:
+                reading = None
+                self._driver_failed(now_s, "range", f"read() raised {type(err).__name__}", err)
+            if isinstance(reading, RangeReading):
                 core.ingest_range(reading.t_s, reading.distance_m)
+            elif reading is not None:
+                self._driver_failed(now_s, "range", f"read() returned {_kind(reading)}, not a RangeReading")
         try:
             is_feedback_ok = devices.relay.is_feedback_ok
         except Exception:  # the monitoring contact cannot be read: it cannot vouch for the relay
             is_feedback_ok = False
+        except BaseException as err:
+            is_feedback_ok = True  # said as the relay driver's failure instead
+            self._driver_failed(now_s, "relay", f"is_feedback_ok raised {type(err).__name__}", err)
         if not is_feedback_ok:
             core.relay_feedback_failed(now_s)
         if permit is not None:  # after the reads: a read that blocked is seen in its own tick
@@ -119,16 +156,24 @@ class Daemon:
                 stalled_s = permit.clock() - expiry.renewed_s
                 core.loop_fault(now_s, "loop_stalled", {"stalled_s": stalled_s, "released_after_s": expiry.overdue_s},
                                 {"deadline_s": expiry.lease_s})
+        if self._take_relay_fault is not None:
+            relay_fault = self._take_relay_fault()
+            if relay_fault is not None:
+                core.loop_fault(now_s, *relay_fault)
         verdict = core.tick(now_s)
         is_armed = verdict.state is LatchState.ARMED
         if verdict.is_relay_energized and not self._is_stopping:
-            if permit is not None:
-                if not self._was_armed:
-                    permit.rearm()  # a person armed the latch in this tick
-                permit.energize()
-                permit.renew()  # after the relay was set: the lease covers this tick's decision
-            else:
-                devices.relay.energize()
+            try:
+                if permit is not None:
+                    if not self._was_armed:
+                        permit.rearm()  # a person armed the latch in this tick
+                    permit.energize()
+                    permit.renew()  # after the relay was set: the lease covers this tick's decision
+                else:
+                    devices.relay.energize()
+            except BaseException as err:  # released now; the latch trips at the next tick
+                devices.relay.release()
+                self._driver_failed(now_s, "relay", f"energize() raised {type(err).__name__}: {err}", err)
         else:
             devices.relay.release()
         self._was_armed = is_armed
@@ -203,8 +248,25 @@ class Daemon:
                 budget.is_in_loop = False
             if gc_policy is not None:
                 gc_policy.stop()
-            self.devices.close()
+            self.devices.close(contain_all=bool(self._previous_handlers))
         return self.stats
+
+    def _driver_failed(self, now_s: float, device: str, cause: str, err: BaseException | None = None) -> None:
+        """A driver raised what no driver may, or returned what is not a reading: a latched
+        sensor_fault (`<device>_driver_failed`), and its cause said once on the side.
+
+        KeyboardInterrupt and SystemExit are a driver's own only while this loop handles SIGINT
+        and SIGTERM itself (then a real Ctrl-C or stop never raises: it calls stop()); without
+        those handlers (a replay, a test) they may be a person's Ctrl-C, and are raised on."""
+        if isinstance(err, (KeyboardInterrupt, SystemExit)) and not self._previous_handlers:
+            raise err
+        self.core.loop_fault(now_s, f"{device}_driver_failed", {})
+        said = f"{device}: {cause}"
+        if said not in self._said_failures and self.say is not None:
+            self._said_failures.add(said)
+            self.say(f"treadguard: the {device} driver failed: {cause}; that is a sensor fault, and the relay "
+                     f"stays released until a person re-arms. Check the {device}'s driver and its wiring, "
+                     f"and report it if it repeats")
 
     def _note_jump_back(self, by_s: float) -> None:
         self._clock_jump_s = max(by_s, self._clock_jump_s or 0.0)
@@ -229,3 +291,8 @@ class Daemon:
         for signum, handler in self._previous_handlers.items():
             signal.signal(signum, handler)
         self._previous_handlers.clear()
+
+
+def _kind(value: Any) -> str:
+    """What a driver returned, in a few words."""
+    return "None" if value is None else f"a {type(value).__name__}"

@@ -18,8 +18,11 @@ watchdog also releases again on every later check while the flag is up.
 
 This bounds a stall of the loop's thread only while the watchdog thread can run:
 a process stopped by SIGSTOP, a frozen Pi or a pause that holds the interpreter
-lock stops it too. systemd's watchdog (monitor.service.outputs.notify) is the second line,
-and the charge-pump relay drive the one that needs no software at all.
+lock stops it too. That is why, with the level drive, the relay line belongs to
+the relay keeper, a process of its own (monitor.service.loop.relay_keeper) that
+enforces the same lease on the loop's heartbeats; with the charge-pump drive the
+circuit enforces it with no software at all. systemd's watchdog
+(monitor.service.outputs.notify) and the hardware watchdog are the lines after them.
 """
 
 from __future__ import annotations
@@ -99,8 +102,11 @@ class DeadlineRelay(Relay):
         return expiry
 
     def rearm(self) -> None:
-        """A person armed the latch again: energize() may work again."""
+        """A person armed the latch again: energize() may work again (and a relay keeper's too)."""
         self._is_expired = False
+        rearm_keeper = getattr(self.relay, "rearm", None)
+        if rearm_keeper is not None:
+            rearm_keeper()
 
     @property
     def is_expired(self) -> bool:

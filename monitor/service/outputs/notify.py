@@ -151,7 +151,9 @@ class WatchdogFeeder:
 
     Call feed_if_due(now_s, is_healthy) once per tick, after the relay was set, with
     the loop's own clock. A loop that stops ticking, or reports itself unhealthy,
-    stops feeding, and systemd kills it within interval_s. A dropped send is
+    stops feeding, and systemd kills it within interval_s. A tripped loop that still ticks
+    keeps feeding (the trip stays latched; a restart would not make anyone safer), also
+    after its clock stepped back. A dropped send is
     retried on the next tick rather than waiting for the next period, so two
     periods of margin remain before the deadline.
     """
@@ -175,7 +177,9 @@ class WatchdogFeeder:
         """True when a WATCHDOG=1 was sent now."""
         if not is_healthy or not self.is_enabled:
             return False
-        if self.last_fed_s is not None and now_s - self.last_fed_s < self.period_s:
+        # A loop clock that stepped back (now before the last feed) is due at once: the loop ticks,
+        # and systemd's watchdog counts real time, not the loop's.
+        if self.last_fed_s is not None and 0.0 <= now_s - self.last_fed_s < self.period_s:
             return False
         if not self.notifier.watchdog():
             return False  # dropped: try again next tick

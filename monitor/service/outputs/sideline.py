@@ -57,6 +57,22 @@ class Sideline:
                 return
             self._safe_handle(item)
 
+    @property
+    def is_busy(self) -> bool:
+        """True while the worker thread is still running (after close(): stuck in a handler)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def take_all(self) -> list[Any]:
+        """Take every item still queued, unhandled (for saying what was lost)."""
+        items = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return items
+            if item is not None:
+                items.append(item)
+
     def close(self, timeout_s: float = 2.0) -> None:
         """Finish what is queued (bounded wait) and stop the worker."""
         if self._thread is None:

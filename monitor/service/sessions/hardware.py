@@ -47,17 +47,19 @@ def _driver_class(section: str, name: str) -> Any:
 
 
 def open_devices(config: Config, clock: Callable[[], float], *, i2c_bus: Any = None,
-                 pin_factory: Any = None) -> Devices:
+                 pin_factory: Any = None, relay: Any = None) -> Devices:
     """Open every configured device; on any failure close what was opened (relay
     released) and raise HardwareError.
 
     i2c_bus: an SMBus-compatible object used instead of /dev/i2c-N (the bench and the
     tests pass a register-level fake). pin_factory: a gpiozero pin factory used instead
-    of the real one (tests pass MockFactory). Without them a real run opens the real
+    of the real one (tests pass MockFactory). relay: a relay already opened elsewhere (the
+    relay keeper's), used instead of opening [relay]; it is closed with the rest on a failure.
+    Without them a real run opens the real
     bus and the lgpio factory on the Pi's GPIO chip, and gpiozero falling back to
     another pin factory by itself is an error.
     """
-    opened: list[Any] = []
+    opened: list[Any] = [] if relay is None else [relay]
     section = "relay"
     try:
         # Every driver is found before any device is touched: a config naming a fake or an
@@ -71,8 +73,9 @@ def open_devices(config: Config, clock: Callable[[], float], *, i2c_bus: Any = N
             forbid_fallback()
             pin_factory = real_pin_factory()  # one factory for every GPIO device
         gpio = {"pin_factory": pin_factory}
-        relay = relay_class.from_config(config.relay, clock, **gpio)
-        opened.append(relay)
+        if relay is None:
+            relay = relay_class.from_config(config.relay, clock, **gpio)
+            opened.append(relay)
         section = "imu"
         imu_args = {} if i2c_bus is None else {"bus": i2c_bus}
         imu = imu_class.from_config(config.imu, clock, **imu_args)

@@ -15,27 +15,34 @@ from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
 from monitor.service.loop.deadline import DeadlineRelay, lease_for
+from monitor.service.loop.relay_keeper import GPIO_RELAY, KeeperError, KeeperRelay
+from monitor.service.loop.stop_guard import protection
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
+from monitor.service.outputs.sideline import Sideline
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
-from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder
+from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder, record_part
 from monitor.service.trips.worker_process import ProcessSideline
 
 
 def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any = None,
                  pin_factory: Any = None, until_s: float | None = None,
                  on_tick: Callable[[Verdict, SafetyCore], Any] | None = None,
-                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None) -> int:
+                 make_permit: Callable[[Relay, float], DeadlineRelay] | None = None,
+                 relay_keeper: tuple[str, dict] | None = None) -> int:
     """The daemon on the devices the config names, until SIGTERM/SIGINT.
 
     A real run passes only the config: the monotonic clock, /dev/i2c-N and the lgpio
-    pin factory. Tests pass a simulated clock, a fake bus, gpiozero's MockFactory,
-    an end time, a tick hook and a run permit whose watchdog they step on their own
-    clock; everything else, signals included, is the real path.
+    pin factory, and with relay.drive = "level" the relay keeper process owns the relay
+    line (monitor.service.loop.relay_keeper). Tests pass a simulated clock, a fake bus,
+    gpiozero's MockFactory, an end time, a tick hook and a run permit whose watchdog
+    they step on their own clock, and, for a keeper, the relay factory it runs
+    ("module:function", its JSON argument); everything else, signals included, is the
+    real path.
     """
-    from monitor.service.loop.bus_load import check_config
+    from monitor.config.bus_load import check_config
     from monitor.service.sessions.hardware import HardwareError, open_devices
 
     is_real_time = clock is None  # tests pass a simulated clock: no scheduling or memory changes then
@@ -45,12 +52,21 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         if bus_load.is_too_high:
             return fail(f"{bus_load.refusal()}; nothing was started, the relay stays released")
         print(f"treadguard: {bus_load.describe()}", flush=True)
-    try:
-        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
-    except HardwareError as err:
-        return fail(f"{err}; the relay stays released", EXIT_FAILED)
     # Permission to run expires: the relay is energized only while the loop renews its lease.
     lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
+    keeper_relay = None
+    relay_keeper = relay_keeper if relay_keeper is not None else default_relay_keeper(config, pin_factory)
+    if relay_keeper is not None:
+        try:
+            keeper_relay = KeeperRelay.start(lease_s, *relay_keeper)
+        except KeeperError as err:
+            return fail(f"[relay] {err}; nothing was started, the relay stays released", EXIT_FAILED)
+    try:
+        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory, relay=keeper_relay)
+    except HardwareError as err:
+        return fail(f"{err}; the relay stays released", EXIT_FAILED)
+    print(f"treadguard: if the monitor freezes: {protection(config, has_keeper=keeper_relay is not None)}",
+          flush=True)
     devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
     if is_real_time:
         from monitor.service.loop.realtime import prepare_process
@@ -67,7 +83,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     # otherwise hold the GIL the loop needs, and its ticks would come late.
     _check_record_folder(config.record.trip_dir)
     records = ProcessSideline("monitor.service.trips.trip_record:stderr_writer", (config.record.trip_dir,),
-                              maxsize=4, name="trip-records")
+                              maxsize=4, name="trip-records", on_lost=_say_record_lost)
     # Each trip is said in the journal first, from its own thread, then handed to the records.
     journal = TripJournal(records.offer)
     recorder = TripRecorder(core, journal.offer)
@@ -85,10 +101,15 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
     budget = TickBudget(1.0 / config.loop.rate_hz)
-    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
+    said = Sideline(_say, maxsize=16, name="journal-lines")  # lines the loop hands over, said beside it
+    daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget),
+                    say=said.offer)
     served = serve_status(config, daemon, config.status.socket_path)
     if served is not None and console is not None:
         served.publisher.extras.append(console.status)
+    if served is not None:  # `treadguard status` says what releases the relay if this process freezes
+        guard = {"frozen_guard": protection(config, has_keeper=keeper_relay is not None)}
+        served.publisher.extras.append(lambda: guard)
     daemon.install_signal_handlers(on_reset=console.remote_arm if console is not None else None)
     _enable_stack_dumps()
     how = "holding the arm button 1 s or " if console is not None and console.button is not None else ""
@@ -102,13 +123,30 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         daemon.restore_signal_handlers()
         recorder.finish(core)
         journal.close()
-        records.close()
+        said.close()
+        records.close(timeout_s=RECORDS_CLOSE_S)
         if served is not None:
             served.close()
         if console is not None:
             console.close()
         print("treadguard: stopped; the loop's timing:\n" + budget.describe(), flush=True)
     return EXIT_OK
+
+
+# What the trip-record worker gets to finish at a stop, so that a stopped or stuck one is ended and
+# said within systemd's TimeoutStopSec=5s (then SIGTERM, 1 s, and SIGKILL).
+RECORDS_CLOSE_S = 2.0
+
+
+def default_relay_keeper(config: Config, pin_factory: Any) -> tuple[str, dict] | None:
+    """The relay keeper a real run needs: the level drive on the Pi's own GPIO. The charge pump's
+    circuit needs none, and tests that pass a pin factory of their own pass their keeper too."""
+    if pin_factory is not None or config.relay.driver != "gpio" or config.relay.drive != "level":
+        return None
+    relay = config.relay
+    return GPIO_RELAY, {"pin": relay.pin, "active_high": relay.active_high, "feedback_pin": relay.feedback_pin,
+                        "feedback_closed_when_energized": relay.feedback_closed_when_energized,
+                        "feedback_settle_s": relay.feedback_settle_s, "drive": relay.drive}
 
 
 def _open_console(config: Config, devices: Any, clock: LoopClock, core: SafetyCore) -> Any:
@@ -144,6 +182,13 @@ def chain_hooks(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
 
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def _say_record_lost(item: object, why: str) -> None:
+    """Every record part the worker will never write, said in the journal (the trip itself was said)."""
+    _say(f"treadguard: trip record lost: {record_part(item)}: {why}. The trip itself is in the "
+         f"journal; if this repeats, check the trip-records worker process (is it stopped?) and the trip "
+         f"folder's disk, and restart treadguard")
 
 
 def _check_record_folder(folder: str) -> None:

@@ -115,11 +115,18 @@ def replay(trace: Trace, config: Config) -> ReplayResult:
                    float(trace.t_s[-1]))
 
 
+MIN_SAMPLES = 2  # the fewest that have a rate (TRACE_FORMAT.md: 50 to 2000 Hz) to be judged on
+
+
 def replay_file(path: str | os.PathLike[str], config: Config) -> ReplayResult:
     """Replay one trace file as a stream; TraceError names its first problem."""
     with TraceStream(path) as stream:  # first pass: every line checked, the end found
         for _ in stream.chunks():
             pass
+    if stream.samples < MIN_SAMPLES:  # one sample has no rate and no interval: refused, not "no trip"
+        raise TraceError(stream.path, stream.header_line + 1,
+                         f"only {stream.samples} sample; replay needs at least {MIN_SAMPLES}, at 50 to 2000 Hz "
+                         f"(was the recording stopped at once, or cut short?)")
     with TraceStream(path) as playing:
         wanted = playing.wanted
         problems: list[TraceError] = []

@@ -160,7 +160,22 @@ SENTENCES: dict[str, Sentence] = {
         f"the monitor's loop ran {_num(v.get('tick_interval_s'), 3)} s after its previous tick (the limit is "
         f"{_num(t['loop_late_s'], 3)} s): the computer running it was too busy"),
     "relay_feedback": lambda v, t: "the relay's monitoring contact did not follow the command",
+    "imu_driver_failed": lambda v, t: _driver_broke("IMU"),
+    "belt_driver_failed": lambda v, t: _driver_broke("belt-speed sensor's"),
+    "range_driver_failed": lambda v, t: _driver_broke("range sensor's"),
+    "relay_driver_failed": lambda v, t: _driver_broke("relay's"),
+    "relay_keeper_released": lambda v, t: (
+        f"the monitor's loop sent no heartbeat for {_num(v.get('silent_s'), 3)} s, so the relay keeper released "
+        f"the relay: the monitor's process froze or was stopped"),
+    "relay_keeper_lost": lambda v, t: (
+        "the relay keeper process ended: the relay line was let go and its pull-down released the relay; "
+        "see the journal for why the keeper ended"),
 }
+
+
+def _driver_broke(name: str) -> str:
+    return (f"the {name} driver broke its contract (it raised what no driver may, or returned something that is "
+            f"not a reading): a software fault; the journal says which, in a line beside the trip's")
 
 
 def explain(detail: str, values: Values, thresholds: Values) -> str:

@@ -308,14 +308,20 @@ def trip_record_writer(folder: str, out: Callable[[str], None]) -> Callable[[obj
             elif isinstance(item, TripAfter):
                 records.append(item)
         except (RecordRefused, OSError, ValueError) as err:
-            if isinstance(item, TripAfter):
-                what = f"the data after the trip of record {record_name(item.wall_time_s)}"
-            else:
-                what = f"the record of the trip at {item.trip.t_s:.3f} s"  # type: ignore[attr-defined]
+            what = record_part(item)
             reason = str(err) if isinstance(err, RecordRefused) else f"{type(err).__name__}: {err}"
             out(f"treadguard: could not write {what} into {folder}: {reason}; check that the folder exists, "
                 f"belongs to treadguard, is writable and has free space (the trip itself is in the journal)")
     return write
+
+
+def record_part(item: object) -> str:
+    """Which part of which record an item is, in words."""
+    if isinstance(item, TripAfter):
+        return f"the data after the trip of record {record_name(item.wall_time_s)}"
+    if isinstance(item, TripStart):
+        return f"the record of the trip at {item.trip.t_s:.3f} s ({item.trip.reason}, {item.trip.detail})"
+    return f"a {type(item).__name__}"
 
 
 def stderr_writer(folder: str) -> Callable[[object], None]:
