@@ -118,6 +118,7 @@ class Daemon:
                     self._driver_failed(now_s, "imu", f"read() returned samples that are not readings "
                                                       f"({type(err).__name__}: {err})")
         if devices.belt is not None and core.has_belt:
+            belt_reading: object  # what the driver returned: judged below, it may not be a reading
             try:
                 belt_reading = devices.belt.read()
             except Exception:  # no reading: the staleness check decides
@@ -130,6 +131,7 @@ class Daemon:
             elif belt_reading is not None:
                 self._driver_failed(now_s, "belt", f"read() returned {_kind(belt_reading)}, not a BeltReading")
         if devices.range_sensor is not None and core.has_range:
+            reading: object  # likewise
             try:
                 reading = devices.range_sensor.read()
             except Exception:

@@ -106,7 +106,7 @@ def serve(connection: socket.socket, relay: Relay, lease: KeeperLease, *,
 
 def _read_events(connection: socket.socket) -> list[KeeperEvent]:
     """Every message waiting, in order; the end of the daemon's socket as DAEMON_GONE."""
-    events = []
+    events: list[KeeperEvent] = []
     while True:
         try:
             message = connection.recv(16)
