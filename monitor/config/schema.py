@@ -44,9 +44,47 @@ class LoopConfig:
 @dataclass(frozen=True)
 class SessionConfig:
     walking: str = setting(
-        "forward", "which way the walker faces: the console (forward) or the rear (backward)",
-        choices=("forward", "backward"),
+        "forward", "which way the walker faces at the start: the console (forward), the rear (backward), or "
+        "auto (not known until the body shows it; the backward limits apply meanwhile). The monitor then "
+        "follows the walker's turns and gait ([direction]); this is only where it starts",
+        choices=("forward", "backward", "auto"),
     )
+
+
+@dataclass(frozen=True)
+class DirectionConfig:
+    """How the monitor follows the walker's facing direction from the body (monitor/safety/direction.py)."""
+    enabled: bool = setting(
+        True, "follow turns and the gait to know which way the walker faces; false: the direction stays "
+        "session.walking (auto then means backward limits throughout)")
+    turn_rate_radps: float = setting(
+        0.6, "a vertical rate (smoothed below the stride frequency) above this is a turn in progress: a half "
+        "turn in 1.8 s (healthy adults) averages 1.7 rad/s, the pelvis's swing from step to step stays below "
+        "about 0.4 rad/s once smoothed", min=0.2, max=3.0)
+    turn_min_deg: float = setting(
+        130.0, "a turn of at least this many degrees flips the direction as it ends (the rate is integrated "
+        "over the turn only; the smoothing misses its first and last few degrees)", min=90.0, max=270.0)
+    gait_tau_s: float = setting(
+        3.0, "the gait's signature (how the fore-aft acceleration is timed against the vertical one) is "
+        "averaged over this long: several steps", min=1.0, max=20.0)
+    evidence_s: float = setting(
+        2.0, "a fully clear gait signature decides the direction after this long (a weaker one takes longer; "
+        "changing a decided direction takes twice as long)", min=0.5, max=30.0)
+    min_correlation: float = setting(
+        0.2, "a gait signature weaker than this (correlation of the vertical jerk with the fore-aft "
+        "acceleration; forward walkers in the dev recordings: 0.24 to 0.94) is no evidence either way",
+        min=0.0, max=0.9)
+    walk_max_step_hz: float = setting(
+        2.3, "a cadence up to this is walking (dev recordings: walking 1.4 to 2.25 steps/s, jogging 2.4 "
+        "and up); running times its gait the other way round", min=1.0, max=4.0)
+    walk_max_vertical_mps2: float = setting(
+        3.0, "or a vertical bounce (RMS in the step band) up to this is walking (dev: jogging 3.5 and up)",
+        min=0.5, max=20.0)
+    run_min_step_hz: float = setting(
+        2.4, "a cadence of at least this with a bounce of at least run_min_vertical_mps2 is running; "
+        "between walking and running the gait says nothing", min=1.0, max=5.0)
+    run_min_vertical_mps2: float = setting(
+        3.3, "the vertical bounce (RMS in the step band) of running", min=0.5, max=30.0)
 
 
 @dataclass(frozen=True)
@@ -406,6 +444,7 @@ class BridgeConfig:
 class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
+    direction: DirectionConfig = DirectionConfig()
     imu: ImuConfig = ImuConfig()
     belt: BeltConfig = BeltConfig()
     range: RangeConfig = RangeConfig()
@@ -488,6 +527,10 @@ RULES: tuple[Rule, ...] = (
     Rule("belt.max_backward_mps", "<=", "belt.max_forward_mps", when=("belt.enabled",),
          why="because walking backwards (facing away from the console) must never be allowed faster than "
              "walking forward"),
+    Rule("direction.run_min_step_hz", ">", "direction.walk_max_step_hz", when=("direction.enabled",),
+         why="or a cadence is both walking and running"),
+    Rule("direction.run_min_vertical_mps2", ">", "direction.walk_max_vertical_mps2", when=("direction.enabled",),
+         why="or a bounce is both walking and running"),
     Rule("belt.slowest_mps", "<", "drift.min_belt_mps", when=("belt.enabled", "drift.enabled"),
          why="or walking belt speeds read 0 m/s and the drift check is blind; raise belt.stopped_s "
              "or check belt.pulses_per_m"),

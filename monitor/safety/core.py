@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.safety import mount as mount_
+from monitor.safety.direction import Direction, DirectionEstimator, DirectionParams
 from monitor.safety.drift import RangeDrift, StepDrift, StepTracker
 from monitor.safety.health import ChannelLiveness, FailedReadRate, GravityBand, ImuHealth, ReadingHealth
 from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
@@ -61,18 +62,30 @@ class SafetyCore:
         belt = config.belt
         self.belt_health = ReadingHealth("belt", "mps", timeout_s=belt.timeout_s, low=0.0,
                                          high=MAX_PLAUSIBLE_BELT_MPS, start_s=start_s)
-        max_speed_mps = belt.max_backward_mps if self.walking == "backward" else belt.max_forward_mps
-        self.overspeed = OverspeedCheck(max_speed_mps=max_speed_mps, confirm_s=belt.overspeed_confirm_s)
         drift = config.drift
-        steps = StepTracker(
-            band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
-            level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio,
-            floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
-            longest_ratio=drift.no_step_longest_ratio,
-            min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
-            steps_to_learn=drift.steps_to_learn, start_s=start_s)
-        self.step_drift = StepDrift(steps, min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m,
+
+        def steps() -> StepTracker:
+            return StepTracker(
+                band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
+                level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio,
+                floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
+                longest_ratio=drift.no_step_longest_ratio,
+                min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
+                steps_to_learn=drift.steps_to_learn, start_s=start_s)
+
+        self.step_drift = StepDrift(steps(), min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m,
                                     start_s=start_s)
+        d = config.direction
+        self.is_direction_on = d.enabled
+        # The body's front along the treadmill frame's x: the mount is calibrated facing the declared way.
+        self._front_sign = -1.0 if self.walking == "backward" else 1.0
+        self.direction = DirectionEstimator(
+            DirectionParams(turn_rate_radps=d.turn_rate_radps, turn_min_deg=d.turn_min_deg, gait_tau_s=d.gait_tau_s,
+                            evidence_s=d.evidence_s, min_correlation=d.min_correlation,
+                            walk_max_step_hz=d.walk_max_step_hz, walk_max_vertical_mps2=d.walk_max_vertical_mps2,
+                            run_min_step_hz=d.run_min_step_hz, run_min_vertical_mps2=d.run_min_vertical_mps2),
+            steps(), walking=self.walking, has_front=self.is_mount_known, start_s=start_s)
+        self.overspeed = OverspeedCheck(max_speed_mps=self.speed_limit_mps(), confirm_s=belt.overspeed_confirm_s)
         self.is_step_drift_on = drift.enabled and self.has_belt and not self.has_range
 
         rng = config.range
@@ -110,6 +123,13 @@ class SafetyCore:
     def _health_event(self, event: HealthEvent) -> None:
         self.imu_health.report(event.t_s, event.kind, event.detail)
         self.motion.gap()  # a lost sample breaks the filters' continuity
+        self.direction.gap()
+
+    def speed_limit_mps(self) -> float:
+        """The belt speed allowed now: the forward limit only while the walker is known to face
+        the console; the backward one otherwise (facing the rear, or not known)."""
+        belt = self.config.belt
+        return belt.max_forward_mps if self.direction.state is Direction.FORWARD else belt.max_backward_mps
 
     def _sample(self, t_s: float, sample: Sequence[float]) -> None:
         values = tuple(sample[1:7])
@@ -123,6 +143,7 @@ class SafetyCore:
         last = self._last_sample_t_s
         if last is not None and t_s - last > self._hole_s:
             self.motion.gap()
+            self.direction.gap()
         self._last_sample_t_s = t_s
         tax = r[0] * ax + r[1] * ay + r[2] * az
         tay = r[3] * ax + r[4] * ay + r[5] * az
@@ -136,6 +157,8 @@ class SafetyCore:
                                         dict(finding.values)))
         if self.is_step_drift_on:  # off with a range sensor or without a belt sensor: no cost
             self.step_drift.sample(t_s, taz)
+        if self.is_direction_on:
+            self.direction.sample(t_s, self._front_sign * tax, taz, tgz)
         self.history.append(sample)
 
     def imu_read_failed(self, t_s: float, detail: str = "") -> None:
@@ -181,6 +204,7 @@ class SafetyCore:
         self.imu_health.check(now_s, problems)
         if self.has_belt:
             self.belt_health.check(now_s, problems)
+            self.overspeed.set_limit(now_s, self.speed_limit_mps())
             self.overspeed.check(now_s, problems)
             if self.is_step_drift_on:
                 self.step_drift.check(now_s, self.overspeed.speed_mps, problems)
