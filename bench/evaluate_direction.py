@@ -84,6 +84,7 @@ def score(job: tuple[str, bool, str | None, Config]) -> dict:
     daemon = build_replay(trace, config)
     ticks = {"walk_ticks": 0, "backward": 0, "unknown": 0}
     first_gait: list[float] = []
+    gait: list[tuple[float, float, float]] = []
 
     def on_tick(verdict, core) -> None:
         steps = core.direction.steps
@@ -94,6 +95,9 @@ def score(job: tuple[str, bool, str | None, Config]) -> dict:
         if verdict.t_s < first_gait[0] + GAIT_SKIP_S:
             return
         ticks["walk_ticks"] += 1
+        d = core.direction
+        if d.gait != "none":
+            gait.append((d.step_hz, d.bounce_mps2, d.raw_correlation))
         state = core.direction.state
         ticks["backward"] += state is Direction.BACKWARD
         ticks["unknown"] += state is Direction.UNKNOWN
@@ -102,6 +106,8 @@ def score(job: tuple[str, bool, str | None, Config]) -> dict:
     daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True)
     return {"path": path, "dataset": dataset(path), "reversed": is_reversed, "walking": walking,
             "mount": "imu_mount" in trace.meta, **ticks,
+            "gait": [round(float(x), 2) for x in np.median(gait, axis=0)] if gait else None,
+            "gait_p": [round(float(x), 2) for x in np.percentile(gait, (5, 95), axis=0).ravel()] if gait else None,
             "changes": [(round(c.t_s - float(trace.t_s[0]), 1), c.direction.value, c.cue.value)
                         for c in daemon.core.direction.changes]}
 
@@ -129,7 +135,7 @@ def main() -> int:
         if args.list:
             print(f"{Path(r['path']).name:44} {'rev' if r['reversed'] else 'fwd'} {str(r['walking']):7} "
                   f"walk {r['walk_ticks'] / 100:6.1f} s bwd {r['backward'] / 100:6.1f} s unk {r['unknown'] / 100:6.1f} s "
-                  f"{r['changes'][:6]}")
+                  f"gait {r['gait']} {r['changes'][:4]}")
     print(f"{'dataset':16} {'copy':9} {'walking':8} {'traces':>6} {'mount':>5} {'walk h':>7}  result")
     for (name, is_reversed, walking), group in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
         walk = sum(r["walk_ticks"] for r in group)

@@ -75,16 +75,49 @@ class DirectionConfig:
         "acceleration; forward walkers in the dev recordings: 0.24 to 0.94) is no evidence either way",
         min=0.0, max=0.9)
     walk_max_step_hz: float = setting(
-        2.3, "a cadence up to this is walking (dev recordings: walking 1.4 to 2.25 steps/s, jogging 2.4 "
-        "and up); running times its gait the other way round", min=1.0, max=4.0)
+        2.3, "walking: a cadence up to this (dev recordings: walking 1.2 to 2.4 steps/s, jogging 2.35 and up)",
+        min=1.0, max=4.0)
     walk_max_vertical_mps2: float = setting(
-        3.0, "or a vertical bounce (RMS in the step band) up to this is walking (dev: jogging 3.5 and up)",
-        min=0.5, max=20.0)
+        4.0, "and a vertical bounce (RMS in the step band) up to this (dev: walking at most 3.4, jogging "
+        "2.9 to 10)", min=0.5, max=20.0)
     run_min_step_hz: float = setting(
-        2.4, "a cadence of at least this with a bounce of at least run_min_vertical_mps2 is running; "
-        "between walking and running the gait says nothing", min=1.0, max=5.0)
+        2.4, "running (which times its gait the other way round): a cadence of at least this", min=1.0, max=5.0)
     run_min_vertical_mps2: float = setting(
-        3.3, "the vertical bounce (RMS in the step band) of running", min=0.5, max=30.0)
+        2.7, "and a vertical bounce of at least this; a gait that is neither walking nor running by these "
+        "says nothing", min=0.5, max=30.0)
+
+
+@dataclass(frozen=True)
+class CeilingConfig:
+    """The backward speed ceiling that rises with the walker's own steadiness (monitor/safety/ceiling.py)."""
+    enabled: bool = setting(
+        True, "limit the belt for a walker facing the rear (or not yet known to face the console) to their "
+        "own ceiling, which rises only with steady walking; false: only belt.max_backward_mps applies")
+    start_mps: float = setting(
+        0.5, "a new backward walker's ceiling (0.5 m/s = 1.8 km/h): older people who fell walked backward "
+        "slower than 0.6 m/s (Fritz et al. 2013)", min=0.2, max=2.0)
+    min_mps: float = setting(
+        0.3, "stumbles and long breaks never lower the ceiling below this", min=0.1, max=2.0)
+    step_mps: float = setting(
+        0.1, "the ceiling rises (and a stumble lowers it) by this much at a time", min=0.02, max=0.5)
+    near_mps: float = setting(
+        0.1, "walking within this much below the ceiling counts toward the next rise", min=0.0, max=1.0)
+    rise_after_s: float = setting(
+        180.0, "steady backward walking near the ceiling for this long raises it a step (warnings and "
+        "stumbles start the count again)", min=30.0, max=3600.0)
+    confirm_s: float = setting(
+        5.0, "the belt above the ceiling for this long stops it (the console warns from the first moment)",
+        min=1.0, max=30.0)
+    steady_max_step_cv: float = setting(
+        0.06, "steady: the variability of the walker's last 16 step times (standard deviation over mean) at "
+        "most this (healthy adults about 0.02; older people who later fell about 0.1)", min=0.01, max=0.5)
+    steady_max_sway_radps: float = setting(
+        0.6, "and the trunk's sway (RMS of its roll and pitch rate over 10 s) at most this", min=0.05, max=5.0)
+    break_days: float = setting(
+        14.0, "a session after a break of at least this many days starts a step lower", min=1.0, max=365.0)
+    progress_file: str = setting(
+        "/var/lib/treadguard/progress.json", "where the ceiling is kept between sessions (written whole or "
+        "not at all); `treadguard progress` shows, sets and resets it", kind="path", under=TRIP_DIR_ROOTS)
 
 
 @dataclass(frozen=True)
@@ -445,6 +478,7 @@ class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
     direction: DirectionConfig = DirectionConfig()
+    ceiling: CeilingConfig = CeilingConfig()
     imu: ImuConfig = ImuConfig()
     belt: BeltConfig = BeltConfig()
     range: RangeConfig = RangeConfig()
@@ -529,8 +563,10 @@ RULES: tuple[Rule, ...] = (
              "walking forward"),
     Rule("direction.run_min_step_hz", ">", "direction.walk_max_step_hz", when=("direction.enabled",),
          why="or a cadence is both walking and running"),
-    Rule("direction.run_min_vertical_mps2", ">", "direction.walk_max_vertical_mps2", when=("direction.enabled",),
-         why="or a bounce is both walking and running"),
+    Rule("ceiling.start_mps", "<=", "belt.max_backward_mps", when=("ceiling.enabled",),
+         why="or the ceiling starts above the fixed backward limit"),
+    Rule("ceiling.min_mps", "<=", "ceiling.start_mps", when=("ceiling.enabled",),
+         why="or the starting ceiling is below the lowest one"),
     Rule("belt.slowest_mps", "<", "drift.min_belt_mps", when=("belt.enabled", "drift.enabled"),
          why="or walking belt speeds read 0 m/s and the drift check is blind; raise belt.stopped_s "
              "or check belt.pulses_per_m"),

@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.safety import mount as mount_
+from monitor.safety.ceiling import BackwardCeiling, CeilingEvent, CeilingParams
 from monitor.safety.direction import Direction, DirectionEstimator, DirectionParams
 from monitor.safety.drift import RangeDrift, StepDrift, StepTracker
 from monitor.safety.health import ChannelLiveness, FailedReadRate, GravityBand, ImuHealth, ReadingHealth
 from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
 from monitor.safety.motion import MotionDetector
 from monitor.safety.overspeed import OverspeedCheck
-from monitor.safety.verdict import SENSOR_FAULT, Problem, Trip, Verdict
+from monitor.safety.steadiness import Steadiness
+from monitor.safety.verdict import BACKWARD_CEILING, SENSOR_FAULT, STUMBLE, Problem, Trip, Verdict
 
 if TYPE_CHECKING:  # the declarations only: the core reads the settings it is handed, never a file
     from monitor.config.schema import Config
@@ -37,7 +39,7 @@ class SafetyCore:
     def __init__(self, config: "Config", *, start_s: float, walking: str | None = None,
                  imu_mount: Sequence[Sequence[float]] | None = None,
                  has_belt: bool | None = None, has_range: bool | None = None,
-                 rear_edge_m: float | None = None) -> None:
+                 rear_edge_m: float | None = None, ceiling_mps: float | None = None) -> None:
         self.config = config
         self.walking = walking or config.session.walking
         mount = imu_mount if imu_mount is not None else (config.imu.mount or None)
@@ -86,6 +88,16 @@ class SafetyCore:
                             run_min_step_hz=d.run_min_step_hz, run_min_vertical_mps2=d.run_min_vertical_mps2),
             steps(), walking=self.walking, has_front=self.is_mount_known, start_s=start_s)
         self.overspeed = OverspeedCheck(max_speed_mps=self.speed_limit_mps(), confirm_s=belt.overspeed_confirm_s)
+        c = config.ceiling
+        self.is_ceiling_on = c.enabled and self.has_belt
+        # The starting ceiling comes in (the service keeps it on disk); changes go out as events.
+        self.ceiling = BackwardCeiling(
+            CeilingParams(min_mps=c.min_mps, max_mps=belt.max_backward_mps, step_mps=c.step_mps,
+                          near_mps=c.near_mps, rise_after_s=c.rise_after_s, confirm_s=c.confirm_s),
+            start_mps=c.start_mps if ceiling_mps is None else ceiling_mps)
+        self.ceiling_log: deque[CeilingEvent] = deque(maxlen=1000)  # for replay and status
+        self.new_ceiling_events: list[CeilingEvent] = []  # this tick's, for the service to keep
+        self.steadiness = Steadiness(max_step_cv=c.steady_max_step_cv, max_sway_radps=c.steady_max_sway_radps)
         self.is_step_drift_on = drift.enabled and self.has_belt and not self.has_range
 
         rng = config.range
@@ -125,6 +137,14 @@ class SafetyCore:
         self.motion.gap()  # a lost sample breaks the filters' continuity
         self.direction.gap()
 
+    def _is_steady(self) -> bool:
+        """Steady gait and no drift pre-warning (the walker's waist inside the range sensor's warning zone)."""
+        if not self.steadiness.is_steady:
+            return False
+        margin_m = self.range_drift.margin_m if self.has_range else None
+        rng = self.config.range
+        return margin_m is None or margin_m >= rng.min_rear_margin_m + rng.warning_zone_m
+
     def speed_limit_mps(self) -> float:
         """The belt speed allowed now: the forward limit only while the walker is known to face
         the console; the backward one otherwise (facing the rear, or not known)."""
@@ -158,7 +178,9 @@ class SafetyCore:
         if self.is_step_drift_on:  # off with a range sensor or without a belt sensor: no cost
             self.step_drift.sample(t_s, taz)
         if self.is_direction_on:
-            self.direction.sample(t_s, self._front_sign * tax, taz, tgz)
+            if self.direction.sample(t_s, self._front_sign * tax, taz, tgz):
+                self.steadiness.step(t_s, self.direction.state.value)
+            self.steadiness.sample(t_s, tgx, tgy)
         self.history.append(sample)
 
     def imu_read_failed(self, t_s: float, detail: str = "") -> None:
@@ -206,6 +228,11 @@ class SafetyCore:
             self.belt_health.check(now_s, problems)
             self.overspeed.set_limit(now_s, self.speed_limit_mps())
             self.overspeed.check(now_s, problems)
+            if self.is_ceiling_on:
+                state = self.direction.state
+                self.ceiling.tick(now_s, belt_mps=self.overspeed.speed_mps, applies=state is not Direction.FORWARD,
+                                  is_backward=state is Direction.BACKWARD, is_steady=self._is_steady(),
+                                  problems=problems)
             if self.is_step_drift_on:
                 self.step_drift.check(now_s, self.overspeed.speed_mps, problems)
         if self.has_range:
@@ -219,11 +246,20 @@ class SafetyCore:
             while history and history[0][0] < oldest_s:
                 history.popleft()
 
+        if self.is_ceiling_on and problems and self.direction.state is not Direction.FORWARD \
+                and any(p.reason == STUMBLE for p in problems):
+            self.ceiling.stumbled(now_s, self.overspeed.speed_mps)
+
         was = self.state
         event = event_for(is_fault=bool(problems), is_reset=self._is_reset_requested)
         self._is_reset_requested = False
         self.state = next_state(was, event)
         is_new_trip = self.state is LatchState.TRIPPED and was is not LatchState.TRIPPED
+        if is_new_trip and self.is_ceiling_on and any(p.reason == BACKWARD_CEILING for p in problems):
+            self.ceiling.tripped(now_s, self.overspeed.speed_mps)
+        if self.is_ceiling_on:
+            self.new_ceiling_events = self.ceiling.take_events()
+            self.ceiling_log.extend(self.new_ceiling_events)
         if self.state is LatchState.ARMED:
             self.trip = None
         elif is_new_trip or event is LatchEvent.RESET_FAULT:

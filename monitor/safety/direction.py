@@ -112,6 +112,9 @@ class DirectionEstimator:
         self.evidence = 0.0  # -1 (backward) .. +1 (forward); a decision at either end
         self.correlation = 0.0  # the last gait correlation (+ forward, - backward), for status
         self.gait = "none"  # "walking", "running", "unsure" or "none", for status
+        self.step_hz = 0.0  # the cadence and the vertical bounce the gait was judged on, for status
+        self.bounce_mps2 = 0.0
+        self.raw_correlation = 0.0  # before the walking/running sign
         self._last_t_s: float | None = None
         self._warm_s = 0.0
         self._turn_rate = 0.0  # the smoothed vertical rate
@@ -122,6 +125,7 @@ class DirectionEstimator:
         self._mean_v = self._mean_f = 0.0
         self._v = self._f = 0.0
         self._jerk_f = self._jerk2 = self._f2 = self._v2 = 0.0
+        self._weight = 0.0  # how much of the averages is data, not their zero start
         self._is_primed = False
         self._warm_s = 0.0
 
@@ -131,20 +135,22 @@ class DirectionEstimator:
         self._last_t_s = None
         self._turn_rad = None
 
-    def sample(self, t_s: float, front_mps2: float, vertical_mps2: float, vertical_radps: float) -> None:
+    def sample(self, t_s: float, front_mps2: float, vertical_mps2: float, vertical_radps: float) -> bool:
         """One sample: fore-aft acceleration toward the body's front (0 with no mount),
-        vertical specific force (+g at rest) and vertical rate (rad/s, counter-clockwise)."""
+        vertical specific force (+g at rest) and vertical rate (rad/s, counter-clockwise).
+        True if it is a step."""
         last = self._last_t_s
         self._last_t_s = t_s
-        self.steps.sample(t_s, vertical_mps2)
+        is_step = self.steps.sample(t_s, vertical_mps2)
         if last is None:
-            return
+            return is_step
         dt_s = t_s - last
         if dt_s <= 0.0:
-            return
+            return is_step
         self._turn(t_s, dt_s, vertical_radps)
         if self.has_front:
             self._gait(t_s, dt_s, front_mps2, vertical_mps2)
+        return is_step
 
     # -- a turn -------------------------------------------------------------------------
     def _turn(self, t_s: float, dt_s: float, rate_radps: float) -> None:
@@ -181,24 +187,24 @@ class DirectionEstimator:
         self._jerk2 += (jerk * jerk - self._jerk2) * k
         self._f2 += (self._f * self._f - self._f2) * k
         self._v2 += (self._v * self._v - self._v2) * k
+        self._weight += (1.0 - self._weight) * k
         self._warm_s += dt_s
         steps = self.steps
         if steps.period_s is None or t_s - steps.last_step_s > STEPPING_S or self._warm_s < p.gait_tau_s:
             self.gait = "none"
             return
-        step_hz = 1.0 / steps.period_s
-        bounce_mps2 = math.sqrt(self._v2)
-        if step_hz <= p.walk_max_step_hz or bounce_mps2 <= p.walk_max_vertical_mps2:
+        self.step_hz = step_hz = 1.0 / steps.period_s
+        self.bounce_mps2 = bounce_mps2 = math.sqrt(self._v2 / self._weight)
+        norm = math.sqrt(self._jerk2 * self._f2)
+        self.raw_correlation = self._jerk_f / norm if norm > 0.0 else 0.0
+        if step_hz <= p.walk_max_step_hz and bounce_mps2 <= p.walk_max_vertical_mps2:
             sign, self.gait = 1.0, "walking"
         elif step_hz >= p.run_min_step_hz and bounce_mps2 >= p.run_min_vertical_mps2:
             sign, self.gait = -1.0, "running"
         else:
             self.gait = "unsure"
             return
-        norm = math.sqrt(self._jerk2 * self._f2)
-        if norm <= 0.0:
-            return
-        self.correlation = sign * self._jerk_f / norm
+        self.correlation = sign * self.raw_correlation
         if abs(self.correlation) < p.min_correlation:
             return
         self.evidence = max(-1.0, min(1.0, self.evidence + self.correlation * dt_s / p.evidence_s))

@@ -167,7 +167,13 @@ def synthesize(t: np.ndarray, speed_mps: np.ndarray, gait_on: np.ndarray, *, bac
     jolt = np.exp(-(since_contact_s / HEEL_STRIKE_S) ** 2)
     strike = np.where(jogging, 12.0 + 14.0 * np.clip(eff - JOG_FROM_MPS, 0, None), 2.0 + 4.0 * eff)
     up = up + strike * jolt * gait_on
-    fwd = np.sqrt(2) * (0.4 + 0.7 * eff) * gait_on * np.sin(phase + 0.8)
+    # The trunk is braked along its way of travel at each contact. Walking forward the fore-aft
+    # acceleration leads the vertical by about a quarter step (SisFall: 77 to 141 degrees); jogging
+    # brakes in the first half of stance and pushes in the second, around the vertical peak at
+    # mid-stance. Backwards is forward reversed in time: the same timing the other way round.
+    walk_fwd = np.sin(phase + backward_sign * 1.5)
+    jog_fwd = backward_sign * np.sin(phase - np.pi * duty)
+    fwd = np.sqrt(2) * (0.4 + 0.7 * eff) * gait_on * np.where(jogging, jog_fwd, walk_fwd)
     left = np.sqrt(2) * (0.8 + 0.5 * eff) * gait_on * np.sin(phase / 2)
 
     # Trunk attitude relative to upright walking posture: pitch forward, roll right, yaw.
