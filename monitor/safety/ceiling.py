@@ -36,6 +36,7 @@ class CeilingParams:
 class CeilingEventKind(Enum):
     ROSE = "rose"  # minutes of steady walking near the ceiling
     LOWERED = "lowered"  # a stumble walking backwards
+    BREAK = "break"  # backward walking again after a long break
     WARNED = "warned"  # the belt went above the ceiling
     TRIPPED = "tripped"  # and stayed above it for confirm_s
 
@@ -102,11 +103,18 @@ class BackwardCeiling:
 
     def stumbled(self, now_s: float, belt_mps: float) -> None:
         """A stumble while walking backwards (or not known forward): a step lower."""
+        self._lower(now_s, belt_mps, CeilingEventKind.LOWERED)
+
+    def after_break(self, now_s: float, belt_mps: float) -> None:
+        """Backward walking again after a long break (the service knows the calendar): a step lower."""
+        self._lower(now_s, belt_mps, CeilingEventKind.BREAK)
+
+    def _lower(self, now_s: float, belt_mps: float, kind: CeilingEventKind) -> None:
         self.steady_s = 0.0
         lowered = max(self.params.min_mps, self.ceiling_mps - self.params.step_mps)
         if lowered < self.ceiling_mps:
             self.ceiling_mps = lowered
-            self._event(now_s, CeilingEventKind.LOWERED, belt_mps)
+            self._event(now_s, kind, belt_mps)
 
     def tripped(self, now_s: float, belt_mps: float) -> None:
         self._event(now_s, CeilingEventKind.TRIPPED, belt_mps)

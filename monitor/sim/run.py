@@ -219,8 +219,9 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
     elif scenario.event == "range_lost":
         ranger.is_lost_from_s = scenario.onset_s
     relay = SimRelay(world, clock.now)
+    ceiling_mps = config.belt.max_backward_mps if scenario.ceiling_mps is None else scenario.ceiling_mps
     core = SafetyCore(config, start_s=0.0, walking=scenario.walking, imu_mount=built.motion.imu_mount.tolist(),
-                      has_belt=True, has_range=config.range.enabled)
+                      has_belt=True, has_range=config.range.enabled, ceiling_mps=ceiling_mps)
     daemon = Daemon(core, Devices(imu=imu, relay=relay, belt=belt,
                                   range_sensor=ranger if config.range.enabled else None), clock)
 

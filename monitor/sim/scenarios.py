@@ -44,6 +44,8 @@ class Scenario:
     range_sensor: bool = True  # False: treadguard without a range sensor (IMU and belt speed only)
     stand_s: float = 0.0  # stands still this long first: on a stopped belt, or on the rails (stand_on)
     stand_on: str = "belt"  # "belt": the belt starts under them at stand_s; "rails": it runs, they step on
+    ceiling_mps: float | None = None  # the walker's backward ceiling at the start; None: a practised backward
+    # walker, whose ceiling has reached the fixed backward limit
 
     @property
     def hazard(self) -> bool:

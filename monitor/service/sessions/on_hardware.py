@@ -16,7 +16,10 @@ from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
 from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
+from monitor.formats.progress_file import Loaded
 from monitor.service.outputs.journal import TripJournal
+from monitor.service.outputs.progress import ProgressKeeper
+from monitor.service.outputs.progress import load as load_progress
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
@@ -57,7 +60,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
         for line in prepare_process().lines:
             print(f"treadguard: {line}", flush=True)
-    core = SafetyCore(config, start_s=clock.now())
+    progress = _load_progress(config)
+    core = SafetyCore(config, start_s=clock.now(), ceiling_mps=progress.progress.ceiling_mps)
+    keeper = ProgressKeeper(config, progress.progress) if config.ceiling.enabled else None
     try:
         console = _open_console(config, devices, clock, core)
     except HardwareError as err:
@@ -74,6 +79,8 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
+        if keeper is not None:
+            keeper.on_tick(verdict, core)
         if console is not None:
             console.on_tick(verdict, core)
         if served is not None:
@@ -101,6 +108,8 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         recorder.finish(core)
         journal.close()
         records.close()
+        if keeper is not None:
+            keeper.close()
         if served is not None:
             served.close()
         if console is not None:
@@ -138,6 +147,17 @@ def chain_hooks(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
         for call in calls:
             call(verdict, core)
     return each
+
+
+def _load_progress(config: Config) -> Loaded:
+    """The backward ceiling kept on disk; a problem with the file is said, never fatal."""
+    loaded = load_progress(config)
+    if loaded.message is not None:
+        _say(f"treadguard: {loaded.message}")
+    if config.ceiling.enabled:
+        _say(f"treadguard: backward ceiling {loaded.progress.ceiling_mps:g} m/s"
+             + (" (a new walker)" if loaded.is_new else f" (from {config.ceiling.progress_file})"))
+    return loaded
 
 
 def _say(line: str) -> None:
