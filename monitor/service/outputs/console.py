@@ -66,6 +66,9 @@ WARNING_ON_S = 0.05
 WARNING_OFF_S = (0.75, 0.45, 0.25, 0.12)  # levels 1..4: faster the deeper into the zone
 WARNING_SOUNDS = tuple(Sound(f"drift warning {k + 1}/{len(WARNING_OFF_S)}", WARNING_ON_S, off_s, 0)
                        for k, off_s in enumerate(WARNING_OFF_S))
+# Above the backward ceiling: long, even beeps, unlike the drift warning's quick ticks: slow the belt.
+CEILING_WARNING_SOUND = Sound("backward ceiling warning: slow the belt", 0.3, 0.3, 0)
+DIRECTION_SOUND = Sound("direction changed", 0.08, 0.12, 2)  # two short beeps: the monitor followed a turn
 WARNING_HYSTERESIS_M = 0.02  # a level falls back only this far past its edge: range noise does not flicker it
 
 
@@ -156,6 +159,8 @@ class Console:
         self._first_t_s: float | None = None
         self._wanted_light: LightPattern | None = None
         self._wanted_sound: Sound | None = None
+        self._last_change: Any = None  # the last direction change announced
+        self.is_ceiling_warning = False
         self.worker = Sideline(self._apply, maxsize=32, name="console", threaded=threaded)
         self._offer_light(self.patterns[LightState.STARTING], None)
 
@@ -180,12 +185,28 @@ class Console:
         margin_m = core.range_drift.margin_m if core.has_range else None
         self.warning = warning_level(margin_m, min_margin_m=self.min_margin_m, zone_m=self.zone_m,
                                      previous=self.warning) if verdict.state is LatchState.ARMED else 0
-        repeating = WARNING_SOUNDS[self.warning - 1] if self.warning else SILENT
+        self.is_ceiling_warning = (verdict.state is LatchState.ARMED and core.is_ceiling_on
+                                   and core.ceiling.is_over)
+        repeating = (WARNING_SOUNDS[self.warning - 1] if self.warning  # the drift is the more urgent
+                     else CEILING_WARNING_SOUND if self.is_ceiling_warning else SILENT)
+        event = self._direction_tick(core) or event
         if self.buzzer is not None:
             sound = self._plan.update(now_s, event=event, repeating=repeating) or self._wanted_sound
             if sound is not None:
                 self._wanted_sound = None if self.worker.offer(("sound", sound)) else sound
                 self.history.append((now_s, "sound", sound))
+
+    def _direction_tick(self, core: SafetyCore) -> Sound | None:
+        """A change of the walker's direction: said in the journal, confirmed by two short beeps."""
+        changes = core.direction.changes
+        if not changes or changes[-1] is self._last_change:
+            return None
+        change = self._last_change = changes[-1]
+        facing = {"forward": "the console", "backward": "the rear", "unknown": "not known yet"}[change.direction.value]
+        how = f"after a turn of {abs(change.turn_deg):.0f} deg" if change.turn_deg is not None else "from the gait"
+        limits = "forward" if change.direction.value == "forward" else "backward"
+        self.worker.offer(("say", f"treadguard: walker facing {facing} ({how}); the {limits} limits apply"))
+        return DIRECTION_SOUND
 
     def _judged(self, verdict: Verdict) -> Sound:
         """The core judged the request made at _pending_s in this tick."""

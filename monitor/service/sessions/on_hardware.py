@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from drivers.interfaces import Relay
 from monitor.config.schema import Config
+from monitor.formats.progress_file import Loaded
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
@@ -16,11 +17,10 @@ from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
 from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
-from monitor.formats.progress_file import Loaded
 from monitor.service.outputs.journal import TripJournal
+from monitor.service.outputs.notify import Notifier, WatchdogFeeder
 from monitor.service.outputs.progress import ProgressKeeper
 from monitor.service.outputs.progress import load as load_progress
-from monitor.service.outputs.notify import Notifier, WatchdogFeeder
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
 from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder
