@@ -256,3 +256,24 @@ def test_the_direction_changes_are_kept_for_replay():
     c = core()
     c.direction._change(3.0, Cue.TURNED, 180.0)
     assert list(c.direction.changes) == [Change(3.0, Direction.FORWARD, Cue.TURNED, 180.0)]
+
+
+def test_status_says_the_direction_the_ceiling_and_steadiness_within_80_columns():
+    from monitor.cli.status import describe
+
+    snap = {"state": "armed", "relay_energized": True, "walking": "backward", "belt_mps": 0.55,
+            "walking_declared": "forward", "direction": {"cue": "turned", "gait": "walking"},
+            "ceiling": {"ceiling_mps": 0.6, "is_over": False, "applies": True, "rise_in_s": 96.0},
+            "steadiness": {"step_cv": 0.031, "sway_radps": 0.42, "is_steady": True}, "loop": {}}
+    lines = describe(snap, now_wall_s=0.0)
+    assert "  direction backward after a turn; gait walking" in lines
+    assert "  backward ceiling 0.60 m/s; rises after 1.6 more steady min" in lines
+    assert "  steadiness: step time variability 3.1 %, sway 0.42 rad/s (steady)" in lines
+    snap.update(walking="unknown", walking_declared="auto", direction={"cue": None, "gait": "none"},
+                ceiling={"ceiling_mps": 0.6, "is_over": True, "applies": True, "rise_in_s": 96.0},
+                steadiness={"step_cv": None, "sway_radps": None})
+    lines = describe(snap, now_wall_s=0.0)
+    assert "  direction unknown since the start (session.walking = auto); gait none" in lines
+    assert "  backward ceiling 0.60 m/s: ABOVE IT, slow the belt" in lines
+    assert "  steadiness: step time variability not yet, sway not yet" in lines
+    assert max(len(line) for line in lines) <= 80

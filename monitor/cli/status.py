@@ -138,16 +138,18 @@ def _direction_texts(snap: dict) -> list[str]:
     out = []
     direction = snap.get("direction")
     if isinstance(direction, dict):
-        cue = CUES.get(str(direction.get("cue")), f"as declared ({snap.get('walking_declared', '?')})")
+        cue = CUES.get(str(direction.get("cue")),
+                       f"since the start (session.walking = {snap.get('walking_declared', '?')})")
         out.append(f"direction {snap.get('walking', '?')} {cue}; gait {direction.get('gait', '?')}")
     ceiling = snap.get("ceiling")
     if isinstance(ceiling, dict) and isinstance(ceiling.get("ceiling_mps"), (int, float)):
         text = f"backward ceiling {_value(ceiling['ceiling_mps'], 'm/s')}"
+        rise = ceiling.get("rise_in_s")
         if ceiling.get("is_over"):
             text += ": ABOVE IT, slow the belt"
+            rise = None
         elif not ceiling.get("applies"):
             text += " (not applied: facing the console)"
-        rise = ceiling.get("rise_in_s")
         if isinstance(rise, (int, float)):
             text += f"; rises after {rise / 60:.1f} more steady min"
         out.append(text)
