@@ -246,17 +246,16 @@ class SafetyCore:
             while history and history[0][0] < oldest_s:
                 history.popleft()
 
-        if self.is_ceiling_on and problems and self.direction.state is not Direction.FORWARD \
-                and any(p.reason == STUMBLE for p in problems):
-            self.ceiling.stumbled(now_s, self.overspeed.speed_mps)
-
         was = self.state
         event = event_for(is_fault=bool(problems), is_reset=self._is_reset_requested)
         self._is_reset_requested = False
         self.state = next_state(was, event)
         is_new_trip = self.state is LatchState.TRIPPED and was is not LatchState.TRIPPED
-        if is_new_trip and self.is_ceiling_on and any(p.reason == BACKWARD_CEILING for p in problems):
-            self.ceiling.tripped(now_s, self.overspeed.speed_mps)
+        if is_new_trip and self.is_ceiling_on:
+            if any(p.reason == BACKWARD_CEILING for p in problems):
+                self.ceiling.tripped(now_s, self.overspeed.speed_mps)
+            if self.direction.state is not Direction.FORWARD and any(p.reason == STUMBLE for p in problems):
+                self.ceiling.stumbled(now_s, self.overspeed.speed_mps)  # once per stumble: at its trip
         if self.is_ceiling_on:
             self.new_ceiling_events = self.ceiling.take_events()
             self.ceiling_log.extend(self.new_ceiling_events)
