@@ -283,3 +283,32 @@ def test_a_real_forward_walk_reversed_in_time_reads_backward():
     assert [c["direction"] for c in result.direction_changes] == ["backward"]
     assert result.direction_changes[0]["t"] - trace.t_s[0] < 15.0
     assert '"direction_changes": [{"t": ' in result.to_json()
+
+
+def test_each_change_of_direction_is_one_line_in_the_journal():
+    from types import SimpleNamespace
+
+    from monitor.service.outputs.direction_journal import DirectionJournal
+
+    said = []
+    journal = DirectionJournal(say=said.append, threaded=False)
+    e = estimator("forward")
+    core = SimpleNamespace(direction=e)
+    journal.on_tick(None, core)
+    walk(e, 0.0, 10.0, yaw_radps=turn(180.0))
+    journal.on_tick(None, core)
+    journal.on_tick(None, core)  # the same change is said once
+    journal.drain()
+    assert len(said) == 1 and said[0].startswith("treadguard: walker facing the rear (after a turn of 1")
+    assert said[0].endswith("the backward limits apply")
+    journal.close()
+
+
+def test_a_trip_record_keeps_the_direction_the_body_showed():
+    from monitor.safety.verdict import Problem, Trip
+    from monitor.service.trips.trip_record import TripStart, explanation_of
+
+    trip = Trip(5.0, (Problem("overspeed", "belt_overspeed", 5.0, {"belt_mps": 2.0}),))
+    start = TripStart(trip, 0.0, "forward", None, [], None, None, None, 1.0, "backward")
+    explained = explanation_of(start, "x.csv.gz")
+    assert explained["walking"] == "forward" and explained["direction"] == "backward"

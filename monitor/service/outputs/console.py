@@ -197,15 +197,12 @@ class Console:
                 self.history.append((now_s, "sound", sound))
 
     def _direction_tick(self, core: SafetyCore) -> Sound | None:
-        """A change of the walker's direction: said in the journal, confirmed by two short beeps."""
+        """A change of the walker's direction is confirmed by two short beeps (the journal line is
+        monitor.service.outputs.direction_journal's)."""
         changes = core.direction.changes
         if not changes or changes[-1] is self._last_change:
             return None
-        change = self._last_change = changes[-1]
-        facing = {"forward": "the console", "backward": "the rear", "unknown": "not known yet"}[change.direction.value]
-        how = f"after a turn of {abs(change.turn_deg):.0f} deg" if change.turn_deg is not None else "from the gait"
-        limits = "forward" if change.direction.value == "forward" else "backward"
-        self.worker.offer(("say", f"treadguard: walker facing {facing} ({how}); the {limits} limits apply"))
+        self._last_change = changes[-1]
         return DIRECTION_SOUND
 
     def _judged(self, verdict: Verdict) -> Sound:

@@ -17,6 +17,7 @@ from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
 from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
+from monitor.service.outputs.direction_journal import DirectionJournal
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
 from monitor.service.outputs.progress import ProgressKeeper
@@ -63,6 +64,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     progress = _load_progress(config)
     core = SafetyCore(config, start_s=clock.now(), ceiling_mps=progress.progress.ceiling_mps)
     keeper = ProgressKeeper(config, progress.progress) if config.ceiling.enabled else None
+    directions = DirectionJournal()
     try:
         console = _open_console(config, devices, clock, core)
     except HardwareError as err:
@@ -81,6 +83,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         recorder.on_tick(verdict, core)
         if keeper is not None:
             keeper.on_tick(verdict, core)
+        directions.on_tick(verdict, core)
         if console is not None:
             console.on_tick(verdict, core)
         if served is not None:
@@ -110,6 +113,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         records.close()
         if keeper is not None:
             keeper.close()
+        directions.close()
         if served is not None:
             served.close()
         if console is not None:

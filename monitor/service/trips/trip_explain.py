@@ -28,7 +28,7 @@ def thresholds_from_config(config: Config, walking: str = "forward") -> dict[str
         "imu_failed_reads_max": float(imu.failed_reads_max), "imu_max_accel_mps2": imu.max_accel_mps2,
         "imu_max_gyro_radps": imu.max_gyro_radps,
         "belt_timeout_s": belt.timeout_s, "overspeed_confirm_s": belt.overspeed_confirm_s,
-        "max_speed_mps": belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
+        "max_speed_mps": belt.max_forward_mps if walking == "forward" else belt.max_backward_mps,
         "range_timeout_s": rng.timeout_s, "min_rear_margin_m": rng.min_rear_margin_m,
         "drift_max_no_step_s": drift.max_no_step_s, "drift_max_carry_m": drift.max_carry_m,
         "drift_min_belt_mps": drift.min_belt_mps, "loop_late_s": loop.late_s,

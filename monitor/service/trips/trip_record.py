@@ -54,6 +54,8 @@ class TripStart:
     ranges: Readings | None  # (t_s, range_m), None when there is no range sensor
     rear_edge_m: float | None
     after_s: float
+    direction: str = ""  # the direction the body showed at the trip (forward, backward, unknown); walking is
+    # the declared one, the trace's calibration
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ class TripRecorder:
                 verdict.trip, self.wall_clock(), core.walking, self._mount, list(core.history),
                 list(core.belt_history) if core.has_belt else None,
                 list(core.range_history) if core.has_range else None,
-                core.range_drift.rear_edge_m if core.has_range else None, self.after_s)
+                core.range_drift.rear_edge_m if core.has_range else None, self.after_s,
+                core.direction.state.value)
             self.offer(start)
             self._pending = start
         if self._pending is not None and verdict.t_s >= self._pending.trip.t_s + self.after_s:
@@ -208,6 +211,7 @@ def explanation_of(start: TripStart, data_name: str) -> dict:
         "tripped_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start.wall_time_s)),
         "t_s": trip.t_s, "reason": trip.reason, "detail": trip.detail, "describe": trip.describe(),
         "walking": start.walking,
+        "direction": start.direction or start.walking,
         "problems": [{"reason": p.reason, "detail": p.detail, "t_s": p.t_s,
                       "values": finite(p.values), "limits": finite(p.limits)} for p in trip.problems],
         "data": data_name,
