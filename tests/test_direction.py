@@ -14,6 +14,7 @@ from monitor.safety.direction import (
     Direction,
     DirectionEstimator,
     DirectionParams,
+    calibrated_facing,
     initial_direction,
     next_direction,
 )
@@ -74,6 +75,10 @@ def test_a_half_turn_flips_a_known_direction_and_leaves_an_unknown_one_unknown()
     assert next_direction(Direction.FORWARD, Cue.TURNED) is Direction.BACKWARD
     assert next_direction(Direction.BACKWARD, Cue.TURNED) is Direction.FORWARD
     assert next_direction(Direction.UNKNOWN, Cue.TURNED) is Direction.UNKNOWN
+
+
+def test_auto_calibrates_facing_the_console_and_traces_say_so():
+    assert [calibrated_facing(w) for w in ("forward", "backward", "auto")] == ["forward", "backward", "forward"]
 
 
 def test_the_declared_direction_is_only_where_it_starts():

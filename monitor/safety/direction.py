@@ -94,6 +94,12 @@ class DirectionParams:
     run_min_vertical_mps2: float
 
 
+def calibrated_facing(walking: str) -> str:
+    """The way the walker faces when the mount is calibrated: the rear for "backward", else the console
+    ("auto" calibrates facing the console). A trace's `walking` metadata says this."""
+    return "backward" if walking == "backward" else "forward"
+
+
 def initial_direction(walking: str) -> Direction:
     """The starting assumption: the declared direction, or UNKNOWN for "auto"."""
     return {"forward": Direction.FORWARD, "backward": Direction.BACKWARD}.get(walking, Direction.UNKNOWN)

@@ -35,6 +35,7 @@ import numpy as np
 from monitor.formats.trace_format import Trace
 from monitor.formats.trace_writer import _format_trace
 from monitor.safety.core import SafetyCore
+from monitor.safety.direction import calibrated_facing
 from monitor.safety.verdict import Trip, Verdict
 
 Readings = list[tuple[float, float]]
@@ -84,7 +85,7 @@ class TripRecorder:
         if verdict.is_new_trip and verdict.trip is not None:
             self._flush(core)  # a new trip before the last one's after_s: keep what there is
             start = TripStart(
-                verdict.trip, self.wall_clock(), core.walking, self._mount, list(core.history),
+                verdict.trip, self.wall_clock(), calibrated_facing(core.walking), self._mount, list(core.history),
                 list(core.belt_history) if core.has_belt else None,
                 list(core.range_history) if core.has_range else None,
                 core.range_drift.rear_edge_m if core.has_range else None, self.after_s,
