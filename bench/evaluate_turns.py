@@ -65,7 +65,7 @@ def too_fast(job: tuple[float, float, int]) -> dict:
     kept: dict = {}
     outcome = run_treadguard(built, on_tick=lambda v, core: kept.setdefault("core", core))
     warned = [e.t_s for e in kept["core"].ceiling_log if e.kind.value == "warned"]
-    trip_s = None if outcome.trip_s is None else outcome.trip_s + scenario.onset_s
+    trip_s = None if outcome.trip_s is None else outcome.trip_s + built.fall_onset_s
     return {"comfortable": comfortable, "top": top, "warned_s": warned[0] if warned else None, "trip_s": trip_s,
             "reason": outcome.reason or "", "fall_onset_s": built.fall_onset_s}
 

@@ -197,6 +197,8 @@ def scripted_imu(built: Built, clock: LoopClock) -> FakeImu:
 def _score(built: Built, system: str, world: World, trip_at_s: float | None, reason: str | None) -> Outcome:
     scenario = built.scenario
     reference = scenario.onset_s if scenario.event not in (NORMAL, START, END, TURN, TURN_STANDING) else 0.0
+    if scenario.event == TOO_FAST:  # its event is the fall, when the walker has been too fast too long
+        reference = built.fall_onset_s if math.isfinite(built.fall_onset_s) else 0.0
     margin = world.min_margin_m if math.isfinite(world.min_margin_m) \
         else world.treadmill.deck_length_m - world.position_m
     tripped = trip_at_s is not None
