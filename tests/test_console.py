@@ -528,3 +528,29 @@ def test_a_turn_is_confirmed_by_two_short_beeps():
     heard = _bench_heard("turn-fwd-to-bwd-4kmh")
     (t,) = [t for t, n in heard if n == DIRECTION_SOUND.name]
     assert 21.0 < t < 22.5 and DIRECTION_SOUND.count == 2  # the turn ends at 21.8 s
+
+
+def test_a_turn_flickers_the_light_for_a_second_then_it_shows_armed_again():
+    from monitor.service.outputs.console import DIRECTION_FLASH_S, DIRECTION_LIGHT
+    from monitor.sim.run import bench_config, build, run_treadguard
+    from monitor.sim.scenarios import BY_NAME
+
+    scenario = BY_NAME["turn-fwd-to-bwd-4kmh"]
+    clock = SimulatedClock(0.0)
+    light = StatusLight(red_pin=RED_PIN, green_pin=GREEN_PIN, blue_pin=BLUE_PIN, pin_factory=clocked_factory(clock))
+    console = Console(bench_config(scenario.walking), light=light, threaded=False, say=lambda line: None)
+    shown = []
+
+    def hook(verdict, core):
+        console.on_tick(verdict, core)
+        console.worker.drain()
+        if not shown or shown[-1][1] != light.pattern.name:
+            shown.append((verdict.t_s, light.pattern.name))
+
+    run_treadguard(build(scenario), clock=clock, on_tick=hook)
+    console.close()
+    (flash,) = [k for k, (_, name) in enumerate(shown) if name == DIRECTION_LIGHT.name]
+    assert 21.0 < shown[flash][0] < 22.5
+    after_t, after = shown[flash + 1]
+    assert after == RGB_PATTERNS[LightState.ARMED].name
+    assert after_t - shown[flash][0] == pytest.approx(DIRECTION_FLASH_S, abs=0.02)
