@@ -24,7 +24,8 @@ from tests.support import G, sisfall, with_settings
 RATE = 200.0
 
 
-def estimator(walking: str = "forward", has_front: bool = True, **changed) -> DirectionEstimator:
+def estimator(walking: str = "forward", has_front: bool = True, has_belt: bool = True,
+              **changed) -> DirectionEstimator:
     d = Config().direction
     params = DirectionParams(**{**{f: getattr(d, f) for f in DirectionParams.__dataclass_fields__}, **changed})
     drift = Config().drift
@@ -33,7 +34,7 @@ def estimator(walking: str = "forward", has_front: bool = True, **changed) -> Di
                         floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
                         longest_ratio=drift.no_step_longest_ratio, min_no_step_s=drift.min_no_step_s,
                         max_no_step_s=drift.max_no_step_s, steps_to_learn=drift.steps_to_learn, start_s=0.0)
-    return DirectionEstimator(params, steps, walking=walking, has_front=has_front, start_s=0.0)
+    return DirectionEstimator(params, steps, walking=walking, has_front=has_front, start_s=0.0, has_belt=has_belt)
 
 
 def gait(t_s: float, *, step_hz: float, bounce_mps2: float, lead_rad: float, running: bool = False):
@@ -75,6 +76,11 @@ def test_a_half_turn_flips_a_known_direction_and_leaves_an_unknown_one_unknown()
     assert next_direction(Direction.FORWARD, Cue.TURNED) is Direction.BACKWARD
     assert next_direction(Direction.BACKWARD, Cue.TURNED) is Direction.FORWARD
     assert next_direction(Direction.UNKNOWN, Cue.TURNED) is Direction.UNKNOWN
+
+
+@pytest.mark.parametrize("state", list(Direction))
+def test_a_half_turn_with_no_belt_sensor_makes_the_direction_unknown(state):
+    assert next_direction(state, Cue.TURNED_UNSURE) is Direction.UNKNOWN
 
 
 def test_auto_calibrates_facing_the_console_and_traces_say_so():
@@ -317,3 +323,12 @@ def test_a_trip_record_keeps_the_direction_the_body_showed():
     start = TripStart(trip, 0.0, "forward", None, [], None, None, None, 1.0, "backward")
     explained = explanation_of(start, "x.csv.gz")
     assert explained["walking"] == "forward" and explained["direction"] == "backward"
+
+
+def test_without_a_belt_sensor_a_turn_leaves_it_to_the_gait():
+    e = estimator("forward", has_belt=False)
+    walk(e, 0.0, 20.0, **FORWARD_WALK)
+    walk(e, 20.0, 22.0, yaw_radps=turn(180.0, start_s=20.0))
+    assert e.state is Direction.UNKNOWN and e.changes[-1].cue is Cue.TURNED_UNSURE
+    walk(e, 22.0, 40.0, **FORWARD_WALK)  # overground: turned, and walks on forward
+    assert [c.cue for c in e.changes] == [Cue.TURNED_UNSURE, Cue.GAIT_FORWARD]

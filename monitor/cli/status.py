@@ -130,7 +130,8 @@ def _value(value: object, unit: str, scale: float = 1.0, digits: int = 2) -> str
     return f"{value * scale:.{digits}f} {unit}"
 
 
-CUES = {"turned": "after a turn", "gait_forward": "from the gait", "gait_backward": "from the gait"}
+CUES = {"turned": "after a turn", "turned_unsure": "after a turn (no belt sensor: the gait will say)",
+        "gait_forward": "from the gait", "gait_backward": "from the gait"}
 
 
 def _direction_texts(snap: dict) -> list[str]:

@@ -86,7 +86,7 @@ class SafetyCore:
                             evidence_s=d.evidence_s, min_correlation=d.min_correlation,
                             walk_max_step_hz=d.walk_max_step_hz, walk_max_vertical_mps2=d.walk_max_vertical_mps2,
                             run_min_step_hz=d.run_min_step_hz, run_min_vertical_mps2=d.run_min_vertical_mps2),
-            steps(), walking=self.walking, has_front=self.is_mount_known, start_s=start_s)
+            steps(), walking=self.walking, has_front=self.is_mount_known, start_s=start_s, has_belt=self.has_belt)
         self.overspeed = OverspeedCheck(max_speed_mps=self.speed_limit_mps(), confirm_s=belt.overspeed_confirm_s)
         c = config.ceiling
         self.is_ceiling_on = c.enabled and self.has_belt

@@ -6,7 +6,9 @@ Two cues, each cheap per sample:
   does not count) above `turn_rate_radps` is a turn in progress; the raw rate is
   integrated over that turn only, so gyro drift does not matter. A turn of at
   least `turn_min_deg` flips the belief as it ends (on a treadmill a half turn
-  means facing the other way).
+  means facing the other way). Without a belt sensor nothing says the walker is
+  on a belt (a recording made overground, a walker stepping off): the turn then
+  makes the direction unknown, and the gait decides.
 - The gait: around each foot contact the trunk is braked along the way it
   travels. In the step band, the fore-aft acceleration leads the vertical one by
   about a quarter period walking forward (SisFall, 22 young and 8 older people:
@@ -52,16 +54,20 @@ class Direction(Enum):
 class Cue(Enum):
     GAIT_FORWARD = "gait_forward"  # enough evidence from the gait: walking forward
     GAIT_BACKWARD = "gait_backward"
-    TURNED = "turned"  # a half turn ended
+    TURNED = "turned"  # a half turn ended, on a treadmill with a belt sensor
+    TURNED_UNSURE = "turned_unsure"  # a half turn ended with no belt sensor: on the belt, or stepping off it?
 
 
 def next_direction(state: Direction, cue: Cue) -> Direction:
     """The one transition function: the gait decides outright; a half turn flips a known
-    direction and leaves an unknown one unknown."""
+    direction and leaves an unknown one unknown; a half turn that may not be on the belt
+    makes it unknown."""
     if cue is Cue.GAIT_FORWARD:
         return Direction.FORWARD
     if cue is Cue.GAIT_BACKWARD:
         return Direction.BACKWARD
+    if cue is Cue.TURNED_UNSURE:
+        return Direction.UNKNOWN
     if state is Direction.FORWARD:
         return Direction.BACKWARD
     if state is Direction.BACKWARD:
@@ -109,10 +115,11 @@ class DirectionEstimator:
     """Follows the walker's facing direction, sample by sample (treadmill-frame values)."""
 
     def __init__(self, params: DirectionParams, steps: StepTracker, *, walking: str, has_front: bool,
-                 start_s: float) -> None:
+                 start_s: float, has_belt: bool = True) -> None:
         self.params = params
         self.steps = steps
         self.has_front = has_front  # the body's front is known (a mount): the gait cue can run
+        self.has_belt = has_belt  # a belt sensor: the walker is on a treadmill, a half turn changes the facing
         self.state = initial_direction(walking)
         self.changes: deque[Change] = deque(maxlen=CHANGES_KEPT)
         self.evidence = 0.0  # -1 (backward) .. +1 (forward); a decision at either end
@@ -170,9 +177,13 @@ class DirectionEstimator:
         self._turn_rad = None
         turn_deg = math.degrees(angle)
         if abs(turn_deg) >= self.params.turn_min_deg:
-            self.evidence = -self.evidence  # the gait seen so far was the other way round
-            self._reset_filters()  # and its statistics belong to the old facing
-            self._change(t_s, Cue.TURNED, turn_deg)
+            self._reset_filters()  # the gait's statistics belong to the old facing
+            if self.has_belt:
+                self.evidence = -self.evidence  # the gait seen so far was the other way round
+                self._change(t_s, Cue.TURNED, turn_deg)
+            else:  # a turn off the belt, or walking on overground: the gait must say
+                self.evidence = 0.0
+                self._change(t_s, Cue.TURNED_UNSURE, turn_deg)
 
     # -- the gait -----------------------------------------------------------------------
     def _gait(self, t_s: float, dt_s: float, front_mps2: float, vertical_mps2: float) -> None:
