@@ -140,7 +140,7 @@ def test_the_library_covers_every_event_both_directions_and_long_sessions():
         assert event in events
     assert len(LIBRARY) >= 30 and len(BY_NAME) == len(LIBRARY)
     assert {s.walking for s in LIBRARY if s.hazard} == {"forward", "backward"}
-    assert {s.walking for s in LIBRARY if not s.hazard} == {"forward", "backward"}
+    assert {s.walking for s in LIBRARY if not s.hazard} == {"forward", "backward", "auto"}
     long_normal = [s for s in LIBRARY if s.event == NORMAL and s.duration_s >= 600]
     assert len(long_normal) >= 6
 
@@ -177,7 +177,7 @@ def test_at_the_end_of_a_session_the_belt_stops_before_the_walker_does():
 
 
 # A subset that runs in a few seconds: one of each kind, both directions.
-SUBSET = ["stumble-bwd-1kmh", "fall-fwd-4kmh", "slip-fall-bwd-1.5kmh", "stop-carried-bwd-2.5kmh",
+SUBSET = ["turn-fwd-to-bwd-4kmh", "turn-standing", "too-fast-bwd-new-walker", "stumble-bwd-1kmh", "fall-fwd-4kmh", "slip-fall-bwd-1.5kmh", "stop-carried-bwd-2.5kmh",
           "drift-bwd-2kmh", "clip-pulled-fwd-4kmh", "i2c-errors-fwd-5kmh", "side-rails-fwd-4kmh",
           "stop-carried-fwd-2kmh-imu", "stand-belt-then-walk-bwd-2kmh-imu", "session-end-fwd-4kmh-imu"]
 
@@ -239,3 +239,43 @@ def test_bench_export_needs_one_scenario(tmp_path, capsys):
     assert main(["bench", "--export", str(tmp_path / "x.csv")]) == 2
     assert main(["bench", "fall-fwd-2kmh", "--export", str(tmp_path / "x.csv")]) == 0
     assert read_trace(tmp_path / "x.csv").meta["label"]["scenario"] == "fall-fwd-2kmh"
+
+
+def _followed(name: str):
+    from monitor.sim.run import build, run_treadguard
+
+    kept = {}
+    outcome = run_treadguard(build(BY_NAME[name]), on_tick=lambda v, core: kept.setdefault("core", core))
+    return outcome, kept["core"]
+
+
+@pytest.mark.parametrize("name, start, after", [("turn-fwd-to-bwd-1kmh", "forward", "backward"),
+                                                ("turn-bwd-to-fwd-2kmh", "backward", "forward"),
+                                                ("turn-standing", "forward", "backward")])
+def test_a_half_turn_is_followed_as_it_ends_and_stops_nothing(name, start, after):
+    from monitor.sim.body import TURN_S
+
+    outcome, core = _followed(name)
+    turn_s = BY_NAME[name].turns_s[0]
+    (change,) = [c for c in core.direction.changes if c.t_s > turn_s]
+    assert change.direction.value == after and change.cue.value == "turned"
+    assert change.t_s - (turn_s + TURN_S) <= 2.0 and not outcome.tripped
+
+
+def test_a_new_backward_walker_who_starts_too_fast_is_warned_then_stopped_before_the_fall():
+    from monitor.sim.run import build
+
+    outcome, core = _followed("too-fast-bwd-new-walker")
+    kinds = [(e.kind.value, e.t_s) for e in core.ceiling_log]
+    assert [k for k, _ in kinds] == ["warned", "tripped"]
+    assert outcome.reason.startswith("backward_ceiling")
+    assert kinds[1][1] - kinds[0][1] == pytest.approx(5.0, abs=0.02)
+    assert kinds[1][1] < build(BY_NAME["too-fast-bwd-new-walker"]).fall_onset_s
+
+
+def test_the_progression_rises_over_sessions_and_a_stumble_lowers_it():
+    from monitor.sim.progression import progression
+
+    results = progression(3, start_mps=0.5, stumble_in=3)
+    assert [(round(r.start_mps, 2), round(r.end_mps, 2)) for r in results] == [(0.5, 0.6), (0.6, 0.7), (0.7, 0.6)]
+    assert results[2].tripped and results[2].reason.startswith("stumble") and not results[0].tripped

@@ -26,7 +26,8 @@ def test_discovery_announces_each_entity_under_the_home_assistant_layout_with_de
     messages = dict(discovery_messages(TOPICS, "1.2.3"))
     expected = {("binary_sensor", "armed"), ("binary_sensor", "tripped"), ("sensor", "belt_speed"),
                 ("sensor", "session_time"), ("sensor", "session_distance"), ("sensor", "walker_margin"),
-                ("sensor", "last_trip_reason"), ("event", "trip")}
+                ("sensor", "last_trip_reason"), ("event", "trip"), ("sensor", "walking"),
+                ("sensor", "backward_ceiling"), ("sensor", "step_time_variability"), ("sensor", "trunk_sway")}
     assert {re.match(r"^homeassistant/(\w+)/treadguard_spare_room/(\w+)/config$", t).groups()
             for t in messages} == expected
     ids = [p["unique_id"] for p in messages.values()]
@@ -254,3 +255,30 @@ def test_the_link_says_a_line_only_when_it_changes(events, lines):
         if is_news:
             said.append(link)
     assert said == lines
+
+
+@needs_mosquitto
+def test_home_assistant_sees_the_live_direction_the_backward_ceiling_and_steadiness(tmp_path, broker):
+    path = str(tmp_path / "status.sock")
+    daemon = StatusFixture(path).start()
+    bridge = make_bridge(tmp_path, broker.port, path).start()
+    try:
+        ha = Subscriber(broker.port)
+        config = json.loads(ha.wait_for(lambda m: m.topic.endswith("/backward_ceiling/config"),
+                                        what="the ceiling entity").payload)
+        assert config["unit_of_measurement"] == "m/s" and "backward_ceiling_mps" in config["value_template"]
+        daemon.set(state="armed", relay_energized=True, belt_mps=0.55, walking="backward",
+                   ceiling={"ceiling_mps": 0.6, "is_over": False, "applies": True, "rise_in_s": 90.0},
+                   steadiness={"step_cv": 0.031, "sway_radps": 0.42, "is_steady": True})
+        state = json.loads(ha.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["walking"]
+                                       == "backward", what="walking backward").payload)
+        assert state["backward_ceiling_mps"] == 0.6 and state["step_time_cv_pct"] == 3.1
+        assert state["sway_radps"] == 0.42 and state["above_backward_ceiling"] is False
+        daemon.set(walking="unknown", ceiling={"ceiling_mps": 0.6, "is_over": True})
+        state = json.loads(ha.wait_for(lambda m: m.topic == TOPICS.state and json.loads(m.payload)["walking"]
+                                       == "unknown", what="direction not known").payload)
+        assert state["above_backward_ceiling"] is True
+        ha.close()
+    finally:
+        bridge.stop()
+        daemon.stop()

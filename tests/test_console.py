@@ -487,3 +487,70 @@ def test_sigusr1_still_arms_with_a_console_with_the_same_sounds(folder, monkeypa
     assert armed and armed[0] == pytest.approx(101.51)
     assert [s for t, s, _ in seen if round(t, 2) == 100.51] == [LatchState.TRIPPED]
     assert sounds(console) == ["refused", "armed"] and console.refusals == 1
+
+
+def _bench_heard(name: str):
+    from monitor.sim.run import bench_config, build, run_treadguard
+    from monitor.sim.scenarios import BY_NAME
+
+    scenario = BY_NAME[name]
+    clock = SimulatedClock(0.0)
+    buzzer = ConsoleBuzzer(BUZZER_PIN, pin_factory=clocked_factory(clock))
+    console = Console(bench_config(scenario.walking), buzzer=buzzer, threaded=False, say=lambda line: None)
+    heard = []
+
+    def hook(verdict, core):
+        console.on_tick(verdict, core)
+        console.worker.drain()
+        if not heard or heard[-1][1] != buzzer.sound.name:
+            heard.append((verdict.t_s, buzzer.sound.name))
+
+    run_treadguard(build(scenario), clock=clock, on_tick=hook)
+    console.close()
+    return heard
+
+
+def test_above_the_backward_ceiling_long_even_beeps_come_before_the_stop():
+    from monitor.service.outputs.console import CEILING_WARNING_SOUND
+
+    heard = _bench_heard("too-fast-bwd-new-walker")
+    names = [n for _, n in heard]
+    assert CEILING_WARNING_SOUND.name in names and names[-1] == TRIP_SOUND.name
+    warned = next(t for t, n in heard if n == CEILING_WARNING_SOUND.name)
+    stopped = heard[-1][0]
+    assert stopped - warned == pytest.approx(5.0, abs=0.05)  # beeping for the 5 s before the stop
+    assert CEILING_WARNING_SOUND.on_s > 4 * WARNING_SOUNDS[0].on_s  # unlike the drift warning's ticks
+
+
+def test_a_turn_is_confirmed_by_two_short_beeps():
+    from monitor.service.outputs.console import DIRECTION_SOUND
+
+    heard = _bench_heard("turn-fwd-to-bwd-4kmh")
+    (t,) = [t for t, n in heard if n == DIRECTION_SOUND.name]
+    assert 21.0 < t < 22.5 and DIRECTION_SOUND.count == 2  # the turn ends at 21.8 s
+
+
+def test_a_turn_flickers_the_light_for_a_second_then_it_shows_armed_again():
+    from monitor.service.outputs.console import DIRECTION_FLASH_S, DIRECTION_LIGHT
+    from monitor.sim.run import bench_config, build, run_treadguard
+    from monitor.sim.scenarios import BY_NAME
+
+    scenario = BY_NAME["turn-fwd-to-bwd-4kmh"]
+    clock = SimulatedClock(0.0)
+    light = StatusLight(red_pin=RED_PIN, green_pin=GREEN_PIN, blue_pin=BLUE_PIN, pin_factory=clocked_factory(clock))
+    console = Console(bench_config(scenario.walking), light=light, threaded=False, say=lambda line: None)
+    shown = []
+
+    def hook(verdict, core):
+        console.on_tick(verdict, core)
+        console.worker.drain()
+        if not shown or shown[-1][1] != light.pattern.name:
+            shown.append((verdict.t_s, light.pattern.name))
+
+    run_treadguard(build(scenario), clock=clock, on_tick=hook)
+    console.close()
+    (flash,) = [k for k, (_, name) in enumerate(shown) if name == DIRECTION_LIGHT.name]
+    assert 21.0 < shown[flash][0] < 22.5
+    after_t, after = shown[flash + 1]
+    assert after == RGB_PATTERNS[LightState.ARMED].name
+    assert after_t - shown[flash][0] == pytest.approx(DIRECTION_FLASH_S, abs=0.02)

@@ -117,6 +117,11 @@ def live_texts(view: LiveView) -> dict[str, str]:
         "session-distance": _number(session.distance_m if session else None, "m", 0),
         "last-trip": (f"{view.last_trip.reason} ({view.last_trip.detail})" if view.last_trip else "none")
                      + _refused(view),
+        "ceiling": (_number(state["backward_ceiling_mps"], "m/s", 2)
+                    + (" (above it: slow the belt)" if state["above_backward_ceiling"] else "")),
+        "steadiness": ("—" if state["step_time_cv_pct"] is None else
+                       f"step time variability {state['step_time_cv_pct']:.1f} %, sway "
+                       + _number(state["sway_radps"], "rad/s", 2)),
     }
 
 
@@ -208,7 +213,9 @@ def _session_rows(sessions: list[SessionRow], view: LiveView) -> str:
     if sessions and sessions[0].end_wall is None and view.is_session_open and view.session is not None:
         live = view.session  # the open session as it is now, not as at its last checkpoint
         sessions = [SessionRow(sessions[0].id, live.start_wall, None, live.last_active_wall, live.forward_s,
-                               live.backward_s, live.distance_m, live.top_speed_mps, live.trips, None)] + sessions[1:]
+                               live.backward_s, live.distance_m, live.top_speed_mps, live.trips, None,
+                               *live.steadiness("forward"), *live.steadiness("backward"),
+                               live.backward_ceiling_mps)] + sessions[1:]
     if not sessions:
         return '<p class="note">No sessions yet: one starts when the belt moves.</p>'
     rows = []
@@ -220,9 +227,49 @@ def _session_rows(sessions: list[SessionRow], view: LiveView) -> str:
                     f'<td class="num">{_duration(s.last_active_wall - s.start_wall)}</td>'
                     f'<td class="num">{_duration(s.forward_s)}</td><td class="num">{_duration(s.backward_s)}</td>'
                     f'<td class="num">{s.distance_m:.0f} m</td><td class="num">{s.top_speed_mps:.2f} m/s</td>'
-                    f'<td class="num">{s.trips}</td></tr>')
-    return ('<table><tr><th>start</th><th>end</th><th>time</th><th>forward</th><th>backward</th>'
-            '<th>distance</th><th>top speed</th><th>trips</th></tr>' + "".join(rows) + "</table>")
+                    f'<td class="num">{s.trips}</td><td class="num">{_steady(s.forward_step_cv, s.forward_sway_radps)}</td>'
+                    f'<td class="num">{_steady(s.backward_step_cv, s.backward_sway_radps)}</td>'
+                    f'<td class="num">{_number(s.backward_ceiling_mps, "m/s", 2)}</td></tr>')
+    return (_trend(sessions) + '<table><tr><th>start</th><th>end</th><th>time</th><th>forward</th><th>backward</th>'
+            '<th>distance</th><th>top speed</th><th>trips</th><th class="num">steadiness forward</th>'
+            '<th class="num">steadiness backward</th><th class="num">backward ceiling</th></tr>'
+            + "".join(rows) + "</table>")
+
+
+def _steady(step_cv: float | None, sway_radps: float | None) -> str:
+    """Step-time variability and sway, as a physiotherapist reads them."""
+    if step_cv is None:
+        return "—"
+    return f"{100 * step_cv:.1f} % · {_number(sway_radps, 'rad/s', 2)}"
+
+
+TREND_W, TREND_H = 640, 90
+
+
+def _trend(sessions: list[SessionRow]) -> str:
+    """Step-time variability over the sessions, oldest to newest, forward and backward: lower is steadier."""
+    ordered = list(reversed(sessions))
+    series = {d: [(i, getattr(s, f"{d}_step_cv")) for i, s in enumerate(ordered)
+                  if getattr(s, f"{d}_step_cv") is not None] for d in ("forward", "backward")}
+    if not any(len(points) >= 2 for points in series.values()):
+        return ""
+    top = max(v for points in series.values() for _, v in points) * 1.2 or 0.01
+    span = max(1, len(ordered) - 1)
+
+    def line(points: list[tuple[int, float]]) -> str:
+        return " ".join(f"{i / span * TREND_W:.1f},{TREND_H - v / top * TREND_H:.1f}" for i, v in points)
+
+    return (f'<svg viewBox="-40 -8 {TREND_W + 48} {TREND_H + 26}" width="100%" role="img" '
+            f'aria-label="step time variability over the sessions">'
+            f'<line x1="0" x2="{TREND_W}" y1="{TREND_H}" y2="{TREND_H}" stroke="#e6e8ec"/>'
+            f'<text x="-6" y="{TREND_H + 4}" text-anchor="end">0 %</text>'
+            f'<text x="-6" y="4" text-anchor="end">{100 * top:.1f} %</text>'
+            f'<text x="0" y="{TREND_H + 16}">oldest</text>'
+            f'<text x="{TREND_W}" y="{TREND_H + 16}" text-anchor="end">newest</text>'
+            f'<polyline fill="none" stroke="#1a5fb4" stroke-width="2" points="{line(series["forward"])}"/>'
+            f'<polyline fill="none" stroke="#e66100" stroke-width="2" points="{line(series["backward"])}"/>'
+            f'</svg><div class="legend note">step time variability per session, lower is steadier:'
+            f'<span class="belt"></span>forward<span class="margin"></span>backward</div>')
 
 
 def _dl(items: Iterable[tuple[str, str, str]]) -> str:
@@ -237,6 +284,7 @@ def render_home(view: LiveView, *, device_id: str, trips: list[TripRow], session
     texts = live_texts(view)
     live = _dl([("belt speed", "belt", texts["belt"]), ("walker margin", "margin", texts["margin"]),
                 ("walking", "walking", texts["walking"]), ("relay", "relay", texts["relay"]),
+                ("backward ceiling", "ceiling", texts["ceiling"]), ("steadiness", "steadiness", texts["steadiness"]),
                 ("problems", "problems", texts["problems"]), ("last trip", "last-trip", texts["last-trip"])])
     session = _dl([("session", "session", texts["session"]), ("time", "session-time", texts["session-time"]),
                    ("distance", "session-distance", texts["session-distance"])])

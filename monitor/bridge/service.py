@@ -132,7 +132,8 @@ class Bridge:
         if self.publisher is None:
             return
         message = state_message(self.live.view())
-        key = (message["state"], message["session_open"], message["last_trip_reason"], message["daemon_live"])
+        key = (message["state"], message["session_open"], message["last_trip_reason"], message["daemon_live"],
+               message["walking"], message["above_backward_ceiling"])
         now = self.monotonic()
         if force or key != self._last_published or now - self._last_published_at >= self.state_interval_s:
             self._last_published = key

@@ -21,7 +21,7 @@ from typing import Iterator
 
 from monitor.bridge.sessions import Event, SessionEnded, SessionProgress, SessionStarted, SessionTotals, TripSeen
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: steadiness and the backward ceiling per session (added to a version 1 log on opening)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS trips (
 );
 CREATE INDEX IF NOT EXISTS trips_by_time ON trips (wall_time);
 """
+# Steadiness per session (NULL: not measured), added to a log written by an older bridge.
+STEADINESS_COLUMNS = ("forward_step_cv", "forward_sway_radps", "backward_step_cv", "backward_sway_radps",
+                      "backward_ceiling_mps")
 
 
 class SessionLogError(Exception):
@@ -65,6 +68,11 @@ class SessionRow:
     top_speed_mps: float
     trips: int
     ended: str | None
+    forward_step_cv: float | None = None
+    forward_sway_radps: float | None = None
+    backward_step_cv: float | None = None
+    backward_sway_radps: float | None = None
+    backward_ceiling_mps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -110,14 +118,21 @@ class SessionLog:
         try:
             self.db.executescript(SCHEMA)
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise SessionLogError(f"the session log {path} was written by a newer treadguard "
                                       f"(schema {version}); move it away to start a new one")
+            self._add_steadiness_columns()
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self.closed_interrupted = self._close_interrupted()
         except sqlite3.DatabaseError as err:
             raise SessionLogError(f"the session log {path} is not a usable SQLite file ({err}); "
                                   f"move it away to start a new one") from None
+
+    def _add_steadiness_columns(self) -> None:
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(sessions)")}
+        for column in STEADINESS_COLUMNS:
+            if column not in have:
+                self.db.execute(f"ALTER TABLE sessions ADD COLUMN {column} REAL")
 
     def _close_interrupted(self) -> int:
         with self._transaction():
@@ -162,12 +177,14 @@ class SessionLog:
     def _update(self, totals: SessionTotals, ended: str | None) -> None:
         if self._open_id is None:
             return
+        forward, backward = totals.steadiness("forward"), totals.steadiness("backward")
         self.db.execute(
             "UPDATE sessions SET last_active_wall = ?, forward_s = ?, backward_s = ?, distance_m = ?, "
-            "top_speed_mps = ?, trips = ?, end_wall = ?, ended = ? WHERE id = ?",
+            "top_speed_mps = ?, trips = ?, end_wall = ?, ended = ?, forward_step_cv = ?, forward_sway_radps = ?, "
+            "backward_step_cv = ?, backward_sway_radps = ?, backward_ceiling_mps = ? WHERE id = ?",
             (totals.last_active_wall, totals.forward_s, totals.backward_s, totals.distance_m,
              totals.top_speed_mps, totals.trips, totals.last_active_wall if ended else None, ended,
-             self._open_id))
+             *forward, *backward, totals.backward_ceiling_mps, self._open_id))
 
     def close(self) -> None:
         """A clean stop: the open session ends now, as interrupted."""
@@ -184,8 +201,10 @@ def read_sessions(path: str | Path, limit: int = 50) -> list[SessionRow]:
         return []
     db = _reader(path)
     try:
+        have = {row[1] for row in db.execute("PRAGMA table_info(sessions)")}
+        extra = "".join(f", {c}" if c in have else ", NULL" for c in STEADINESS_COLUMNS)  # an older log
         rows = db.execute("SELECT id, start_wall, end_wall, last_active_wall, forward_s, backward_s, distance_m, "
-                          "top_speed_mps, trips, ended FROM sessions ORDER BY start_wall DESC LIMIT ?",
+                          f"top_speed_mps, trips, ended{extra} FROM sessions ORDER BY start_wall DESC LIMIT ?",
                           (limit,)).fetchall()
     finally:
         db.close()

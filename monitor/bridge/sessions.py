@@ -30,10 +30,26 @@ class SessionTotals:
     distance_m: float = 0.0
     top_speed_mps: float = 0.0
     trips: int = 0
+    # Steadiness, time-weighted over the moving time it was measured in, by direction: sums of
+    # value x seconds, and the seconds.
+    forward_cv_s: float = 0.0
+    forward_sway_s: float = 0.0
+    forward_measured_s: float = 0.0
+    backward_cv_s: float = 0.0
+    backward_sway_s: float = 0.0
+    backward_measured_s: float = 0.0
+    backward_ceiling_mps: float | None = None  # the backward ceiling at the session's last snapshot
 
     @property
     def duration_s(self) -> float:
         return self.last_active_wall - self.start_wall
+
+    def steadiness(self, direction: str) -> tuple[float | None, float | None]:
+        """(step-time variability, sway in rad/s) walking this way over the session; None: not measured."""
+        seconds = getattr(self, f"{direction}_measured_s")
+        if seconds <= 0:
+            return None, None
+        return getattr(self, f"{direction}_cv_s") / seconds, getattr(self, f"{direction}_sway_s") / seconds
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,14 @@ class SessionTracker:
                 backward_s += dt_s
             else:
                 forward_s += dt_s
+        steady: dict[str, float] = {}
+        if is_moving and b.walking in ("forward", "backward") and b.step_cv is not None and b.sway_radps is not None:
+            d = b.walking
+            steady = {f"{d}_cv_s": getattr(totals, f"{d}_cv_s") + b.step_cv * dt_s,
+                      f"{d}_sway_s": getattr(totals, f"{d}_sway_s") + b.sway_radps * dt_s,
+                      f"{d}_measured_s": getattr(totals, f"{d}_measured_s") + dt_s}
         return replace(totals, forward_s=forward_s, backward_s=backward_s,
                        distance_m=totals.distance_m + mean_mps * dt_s,
-                       top_speed_mps=max([totals.top_speed_mps] + speeds))
+                       top_speed_mps=max([totals.top_speed_mps] + speeds),
+                       backward_ceiling_mps=b.ceiling_mps if b.ceiling_mps is not None else totals.backward_ceiling_mps,
+                       **steady)

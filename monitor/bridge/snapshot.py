@@ -48,6 +48,10 @@ class Snapshot:
     problems: tuple[str, ...]
     loop: dict[str, Any]
     rearm_refused: Refusal | None = None  # not a trip: the latched trip is still `trip`
+    ceiling_mps: float | None = None  # the backward walker's speed ceiling (None: off or no belt sensor)
+    ceiling_over: bool = False  # the belt is above it: the console warns
+    step_cv: float | None = None  # steadiness: the variability of the last step times (SD / mean)
+    sway_radps: float | None = None  # and the trunk's sway
 
     @property
     def is_armed(self) -> bool:
@@ -114,7 +118,7 @@ def parse_snapshot(line: bytes | str, received_wall_s: float) -> Snapshot:
         t_s=_number(data.get("t_s")),
         state=state if state in STATES else "unknown",
         relay_energized=data.get("relay_energized") is True,
-        walking=walking if walking in ("forward", "backward") else "forward",
+        walking=walking if walking in ("forward", "backward", "unknown") else "forward",
         belt_mps=_number(data.get("belt_mps")),
         rear_margin_m=_number(data.get("rear_margin_m")),
         imu_age_s=_number(data.get("imu_age_s")),
@@ -123,4 +127,13 @@ def parse_snapshot(line: bytes | str, received_wall_s: float) -> Snapshot:
         problems=tuple(str(p) for p in problems) if isinstance(problems, list) else (),
         loop=loop if isinstance(loop, dict) else {},
         rearm_refused=_refusal(data.get("rearm_refused")),
+        **_backward(data),
     )
+
+
+def _backward(data: dict) -> dict[str, Any]:
+    """The backward ceiling and steadiness, when the daemon sends them."""
+    ceiling = data.get("ceiling") if isinstance(data.get("ceiling"), dict) else {}
+    steadiness = data.get("steadiness") if isinstance(data.get("steadiness"), dict) else {}
+    return {"ceiling_mps": _number(ceiling.get("ceiling_mps")), "ceiling_over": ceiling.get("is_over") is True,
+            "step_cv": _number(steadiness.get("step_cv")), "sway_radps": _number(steadiness.get("sway_radps"))}

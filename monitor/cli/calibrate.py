@@ -13,7 +13,8 @@ stopped belt, and two still poses are far less noisy than a mean of steps):
 2. *Leaning forward a little* from the hips, toward where the person faces. The
    pelvis (the waist clip) tips with the lean, so the measured gravity moves
    toward the back: the opposite of that move, level, is where the walker faces
-   (x for a forward walker, -x walking backwards, from `session.walking`).
+   (x for a forward walker, -x walking backwards, from `session.walking`; "auto" calibrates facing
+   the console).
 
 The mount is the rotation with rows x, y = z × x, z in the sensor frame, measured
 with the offsets removed, as the drivers remove them (in their scaling, the one
@@ -66,6 +67,7 @@ from monitor.cli.devices import (
 from monitor.config.load import ConfigError, load_config, parse_config
 from monitor.config.schema import Config
 from monitor.formats.atomic import replace_file
+from monitor.safety.direction import calibrated_facing
 from monitor.service.loop.clock import MonotonicClock
 
 POSE_S = 2.0  # seconds measured in each pose
@@ -140,7 +142,8 @@ def _calibrate_imu(config: Config, clock: CommandClock, ask: Ask, i2c_bus: Any,
                    out: TextIO) -> dict[tuple[str, str], Any]:
     raw = dataclasses.replace(config, imu=dataclasses.replace(
         config.imu, accel_bias_mps2=[0.0, 0.0, 0.0], gyro_bias_radps=[0.0, 0.0, 0.0]))
-    facing = "the console" if config.session.walking == "forward" else "the rear (you walk backwards)"
+    facing = "the console" if calibrated_facing(config.session.walking) == "forward" \
+        else "the rear (you walk backwards)"
     print(f"\n== IMU mount and offsets ([imu] driver = \"{config.imu.driver}\")", file=out)
     imu = None
     try:
@@ -161,7 +164,7 @@ def _calibrate_imu(config: Config, clock: CommandClock, ask: Ask, i2c_bus: Any,
     accel_bias = [(gravity - STANDARD_GRAVITY_MPS2) * u for u in up]
     gyro_bias = list(upright.gyro_mean_radps)
     m_lean = tuple(m - b for m, b in zip(lean.accel_mean_mps2, accel_bias))
-    mount, lean_deg = mount_from_poses(up, m_lean, config.session.walking)
+    mount, lean_deg = mount_from_poses(up, m_lean, calibrated_facing(config.session.walking))
     for name, values, limit in (("accelerometer", accel_bias, 2.0), ("gyroscope", gyro_bias, 0.5)):
         if max(map(abs, values)) > limit:
             raise CalibrationProblem(

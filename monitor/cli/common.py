@@ -67,7 +67,7 @@ def draw_plot(path: str, trace: Any, config: "Config", walking: str, **plot_args
     belt = config.belt
     try:
         plot_trace(trace, config, path,
-                   max_speed_mps=belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
+                   max_speed_mps=belt.max_forward_mps if walking == "forward" else belt.max_backward_mps,
                    **plot_args)
     except PlotError as err:
         return fail(str(err), EXIT_USAGE)

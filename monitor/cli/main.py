@@ -1,4 +1,5 @@
-"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, trips, bridge, config.
+"""The `treadguard` command: replay, run, bench, check, calibrate, record, status, trips, progress, bridge,
+config.
 
 Every failure a person can cause (a bad path, a broken trace, a config typo, a
 missing device) ends in a one-line message that names what is wrong and what to
@@ -107,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     bridge.add_argument("--config", metavar="FILE", help="the config file; its [bridge] section "
                                                          "(default: built-in defaults)")
 
+    progress = commands.add_parser("progress", help="show, set or reset the backward walker's speed ceiling "
+                                                    "(on this Pi only)")
+    from monitor.cli.progress import add_arguments as progress_arguments
+    progress_arguments(progress)
+
     config = commands.add_parser("config", help="check a config file, or print the example")
     what = config.add_mutually_exclusive_group(required=True)
     what.add_argument("--check", metavar="FILE", help="check every setting and report every problem")
@@ -142,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "trips":
             from monitor.cli.trips import trips_command
             return trips_command(args)
+        if args.command == "progress":
+            from monitor.cli.progress import progress_command
+            return progress_command(args)
         if args.command == "bridge":
             from monitor.cli.bridge import bridge_command
             return bridge_command(args)

@@ -37,6 +37,7 @@ from monitor.config.schema import Config
 from monitor.formats.trace_format import Trace, TraceError
 from monitor.formats.trace_writer import write_trace
 from monitor.safety.core import SafetyCore
+from monitor.safety.direction import calibrated_facing
 from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
@@ -205,7 +206,7 @@ def run_record(path: str, config: Config, *, seconds: float | None = None, clock
     if recorder.samples == 0:
         return fail(f"the IMU delivered nothing in {clock.now() - start_s:.1f} s; nothing was written: "
                     f"run `treadguard check`", EXIT_FAILED)
-    meta: dict[str, Any] = {"source": f"treadguard record: {chip}", "walking": config.session.walking}
+    meta: dict[str, Any] = {"source": f"treadguard record: {chip}", "walking": calibrated_facing(config.session.walking)}
     if config.imu.mount:
         meta["imu_mount"] = config.imu.mount
     if config.range.enabled:

@@ -130,6 +130,39 @@ def _value(value: object, unit: str, scale: float = 1.0, digits: int = 2) -> str
     return f"{value * scale:.{digits}f} {unit}"
 
 
+CUES = {"turned": "after a turn", "turned_unsure": "after a turn (no belt sensor: the gait will say)",
+        "gait_forward": "from the gait", "gait_backward": "from the gait"}
+
+
+def _direction_texts(snap: dict) -> list[str]:
+    """The direction's source, the backward ceiling and steadiness, each one line (wrapped)."""
+    out = []
+    direction = snap.get("direction")
+    if isinstance(direction, dict):
+        cue = CUES.get(str(direction.get("cue")),
+                       f"since the start (session.walking = {snap.get('walking_declared', '?')})")
+        out.append(f"direction {snap.get('walking', '?')} {cue}; gait {direction.get('gait', '?')}")
+    ceiling = snap.get("ceiling")
+    if isinstance(ceiling, dict) and isinstance(ceiling.get("ceiling_mps"), (int, float)):
+        text = f"backward ceiling {_value(ceiling['ceiling_mps'], 'm/s')}"
+        rise = ceiling.get("rise_in_s")
+        if ceiling.get("is_over"):
+            text += ": ABOVE IT, slow the belt"
+            rise = None
+        elif not ceiling.get("applies"):
+            text += " (not applied: facing the console)"
+        if isinstance(rise, (int, float)):
+            text += f"; rises after {rise / 60:.1f} more steady min"
+        out.append(text)
+    steadiness = snap.get("steadiness")
+    if isinstance(steadiness, dict):
+        cv, sway = steadiness.get("step_cv"), steadiness.get("sway_radps")
+        out.append("steadiness: step time variability "
+                   + ("not yet" if not isinstance(cv, (int, float)) else f"{cv * 100:.1f} %")
+                   + ", sway " + ("not yet" if not isinstance(sway, (int, float)) else f"{sway:.2f} rad/s") + (" (steady)" if steadiness.get("is_steady") else ""))
+    return out
+
+
 HEADLINES = {
     "armed": "ARMED: the belt may run (relay energized)",
     "unarmed": "NOT ARMED: the belt cannot run until a person arms it at the treadmill",
@@ -148,6 +181,8 @@ def describe(snap: dict, *, now_wall_s: float | None = None, width: int = WIDTH)
     walking = snap.get("walking", "?")
     lines.append(f"  walking {walking}; belt {_value(snap.get('belt_mps'), 'm/s')}; "
                  f"rear margin {_value(snap.get('rear_margin_m'), 'm')}")
+    lines += [line for text in _direction_texts(snap)
+              for line in textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")]
     imu_age = snap.get("imu_age_s")
     imu = "no data yet" if imu_age is None else _value(imu_age, "ms", 1000.0, 0)
     loop = snap.get("loop") or {}

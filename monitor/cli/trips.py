@@ -93,7 +93,7 @@ def show_trip(entries: list[TripEntry], wanted: str, config: Config, folder: str
             check_plot_path(plot_path)
         except PlotError as err:
             return fail(str(err), EXIT_USAGE)
-    walking = str(entry.explanation.get("walking") or config.session.walking)
+    walking = str(entry.explanation.get("direction") or entry.explanation.get("walking") or config.session.walking)
     base = thresholds_from_config(config, walking)
     print(f"trip {entry.trip_id} at {entry.when}, walking {walking}")
     if entry.problem:

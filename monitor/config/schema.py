@@ -48,9 +48,81 @@ class LoopConfig:
 @dataclass(frozen=True)
 class SessionConfig:
     walking: str = setting(
-        "forward", "which way the walker faces: the console (forward) or the rear (backward)",
-        choices=("forward", "backward"),
+        "forward", "which way the walker faces at the start: the console (forward), the rear (backward), or "
+        "auto (not known until the body shows it; the backward limits apply meanwhile). The monitor then "
+        "follows the walker's turns and gait ([direction]); this is only where it starts",
+        choices=("forward", "backward", "auto"),
     )
+
+
+@dataclass(frozen=True)
+class DirectionConfig:
+    """How the monitor follows the walker's facing direction from the body (monitor/safety/direction.py)."""
+    enabled: bool = setting(
+        True, "follow turns and the gait to know which way the walker faces; false: the direction stays "
+        "session.walking (auto then means backward limits throughout)")
+    turn_rate_radps: float = setting(
+        0.6, "a vertical rate (smoothed below the stride frequency) above this is a turn in progress: a half "
+        "turn in 1.8 s (healthy adults) averages 1.7 rad/s, the pelvis's swing from step to step stays below "
+        "about 0.4 rad/s once smoothed", min=0.2, max=3.0)
+    turn_min_deg: float = setting(
+        130.0, "a turn of at least this many degrees flips the direction as it ends (the rate is integrated "
+        "over the turn only; the smoothing misses its first and last few degrees)", min=90.0, max=270.0)
+    gait_tau_s: float = setting(
+        3.0, "the gait's signature (how the fore-aft acceleration is timed against the vertical one) is "
+        "averaged over this long: several steps", min=1.0, max=20.0)
+    evidence_s: float = setting(
+        2.0, "a fully clear gait signature decides the direction after this long (a weaker one takes longer; "
+        "changing a decided direction takes twice as long)", min=0.5, max=30.0)
+    min_correlation: float = setting(
+        0.2, "a gait signature weaker than this (correlation of the vertical jerk with the fore-aft "
+        "acceleration; medians over each dev recording: walking 0.11 to 0.71, running -0.33 to -0.78) is no "
+        "evidence either way",
+        min=0.0, max=0.9)
+    walk_max_step_hz: float = setting(
+        2.3, "walking: a cadence up to this (dev recordings: walking 1.2 to 2.4 steps/s, jogging 2.35 and up)",
+        min=1.0, max=4.0)
+    walk_max_vertical_mps2: float = setting(
+        4.0, "and a vertical bounce (RMS in the step band) up to this (dev: walking at most 3.4, jogging "
+        "2.9 to 10)", min=0.5, max=20.0)
+    run_min_step_hz: float = setting(
+        2.4, "running (which times its gait the other way round): a cadence of at least this", min=1.0, max=5.0)
+    run_min_vertical_mps2: float = setting(
+        2.7, "and a vertical bounce of at least this; a gait that is neither walking nor running by these "
+        "says nothing", min=0.5, max=30.0)
+
+
+@dataclass(frozen=True)
+class CeilingConfig:
+    """The backward speed ceiling that rises with the walker's own steadiness (monitor/safety/ceiling.py)."""
+    enabled: bool = setting(
+        True, "limit the belt for a walker facing the rear (or not yet known to face the console) to their "
+        "own ceiling, which rises only with steady walking; false: only belt.max_backward_mps applies")
+    start_mps: float = setting(
+        0.5, "a new backward walker's ceiling (0.5 m/s = 1.8 km/h): older people who fell walked backward "
+        "slower than 0.6 m/s (Fritz et al. 2013)", min=0.2, max=2.0)
+    min_mps: float = setting(
+        0.3, "stumbles and long breaks never lower the ceiling below this", min=0.1, max=2.0)
+    step_mps: float = setting(
+        0.1, "the ceiling rises (and a stumble lowers it) by this much at a time", min=0.02, max=0.5)
+    near_mps: float = setting(
+        0.1, "walking within this much below the ceiling counts toward the next rise", min=0.0, max=1.0)
+    rise_after_s: float = setting(
+        180.0, "steady backward walking near the ceiling for this long raises it a step (warnings and "
+        "stumbles start the count again)", min=30.0, max=3600.0)
+    confirm_s: float = setting(
+        5.0, "the belt above the ceiling for this long stops it (the console warns from the first moment)",
+        min=1.0, max=30.0)
+    steady_max_step_cv: float = setting(
+        0.06, "steady: the variability of the walker's last 16 step times (standard deviation over mean) at "
+        "most this (healthy adults about 0.02; older people who later fell about 0.1)", min=0.01, max=0.5)
+    steady_max_sway_radps: float = setting(
+        0.6, "and the trunk's sway (RMS of its roll and pitch rate over 10 s) at most this", min=0.05, max=5.0)
+    break_days: float = setting(
+        14.0, "a session after a break of at least this many days starts a step lower", min=1.0, max=365.0)
+    progress_file: str = setting(
+        "/var/lib/treadguard/progress.json", "where the ceiling is kept between sessions (written whole or "
+        "not at all); `treadguard progress` shows, sets and resets it", kind="path", under=TRIP_DIR_ROOTS)
 
 
 @dataclass(frozen=True)
@@ -420,6 +492,8 @@ class BridgeConfig:
 class Config:
     loop: LoopConfig = LoopConfig()
     session: SessionConfig = SessionConfig()
+    direction: DirectionConfig = DirectionConfig()
+    ceiling: CeilingConfig = CeilingConfig()
     imu: ImuConfig = ImuConfig()
     belt: BeltConfig = BeltConfig()
     range: RangeConfig = RangeConfig()
@@ -502,6 +576,12 @@ RULES: tuple[Rule, ...] = (
     Rule("belt.max_backward_mps", "<=", "belt.max_forward_mps", when=("belt.enabled",),
          why="because walking backwards (facing away from the console) must never be allowed faster than "
              "walking forward"),
+    Rule("direction.run_min_step_hz", ">", "direction.walk_max_step_hz", when=("direction.enabled",),
+         why="or a cadence is both walking and running"),
+    Rule("ceiling.start_mps", "<=", "belt.max_backward_mps", when=("ceiling.enabled",),
+         why="or the ceiling starts above the fixed backward limit"),
+    Rule("ceiling.min_mps", "<=", "ceiling.start_mps", when=("ceiling.enabled",),
+         why="or the starting ceiling is below the lowest one"),
     Rule("belt.slowest_mps", "<", "drift.min_belt_mps", when=("belt.enabled", "drift.enabled"),
          why="or walking belt speeds read 0 m/s and the drift check is blind; raise belt.stopped_s "
              "or check belt.pulses_per_m"),

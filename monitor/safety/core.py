@@ -14,12 +14,15 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.safety import mount as mount_
+from monitor.safety.ceiling import BackwardCeiling, CeilingEvent, CeilingParams
+from monitor.safety.direction import Direction, DirectionEstimator, DirectionParams
 from monitor.safety.drift import RangeDrift, StepDrift, StepTracker
 from monitor.safety.health import ChannelLiveness, FailedReadRate, GravityBand, ImuHealth, ReadingHealth
 from monitor.safety.latch import LatchEvent, LatchState, event_for, is_relay_energized, next_state
 from monitor.safety.motion import MotionDetector
 from monitor.safety.overspeed import OverspeedCheck
-from monitor.safety.verdict import SENSOR_FAULT, Problem, Trip, Verdict
+from monitor.safety.steadiness import Steadiness
+from monitor.safety.verdict import BACKWARD_CEILING, SENSOR_FAULT, STUMBLE, Problem, Trip, Verdict
 
 if TYPE_CHECKING:  # the declarations only: the core reads the settings it is handed, never a file
     from monitor.config.schema import Config
@@ -36,7 +39,7 @@ class SafetyCore:
     def __init__(self, config: "Config", *, start_s: float, walking: str | None = None,
                  imu_mount: Sequence[Sequence[float]] | None = None,
                  has_belt: bool | None = None, has_range: bool | None = None,
-                 rear_edge_m: float | None = None) -> None:
+                 rear_edge_m: float | None = None, ceiling_mps: float | None = None) -> None:
         self.config = config
         self.walking = walking or config.session.walking
         mount = imu_mount if imu_mount is not None else (config.imu.mount or None)
@@ -61,18 +64,40 @@ class SafetyCore:
         belt = config.belt
         self.belt_health = ReadingHealth("belt", "mps", timeout_s=belt.timeout_s, low=0.0,
                                          high=MAX_PLAUSIBLE_BELT_MPS, start_s=start_s)
-        max_speed_mps = belt.max_backward_mps if self.walking == "backward" else belt.max_forward_mps
-        self.overspeed = OverspeedCheck(max_speed_mps=max_speed_mps, confirm_s=belt.overspeed_confirm_s)
         drift = config.drift
-        steps = StepTracker(
-            band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
-            level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio,
-            floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
-            longest_ratio=drift.no_step_longest_ratio,
-            min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
-            steps_to_learn=drift.steps_to_learn, start_s=start_s)
-        self.step_drift = StepDrift(steps, min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m,
+
+        def steps() -> StepTracker:
+            return StepTracker(
+                band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
+                level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio,
+                floor_mps2=drift.step_floor_mps2, period_ratio=drift.no_step_period_ratio,
+                longest_ratio=drift.no_step_longest_ratio,
+                min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
+                steps_to_learn=drift.steps_to_learn, start_s=start_s)
+
+        self.step_drift = StepDrift(steps(), min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m,
                                     start_s=start_s)
+        d = config.direction
+        self.is_direction_on = d.enabled
+        # The body's front along the treadmill frame's x: the mount is calibrated facing the declared way.
+        self._front_sign = -1.0 if self.walking == "backward" else 1.0
+        self.direction = DirectionEstimator(
+            DirectionParams(turn_rate_radps=d.turn_rate_radps, turn_min_deg=d.turn_min_deg, gait_tau_s=d.gait_tau_s,
+                            evidence_s=d.evidence_s, min_correlation=d.min_correlation,
+                            walk_max_step_hz=d.walk_max_step_hz, walk_max_vertical_mps2=d.walk_max_vertical_mps2,
+                            run_min_step_hz=d.run_min_step_hz, run_min_vertical_mps2=d.run_min_vertical_mps2),
+            steps(), walking=self.walking, has_front=self.is_mount_known, start_s=start_s, has_belt=self.has_belt)
+        self.overspeed = OverspeedCheck(max_speed_mps=self.speed_limit_mps(), confirm_s=belt.overspeed_confirm_s)
+        c = config.ceiling
+        self.is_ceiling_on = c.enabled and self.has_belt
+        # The starting ceiling comes in (the service keeps it on disk); changes go out as events.
+        self.ceiling = BackwardCeiling(
+            CeilingParams(min_mps=c.min_mps, max_mps=belt.max_backward_mps, step_mps=c.step_mps,
+                          near_mps=c.near_mps, rise_after_s=c.rise_after_s, confirm_s=c.confirm_s),
+            start_mps=c.start_mps if ceiling_mps is None else ceiling_mps)
+        self.ceiling_log: deque[CeilingEvent] = deque(maxlen=1000)  # for replay and status
+        self.new_ceiling_events: list[CeilingEvent] = []  # this tick's, for the service to keep
+        self.steadiness = Steadiness(max_step_cv=c.steady_max_step_cv, max_sway_radps=c.steady_max_sway_radps)
         self.is_step_drift_on = drift.enabled and self.has_belt and not self.has_range
 
         rng = config.range
@@ -110,6 +135,21 @@ class SafetyCore:
     def _health_event(self, event: HealthEvent) -> None:
         self.imu_health.report(event.t_s, event.kind, event.detail)
         self.motion.gap()  # a lost sample breaks the filters' continuity
+        self.direction.gap()
+
+    def _is_steady(self) -> bool:
+        """Steady gait and no drift pre-warning (the walker's waist inside the range sensor's warning zone)."""
+        if not self.steadiness.is_steady:
+            return False
+        margin_m = self.range_drift.margin_m if self.has_range else None
+        rng = self.config.range
+        return margin_m is None or margin_m >= rng.min_rear_margin_m + rng.warning_zone_m
+
+    def speed_limit_mps(self) -> float:
+        """The belt speed allowed now: the forward limit only while the walker is known to face
+        the console; the backward one otherwise (facing the rear, or not known)."""
+        belt = self.config.belt
+        return belt.max_forward_mps if self.direction.state is Direction.FORWARD else belt.max_backward_mps
 
     def _sample(self, t_s: float, sample: Sequence[float]) -> None:
         values = tuple(sample[1:7])
@@ -123,6 +163,7 @@ class SafetyCore:
         last = self._last_sample_t_s
         if last is not None and t_s - last > self._hole_s:
             self.motion.gap()
+            self.direction.gap()
         self._last_sample_t_s = t_s
         tax = r[0] * ax + r[1] * ay + r[2] * az
         tay = r[3] * ax + r[4] * ay + r[5] * az
@@ -136,6 +177,10 @@ class SafetyCore:
                                         dict(finding.values)))
         if self.is_step_drift_on:  # off with a range sensor or without a belt sensor: no cost
             self.step_drift.sample(t_s, taz)
+        if self.is_direction_on:
+            if self.direction.sample(t_s, self._front_sign * tax, taz, tgz):
+                self.steadiness.step(t_s, self.direction.state.value)
+            self.steadiness.sample(t_s, tgx, tgy)
         self.history.append(sample)
 
     def imu_read_failed(self, t_s: float, detail: str = "") -> None:
@@ -181,7 +226,13 @@ class SafetyCore:
         self.imu_health.check(now_s, problems)
         if self.has_belt:
             self.belt_health.check(now_s, problems)
+            self.overspeed.set_limit(now_s, self.speed_limit_mps())
             self.overspeed.check(now_s, problems)
+            if self.is_ceiling_on:
+                state = self.direction.state
+                self.ceiling.tick(now_s, belt_mps=self.overspeed.speed_mps, applies=state is not Direction.FORWARD,
+                                  is_backward=state is Direction.BACKWARD, is_steady=self._is_steady(),
+                                  problems=problems)
             if self.is_step_drift_on:
                 self.step_drift.check(now_s, self.overspeed.speed_mps, problems)
         if self.has_range:
@@ -200,6 +251,14 @@ class SafetyCore:
         self._is_reset_requested = False
         self.state = next_state(was, event)
         is_new_trip = self.state is LatchState.TRIPPED and was is not LatchState.TRIPPED
+        if is_new_trip and self.is_ceiling_on:
+            if any(p.reason == BACKWARD_CEILING for p in problems):
+                self.ceiling.tripped(now_s, self.overspeed.speed_mps)
+            if self.direction.state is not Direction.FORWARD and any(p.reason == STUMBLE for p in problems):
+                self.ceiling.stumbled(now_s, self.overspeed.speed_mps)  # once per stumble: at its trip
+        if self.is_ceiling_on:
+            self.new_ceiling_events = self.ceiling.take_events()
+            self.ceiling_log.extend(self.new_ceiling_events)
         if self.state is LatchState.ARMED:
             self.trip = None
         elif is_new_trip or event is LatchEvent.RESET_FAULT:

@@ -26,6 +26,12 @@ class OverspeedCheck:
         else:
             self._over_since_t_s = None
 
+    def set_limit(self, t_s: float, max_speed_mps: float) -> None:
+        """The limit for the direction the walker faces now; a lower one counts from now."""
+        if max_speed_mps != self.max_speed_mps:
+            self.max_speed_mps = max_speed_mps
+            self.update(t_s, self.speed_mps)
+
     def check(self, now_s: float, problems: list[Problem]) -> None:
         if self._over_since_t_s is not None and now_s - self._over_since_t_s >= self.confirm_s:
             problems.append(Problem(OVERSPEED, "belt_overspeed", now_s, {

@@ -17,7 +17,8 @@ STUMBLE = "stumble"
 DRIFT = "drift"
 OVERSPEED = "overspeed"
 SENSOR_FAULT = "sensor_fault"
-REASONS = (FALL, STUMBLE, DRIFT, OVERSPEED, SENSOR_FAULT)
+BACKWARD_CEILING = "backward_ceiling"  # faster than the walker's own backward ceiling for too long
+REASONS = (FALL, STUMBLE, DRIFT, OVERSPEED, SENSOR_FAULT, BACKWARD_CEILING)
 
 
 @dataclass(frozen=True)

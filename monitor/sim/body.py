@@ -26,6 +26,7 @@ HIP_HEIGHT_M = 1.0  # the waist's height above the feet, the radius of a fall
 # less than the stiff-body reach of HIP_HEIGHT_M.
 LANDING_REACH_M = {"forward": 0.6, "backward": 0.5}
 HEEL_STRIKE_S = 0.012  # width of the heel-strike jolt
+TURN_S = 1.8  # a half turn on the spot takes about 1.8 s in healthy adults (Salarian et al. 2009)
 PUSH_S = 0.15  # a trip or a slip sets the body toppling over this long, not in an instant
 
 
@@ -137,7 +138,7 @@ class Motion:
 def synthesize(t: np.ndarray, speed_mps: np.ndarray, gait_on: np.ndarray, *, backward: bool,
                falls: tuple[Fall, ...] = (), stumbles: tuple[Stumble, ...] = (),
                clip_off_s: float | None = None, side_step_s: float | None = None,
-               rng: np.random.Generator) -> Motion:
+               turns_s: tuple[float, ...] = (), rng: np.random.Generator) -> Motion:
     """The IMU's view of a walker.
 
     speed_mps: the walker's stepping speed at each sample (follows the belt);
@@ -145,11 +146,19 @@ def synthesize(t: np.ndarray, speed_mps: np.ndarray, gait_on: np.ndarray, *, bac
     """
     n = len(t)
     backward_sign = -1.0 if backward else 1.0
-    cadence = step_hz(speed_mps, backward)
+    # Half turns (counter-clockwise, each over TURN_S): the facing turns, and from the turn's middle
+    # on the walker walks the other way round (on a moving belt, a half turn changes the gait's direction).
+    facing = np.full(n, 0.0 if not backward else math.pi)
+    is_bwd = np.full(n, backward)
+    for start_s in turns_s:
+        facing = facing + np.pi * ramp(t, start_s, TURN_S)
+        is_bwd = np.where(t >= start_s + TURN_S / 2, ~is_bwd, is_bwd)
+    sign_t = np.where(is_bwd, -1.0, 1.0)
+    cadence = np.where(is_bwd, step_hz(speed_mps, True), step_hz(speed_mps, False))
     dt = np.diff(t, prepend=t[0])
     phase = 2 * np.pi * np.cumsum(cadence * dt) + rng.uniform(0, 2 * np.pi)
-    spread = vertical_spread_mps2(speed_mps, backward) * gait_on
-    eff = speed_mps * (1.4 if backward else 1.0)
+    spread = np.where(is_bwd, vertical_spread_mps2(speed_mps, True), vertical_spread_mps2(speed_mps, False)) * gait_on
+    eff = speed_mps * np.where(is_bwd, 1.4, 1.0)
     jogging = (eff >= JOG_FROM_MPS) & (gait_on > 0.5)
 
     # Linear acceleration of the waist in the walker's frame (forward, left, up).
@@ -167,7 +176,13 @@ def synthesize(t: np.ndarray, speed_mps: np.ndarray, gait_on: np.ndarray, *, bac
     jolt = np.exp(-(since_contact_s / HEEL_STRIKE_S) ** 2)
     strike = np.where(jogging, 12.0 + 14.0 * np.clip(eff - JOG_FROM_MPS, 0, None), 2.0 + 4.0 * eff)
     up = up + strike * jolt * gait_on
-    fwd = np.sqrt(2) * (0.4 + 0.7 * eff) * gait_on * np.sin(phase + 0.8)
+    # The trunk is braked along its way of travel at each contact. Walking forward the fore-aft
+    # acceleration leads the vertical by about a quarter step (SisFall: 77 to 141 degrees); jogging
+    # brakes in the first half of stance and pushes in the second, around the vertical peak at
+    # mid-stance. Backwards is forward reversed in time: the same timing the other way round.
+    walk_fwd = np.sin(phase + sign_t * 1.5)
+    jog_fwd = sign_t * np.sin(phase - np.pi * duty)
+    fwd = np.sqrt(2) * (0.4 + 0.7 * eff) * gait_on * np.where(jogging, jog_fwd, walk_fwd)
     left = np.sqrt(2) * (0.8 + 0.5 * eff) * gait_on * np.sin(phase / 2)
 
     # Trunk attitude relative to upright walking posture: pitch forward, roll right, yaw.
@@ -217,9 +232,9 @@ def synthesize(t: np.ndarray, speed_mps: np.ndarray, gait_on: np.ndarray, *, bac
         left = left + 6.0 * bump(t, side_step_s, 0.15, 0.15) - 6.0 * bump(t, side_step_s + 0.3, 0.15, 0.15)
         up = up + 4.0 * bump(t, side_step_s + 0.1, 0.1, 0.1) - 4.0 * bump(t, side_step_s + 0.35, 0.1, 0.1)
 
-    # Walker frame to treadmill frame: facing the console, or the rear.
-    facing = 0.0 if not backward else math.pi
-    accel_world = np.column_stack([backward_sign * fwd, backward_sign * left, up + G])
+    # Walker frame to treadmill frame: facing the console (0), the rear (pi), or turning between.
+    cos_f, sin_f = np.cos(facing), np.sin(facing)
+    accel_world = np.column_stack([cos_f * fwd - sin_f * left, sin_f * fwd + cos_f * left, up + G])
     body = _rot_z(facing + yaw) @ _rot_y(pitch) @ _rot_x(roll)  # body -> world
 
     if clip_off_s is not None:
@@ -248,5 +263,5 @@ def synthesize(t: np.ndarray, speed_mps: np.ndarray, gait_on: np.ndarray, *, bac
     bias_g = rng.normal(0, 0.01, 3)
     accel = np.round((accel + bias_a + rng.normal(0, 0.05, (n, 3))) / 0.0383) * 0.0383
     gyro = np.round((gyro + bias_g + rng.normal(0, 0.008, (n, 3))) / 0.00122) * 0.00122
-    mount = _rot_z(np.array(facing))[()] @ clip  # sensor -> treadmill, walker upright
+    mount = _rot_z(np.array(facing[0]))[()] @ clip  # sensor -> treadmill, walker upright, as calibrated
     return Motion(t, accel, gyro, mount, fall_shift, waist_height, impact_s)

@@ -22,7 +22,7 @@ from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import SimulatedClock
 from monitor.service.loop.daemon import Daemon, Devices, LoopClock
 from monitor.sim.body import Fall, Motion, Stumble, ramp, synthesize
-from monitor.sim.scenarios import END, NORMAL, START, Scenario
+from monitor.sim.scenarios import END, NORMAL, START, TOO_FAST, TURN, TURN_STANDING, Scenario
 from monitor.sim.world import (
     DRIFTING,
     FALLEN,
@@ -85,6 +85,7 @@ class Built:
     motion: Motion
     script: Script
     samples: list
+    fall_onset_s: float = math.inf  # when a scripted fall starts (inf: none)
 
 
 def _belt_command(scenario: Scenario) -> Callable[[float], float]:
@@ -147,6 +148,14 @@ def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
         activity = lambda s: RAILS if onset + 0.3 <= s < back else STEPPING
     elif event == "clip_off":
         clip_off = onset
+    elif event == TURN_STANDING:
+        gait_on = np.zeros(n)
+        activity = lambda s: STOPPED
+    elif event == TOO_FAST:  # balance worsens above the comfortable speed; after unsteady_s there, a fall
+        above = belt > scenario.comfortable_kmh / 3.6
+        onset = float(t[np.argmax(above)]) + scenario.unsteady_s if above.any() else math.inf
+        falls = (Fall(onset, "backward", push_radps=0.6),) if math.isfinite(onset) else ()
+        activity = lambda s: FALLEN if s >= onset else STEPPING
     elif event == END:  # the belt slows to a stop; the walker steps until it has all but stopped, then stands
         still_s = float(t[np.argmax((t >= onset) & (belt < 0.15))])
         gait_on = 1.0 - ramp(t, still_s, 0.5)
@@ -161,14 +170,15 @@ def build(scenario: Scenario, treadmill: Treadmill = Treadmill()) -> Built:
             gait_on = gait_on * ramp(t, stand + 0.3, 1.0)
             activity = lambda s, then=activity: STOPPED if s < stand + 0.3 else then(s)
     motion = synthesize(t, belt, np.clip(gait_on, 0, 1), backward=scenario.walking == "backward",
-                        falls=falls, stumbles=stumbles, clip_off_s=clip_off, side_step_s=side_step, rng=rng)
+                        falls=falls, stumbles=stumbles, clip_off_s=clip_off, side_step_s=side_step,
+                        turns_s=scenario.turns_s, rng=rng)
     shift, height = motion.fall_shift_m, motion.waist_height_m
     script = Script(belt_command_mps=command, activity=activity, stumble_s=stumble_s)
     if falls:
         script.fall_shift_m = lambda s: float(np.interp(s, t, shift))
         script.waist_height_m = lambda s: float(np.interp(s, t, height))
     samples = np.column_stack([t, motion.accel_mps2, motion.gyro_radps]).tolist()
-    return Built(scenario, motion, script, samples)
+    return Built(scenario, motion, script, samples, min((f.onset_s for f in falls), default=math.inf))
 
 
 def scripted_imu(built: Built, clock: LoopClock) -> FakeImu:
@@ -186,7 +196,9 @@ def scripted_imu(built: Built, clock: LoopClock) -> FakeImu:
 
 def _score(built: Built, system: str, world: World, trip_at_s: float | None, reason: str | None) -> Outcome:
     scenario = built.scenario
-    reference = scenario.onset_s if scenario.event not in (NORMAL, START, END) else 0.0
+    reference = scenario.onset_s if scenario.event not in (NORMAL, START, END, TURN, TURN_STANDING) else 0.0
+    if scenario.event == TOO_FAST:  # its event is the fall, when the walker has been too fast too long
+        reference = built.fall_onset_s if math.isfinite(built.fall_onset_s) else 0.0
     margin = world.min_margin_m if math.isfinite(world.min_margin_m) \
         else world.treadmill.deck_length_m - world.position_m
     tripped = trip_at_s is not None
@@ -219,8 +231,9 @@ def run_treadguard(built: Built, treadmill: Treadmill = Treadmill(), config: Con
     elif scenario.event == "range_lost":
         ranger.is_lost_from_s = scenario.onset_s
     relay = SimRelay(world, clock.now)
+    ceiling_mps = config.belt.max_backward_mps if scenario.ceiling_mps is None else scenario.ceiling_mps
     core = SafetyCore(config, start_s=0.0, walking=scenario.walking, imu_mount=built.motion.imu_mount.tolist(),
-                      has_belt=True, has_range=config.range.enabled)
+                      has_belt=True, has_range=config.range.enabled, ceiling_mps=ceiling_mps)
     daemon = Daemon(core, Devices(imu=imu, relay=relay, belt=belt,
                                   range_sensor=ranger if config.range.enabled else None), clock)
 

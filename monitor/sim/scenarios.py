@@ -27,7 +27,10 @@ from dataclasses import dataclass
 NORMAL = "none"
 START = "stand_start"  # stands still stand_s, then walks: a normal session
 END = "session_end"  # at onset_s the walker slows the belt to a stop and stands: a normal session
-NOT_HAZARDS = (NORMAL, "rails", START, END)
+TURN = "turn"  # half turns at turns_s on the moving belt: a normal session
+TURN_STANDING = "turn_standing"  # stands on the stopped belt and turns round at turns_s: normal
+TOO_FAST = "too_fast"  # a backward walker starts the belt above their comfortable speed and falls after a while
+NOT_HAZARDS = (NORMAL, "rails", START, END, TURN, TURN_STANDING)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class Scenario:
     range_sensor: bool = True  # False: treadguard without a range sensor (IMU and belt speed only)
     stand_s: float = 0.0  # stands still this long first: on a stopped belt, or on the rails (stand_on)
     stand_on: str = "belt"  # "belt": the belt starts under them at stand_s; "rails": it runs, they step on
+    ceiling_mps: float | None = None  # the walker's backward ceiling at the start; None: a practised backward
+    # walker, whose ceiling has reached the fixed backward limit
+    turns_s: tuple[float, ...] = ()  # half turns starting at these times (TURN, TURN_STANDING)
+    comfortable_kmh: float = 2.0  # TOO_FAST: above this the walker's balance worsens...
+    unsteady_s: float = 10.0  # ...and after this long above it they fall
 
     @property
     def hazard(self) -> bool:
@@ -157,6 +165,24 @@ LIBRARY: tuple[Scenario, ...] = (
        speed_kmh=2.0, range_sensor=False),
     _s("stop-carried-bwd-1.5kmh-imu", "no range sensor; walking backwards at 1.5 km/h, stops and is carried "
        "back", "stop", walking="backward", speed_kmh=1.5, range_sensor=False),
+    # -- turning round: the monitor follows the walker, not the config
+    _s("turn-fwd-to-bwd-1kmh", "walks forward at 1 km/h, turns round on the moving belt, walks backwards", TURN,
+       speed_kmh=1.0, turns_s=(20.0,), duration_s=45.0),
+    _s("turn-fwd-to-bwd-4kmh", "walks forward at 4 km/h, turns round on the moving belt, walks backwards", TURN,
+       speed_kmh=4.0, turns_s=(20.0,), duration_s=45.0),
+    _s("turn-bwd-to-fwd-2kmh", "walks backwards at 2 km/h, turns round to face the console", TURN,
+       walking="backward", speed_kmh=2.0, turns_s=(20.0,), duration_s=45.0),
+    _s("turn-twice-3kmh", "warms up forward at 3 km/h, turns, walks backwards, turns back", TURN, speed_kmh=3.0,
+       turns_s=(30.0, 90.0), duration_s=120.0),
+    _s("turn-standing", "stands on the stopped belt and turns round on the spot", TURN_STANDING, speed_kmh=0.0,
+       turns_s=(10.0,), duration_s=30.0),
+    _s("walk-fwd-auto-4kmh-10min", "ten minutes of walking forward, session.walking auto: never called backward",
+       NORMAL, walking="auto", speed_kmh=4.0, duration_s=TEN_MIN),
+    # -- start slow: a new backward walker (ceiling 0.5 m/s) who starts too fast
+    _s("too-fast-bwd-new-walker", "a new backward walker runs the belt up to 4 km/h; above 2.2 km/h their "
+       "balance worsens and after 10 s there they fall", TOO_FAST, walking="backward",
+       profile_kmh=((0.0, 0.0), (5.0, 4.0), (60.0, 4.0)), duration_s=40.0, ceiling_mps=0.5,
+       comfortable_kmh=2.2),
 )
 
 BY_NAME = {s.name: s for s in LIBRARY}

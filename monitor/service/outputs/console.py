@@ -66,6 +66,12 @@ WARNING_ON_S = 0.05
 WARNING_OFF_S = (0.75, 0.45, 0.25, 0.12)  # levels 1..4: faster the deeper into the zone
 WARNING_SOUNDS = tuple(Sound(f"drift warning {k + 1}/{len(WARNING_OFF_S)}", WARNING_ON_S, off_s, 0)
                        for k, off_s in enumerate(WARNING_OFF_S))
+# Above the backward ceiling: long, even beeps, unlike the drift warning's quick ticks: slow the belt.
+CEILING_WARNING_SOUND = Sound("backward ceiling warning: slow the belt", 0.3, 0.3, 0)
+DIRECTION_SOUND = Sound("direction changed", 0.08, 0.12, 2)  # two short beeps: the monitor followed a turn
+# and the light flickers white (a single LED: flickers) for DIRECTION_FLASH_S, then shows its state again
+DIRECTION_LIGHT = LightPattern("direction changed: quick white flicker", (1, 1, 1), 0.1, 0.1)
+DIRECTION_FLASH_S = 1.0
 WARNING_HYSTERESIS_M = 0.02  # a level falls back only this far past its edge: range noise does not flicker it
 
 
@@ -156,6 +162,9 @@ class Console:
         self._first_t_s: float | None = None
         self._wanted_light: LightPattern | None = None
         self._wanted_sound: Sound | None = None
+        self._last_change: Any = None  # the last direction change announced
+        self._flash_until_s: float | None = None  # the light shows a direction change until then
+        self.is_ceiling_warning = False
         self.worker = Sideline(self._apply, maxsize=32, name="console", threaded=threaded)
         self._offer_light(self.patterns[LightState.STARTING], None)
 
@@ -174,18 +183,39 @@ class Console:
             event = self._button_tick(verdict, core, now_s) or event
         is_stuck = self.button_state.state is ButtonState.STUCK
         state = light_state(verdict, is_starting=now_s - self._first_t_s < STARTING_S, is_button_stuck=is_stuck)
-        if state is not self.light_state or self._wanted_light is not None:
+        direction_event = self._direction_tick(core)
+        if direction_event is not None and self.light is not None:
+            self._flash_until_s = now_s + DIRECTION_FLASH_S
+            self._offer_light(DIRECTION_LIGHT, now_s)
+        elif self._flash_until_s is not None and now_s < self._flash_until_s and state is self.light_state:
+            if self._wanted_light is not None:  # the flash's offer was dropped: offer it again
+                self._offer_light(self._wanted_light, now_s)
+        elif self._flash_until_s is not None or state is not self.light_state or self._wanted_light is not None:
+            self._flash_until_s = None  # the flash is over, or a new state (a trip) cuts it short
             self.light_state = state
             self._offer_light(self.patterns[state], now_s)
         margin_m = core.range_drift.margin_m if core.has_range else None
         self.warning = warning_level(margin_m, min_margin_m=self.min_margin_m, zone_m=self.zone_m,
                                      previous=self.warning) if verdict.state is LatchState.ARMED else 0
-        repeating = WARNING_SOUNDS[self.warning - 1] if self.warning else SILENT
+        self.is_ceiling_warning = (verdict.state is LatchState.ARMED and core.is_ceiling_on
+                                   and core.ceiling.is_over)
+        repeating = (WARNING_SOUNDS[self.warning - 1] if self.warning  # the drift is the more urgent
+                     else CEILING_WARNING_SOUND if self.is_ceiling_warning else SILENT)
+        event = direction_event or event
         if self.buzzer is not None:
             sound = self._plan.update(now_s, event=event, repeating=repeating) or self._wanted_sound
             if sound is not None:
                 self._wanted_sound = None if self.worker.offer(("sound", sound)) else sound
                 self.history.append((now_s, "sound", sound))
+
+    def _direction_tick(self, core: SafetyCore) -> Sound | None:
+        """A change of the walker's direction is confirmed by two short beeps (the journal line is
+        monitor.service.outputs.direction_journal's)."""
+        changes = core.direction.changes
+        if not changes or changes[-1] is self._last_change:
+            return None
+        self._last_change = changes[-1]
+        return DIRECTION_SOUND
 
     def _judged(self, verdict: Verdict) -> Sound:
         """The core judged the request made at _pending_s in this tick."""

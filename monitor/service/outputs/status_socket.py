@@ -146,7 +146,7 @@ class StatusPublisher:
             "t_s": _number(verdict.t_s, 3),
             "state": verdict.state.value,
             "relay_energized": relay_energized,
-            "walking": core.walking,
+            "walking": core.direction.state.value,  # as the body shows it: forward, backward or unknown
             "belt_mps": _number(core.overspeed.speed_mps, 3) if core.has_belt else None,
             "rear_margin_m": _number(core.range_drift.margin_m, 3) if core.has_range else None,
             "imu_age_s": _number(max(0.0, verdict.t_s - imu.last_good_t_s), 3) if imu.has_answered else None,
@@ -157,6 +157,7 @@ class StatusPublisher:
             "problems": [p.detail for p in verdict.problems],
             "loop": loop,
         }
+        snap.update(direction_snapshot(core))
         if budget is not None:
             # Percentiles cost a walk over the histograms: the server thread works them out, not the loop.
             snap[DEFERRED] = functools.partial(_budget_figures, budget)
@@ -166,6 +167,29 @@ class StatusPublisher:
             except Exception:  # an extra is decoration; the snapshot goes out without it
                 pass
         return snap
+
+
+def direction_snapshot(core: SafetyCore) -> dict:
+    """The walking direction (declared and followed), the backward ceiling and steadiness."""
+    d = core.direction
+    last = d.changes[-1] if d.changes else None
+    steadiness = core.steadiness
+    c = core.ceiling
+    return {
+        "walking_declared": core.walking,
+        "direction": {"cue": None if last is None else last.cue.value,
+                      "since_t_s": None if last is None else _number(last.t_s, 3),
+                      "gait": d.gait, "gait_correlation": _number(d.correlation, 3)},
+        "ceiling": None if not core.is_ceiling_on else {
+            "ceiling_mps": _number(c.ceiling_mps, 3), "is_over": c.is_over,
+            "applies": d.state.value != "forward", "rise_in_s": _number(c.rise_in_s, 1)},
+        "steadiness": {"step_cv": None if steadiness.step_cv is None else _number(steadiness.step_cv, 4),
+                       "sway_radps": None if steadiness.sway_radps is None else _number(steadiness.sway_radps, 3),
+                       "is_steady": steadiness.is_steady,
+                       "session": {k: {kk: (None if vv is None else _number(float(vv), 4) if isinstance(vv, float)
+                                            else vv) for kk, vv in v.as_dict().items()}
+                                   for k, v in steadiness.session.items()}},
+    }
 
 
 DEFERRED = "_deferred"  # a callable whose dict the server thread adds to "loop" before sending

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 from drivers.interfaces import Relay
 from monitor.config.schema import Config
+from monitor.formats.progress_file import Loaded
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
@@ -18,8 +19,11 @@ from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from monitor.service.loop.relay_keeper import GPIO_RELAY, KeeperError, KeeperRelay
 from monitor.service.loop.stop_guard import protection
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
+from monitor.service.outputs.direction_journal import DirectionJournal
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
+from monitor.service.outputs.progress import ProgressKeeper
+from monitor.service.outputs.progress import load as load_progress
 from monitor.service.outputs.sideline import Sideline
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
@@ -73,7 +77,10 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
         for line in prepare_process().lines:
             print(f"treadguard: {line}", flush=True)
-    core = SafetyCore(config, start_s=clock.now())
+    progress = _load_progress(config)
+    core = SafetyCore(config, start_s=clock.now(), ceiling_mps=progress.progress.ceiling_mps)
+    keeper = ProgressKeeper(config, progress.progress) if config.ceiling.enabled else None
+    directions = DirectionJournal()
     try:
         console = _open_console(config, devices, clock, core)
     except HardwareError as err:
@@ -90,6 +97,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 
     def hooks(verdict: Verdict, core: SafetyCore) -> None:
         recorder.on_tick(verdict, core)
+        if keeper is not None:
+            keeper.on_tick(verdict, core)
+        directions.on_tick(verdict, core)
         if console is not None:
             console.on_tick(verdict, core)
         else:  # the console says its own refusals; without one, the journal says a refused USR1
@@ -125,6 +135,9 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
         journal.close()
         said.close()
         records.close(timeout_s=RECORDS_CLOSE_S)
+        if keeper is not None:
+            keeper.close()
+        directions.close()
         if served is not None:
             served.close()
         if console is not None:
@@ -178,6 +191,17 @@ def chain_hooks(*hooks: Any) -> Callable[[Verdict, SafetyCore], Any]:
         for call in calls:
             call(verdict, core)
     return each
+
+
+def _load_progress(config: Config) -> Loaded:
+    """The backward ceiling kept on disk; a problem with the file is said, never fatal."""
+    loaded = load_progress(config)
+    if loaded.message is not None:
+        _say(f"treadguard: {loaded.message}")
+    if config.ceiling.enabled:
+        _say(f"treadguard: backward ceiling {loaded.progress.ceiling_mps:g} m/s"
+             + (" (a new walker)" if loaded.is_new else f" (from {config.ceiling.progress_file})"))
+    return loaded
 
 
 def _say(line: str) -> None:

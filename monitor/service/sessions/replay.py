@@ -31,6 +31,7 @@ from monitor.config.schema import Config
 from monitor.formats.trace_format import Trace, TraceError
 from monitor.formats.trace_reader import TraceStream
 from monitor.safety.core import SafetyCore
+from monitor.safety.direction import Change, initial_direction
 from monitor.service.loop.clock import SimulatedClock
 from monitor.service.loop.daemon import Daemon, Devices, LoopClock
 
@@ -45,6 +46,9 @@ class ReplayResult:
     reason: str | None
     detail: str | None
     values: dict[str, float] | None
+    direction_start: str | None = None  # the direction assumed at the first sample
+    direction_changes: tuple[dict[str, Any], ...] = ()  # each change: t, direction, cue (and a turn's angle)
+    ceiling_events: tuple[dict[str, Any], ...] = ()  # each: t, event, ceiling_mps, belt_mps
 
     def to_json(self) -> str:
         out: dict[str, Any] = {
@@ -54,6 +58,10 @@ class ReplayResult:
         }
         if self.values is not None:
             out["values"] = {k: round(v, 6) if math.isfinite(v) else None for k, v in self.values.items()}
+        if self.direction_start is not None:  # after the contract's keys
+            out["direction_start"] = self.direction_start
+            out["direction_changes"] = list(self.direction_changes)
+            out["ceiling_events"] = list(self.ceiling_events)
         return json.dumps(out)
 
 
@@ -80,7 +88,7 @@ def _wire(config: Config, clock: LoopClock, start_s: float, imu: Sequence, belt:
     )
     rear_edge_m = meta.get("rear_edge_m")
     core = SafetyCore(
-        config, start_s=start_s, walking=meta.get("walking", "forward"), imu_mount=_mount(meta),
+        config, start_s=start_s, walking=meta.get("walking", config.session.walking), imu_mount=_mount(meta),
         has_belt=belt is not None, has_range=ranges is not None,
         rear_edge_m=None if rear_edge_m is None else float(rear_edge_m),
     )
@@ -98,13 +106,24 @@ def build_replay(trace: Trace, config: Config, clock: LoopClock | None = None) -
 
 
 def _result(daemon: Daemon, path: str, samples: int, duration_s: float, last_t_s: float) -> ReplayResult:
+    start = initial_direction(daemon.core.walking).value
     stats = daemon.run(until_s=last_t_s, arm_at_start=True, stop_on_trip=True)
+    changes = tuple(_change(c) for c in daemon.core.direction.changes)
+    ceiling = tuple({"t": round(e.t_s, 6), "event": e.kind.value, "ceiling_mps": round(e.ceiling_mps, 3),
+                     "belt_mps": round(e.belt_mps, 3)} for e in daemon.core.ceiling_log)
     first = stats.first_trip
     if first is None or first.trip is None:
-        return ReplayResult(path, samples, duration_s, False, None, None, None, None)
+        return ReplayResult(path, samples, duration_s, False, None, None, None, None, start, changes, ceiling)
     problem = first.trip.problems[0]
     return ReplayResult(path, samples, duration_s, True, first.t_s,
-                        problem.reason, problem.detail, dict(problem.values))
+                        problem.reason, problem.detail, dict(problem.values), start, changes, ceiling)
+
+
+def _change(change: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {"t": round(change.t_s, 6), "direction": change.direction.value, "cue": change.cue.value}
+    if change.turn_deg is not None:
+        out["turn_deg"] = round(change.turn_deg, 1)
+    return out
 
 
 def replay(trace: Trace, config: Config) -> ReplayResult:

@@ -28,10 +28,11 @@ def thresholds_from_config(config: Config, walking: str = "forward") -> dict[str
         "imu_failed_reads_max": float(imu.failed_reads_max), "imu_max_accel_mps2": imu.max_accel_mps2,
         "imu_max_gyro_radps": imu.max_gyro_radps,
         "belt_timeout_s": belt.timeout_s, "overspeed_confirm_s": belt.overspeed_confirm_s,
-        "max_speed_mps": belt.max_backward_mps if walking == "backward" else belt.max_forward_mps,
+        "max_speed_mps": belt.max_forward_mps if walking == "forward" else belt.max_backward_mps,
         "range_timeout_s": rng.timeout_s, "min_rear_margin_m": rng.min_rear_margin_m,
         "drift_max_no_step_s": drift.max_no_step_s, "drift_max_carry_m": drift.max_carry_m,
         "drift_min_belt_mps": drift.min_belt_mps, "loop_late_s": loop.late_s,
+        "confirm_s": config.ceiling.confirm_s,
     })
     return out
 
@@ -106,6 +107,16 @@ def _motion(v: Values, t: Values) -> str:
     return MOTION_RULES[rule](v, t)  # a rule this version does not know: KeyError, shown plainly
 
 
+def _ceiling(v: Values, t: Values) -> str:
+    rise_s = v.get("rise_in_s", math.nan)
+    rise = (f"it rises after {_num(rise_s / 60, 0) if rise_s >= 60 else _num(rise_s, 0)} more steady "
+            f"{'minutes' if rise_s >= 60 else 'seconds'} of backward walking near it"
+            if math.isfinite(rise_s) and rise_s > 0 else "it rises with steady backward walking near it")
+    return (f"backward at {_kmh(v.get('belt_mps', math.nan))}, above your ceiling of "
+            f"{_kmh(v.get('ceiling_mps', math.nan))} for {_num(v.get('over_for_s'), 1)} s (at most "
+            f"{_num(t['confirm_s'], 0)} s are allowed); {rise}")
+
+
 def _plain(v: Values) -> str:
     return ", ".join(f"{k} = {_num(x, 3)}" for k, x in v.items()) or "no values recorded"
 
@@ -170,6 +181,7 @@ SENTENCES: dict[str, Sentence] = {
     "relay_keeper_lost": lambda v, t: (
         "the relay keeper process ended: the relay line was let go and its pull-down released the relay; "
         "see the journal for why the keeper ended"),
+    "above_backward_ceiling": _ceiling,
 }
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from monitor.formats.trace_format import Trace
 from monitor.formats.trace_writer import _format_trace
 from monitor.safety.core import SafetyCore
+from monitor.safety.direction import calibrated_facing
 from monitor.safety.verdict import Trip, Verdict
 
 Readings = list[tuple[float, float]]
@@ -60,6 +61,8 @@ class TripStart:
     ranges: Readings | None  # (t_s, range_m), None when there is no range sensor
     rear_edge_m: float | None
     after_s: float
+    direction: str = ""  # the direction the body showed at the trip (forward, backward, unknown); walking is
+    # the declared one, the trace's calibration
 
 
 @dataclass(frozen=True)
@@ -88,10 +91,11 @@ class TripRecorder:
         if verdict.is_new_trip and verdict.trip is not None:
             self._flush(core)  # a new trip before the last one's after_s: keep what there is
             start = TripStart(
-                verdict.trip, self.wall_clock(), core.walking, self._mount, list(core.history),
+                verdict.trip, self.wall_clock(), calibrated_facing(core.walking), self._mount, list(core.history),
                 list(core.belt_history) if core.has_belt else None,
                 list(core.range_history) if core.has_range else None,
-                core.range_drift.rear_edge_m if core.has_range else None, self.after_s)
+                core.range_drift.rear_edge_m if core.has_range else None, self.after_s,
+                core.direction.state.value)
             self.offer(start)
             self._pending = start
         if self._pending is not None and verdict.t_s >= self._pending.trip.t_s + self.after_s:
@@ -224,6 +228,7 @@ def explanation_of(start: TripStart, data_name: str) -> dict:
         "tripped_at_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start.wall_time_s)),
         "t_s": trip.t_s, "reason": trip.reason, "detail": trip.detail, "describe": trip.describe(),
         "walking": start.walking,
+        "direction": start.direction or start.walking,
         "problems": [{"reason": p.reason, "detail": p.detail, "t_s": p.t_s,
                       "values": finite(p.values), "limits": finite(p.limits)} for p in trip.problems],
         "data": data_name,
