@@ -34,7 +34,6 @@ import argparse
 import math
 import multiprocessing
 import os
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -43,13 +42,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.devdata import DATA, NORMAL, dev_paths, who  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
 from monitor.safety import mount as mount_  # noqa: E402
 from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data"  # holds sisfall-dev/ and mobgap-dev/
-NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R\d\d|mobgap-(?P<person>[A-Z]{2}\d{3})-")
-ADLS = ("D01", "D02", "D03", "D04", "MOB")  # MOB: the mobgap-dev walking bouts
+ADLS = NORMAL  # walking, jogging, the mobgap bouts (MOB) and the treadmill trials (TRD)
 MARGIN = 1.25
 TUNED = ("fall_drop_tilt_rad", "fall_topple_tilt_rad", "stumble_velocity_ratio", "stumble_jolt_score_ratio")
 COLUMNS = ("age_s", "tilt_rad", "down_mps", "rate_radps", "gait_rms_mps", "incl_change_rad", "jolt_score_ratio")
@@ -77,9 +75,7 @@ def features(path: str, params: MotionParams = MotionParams()) -> dict:
         rz = max(-1.0, min(1.0, d.rz))
         out[i] = (d._age_s, d.tilt_rad, -d.v_mps, d.w_radps, math.sqrt(d.gait_ms),
                   acos(uz) - acos(rz), d.jolt_score)
-    match = NAME.search(Path(path).name)
-    activity, subject = ("?", "?") if match is None else (
-        (match["activity"], match["subject"]) if match["activity"] else ("MOB", match["person"]))
+    activity, subject = who(path)
     return {"path": path, "activity": activity, "subject": subject, "f": out}
 
 
@@ -157,13 +153,12 @@ def tune(rows: list[dict], base: MotionParams = MotionParams(), margin: float = 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER))
+    parser.add_argument("folder", nargs="?", default=str(DATA))
     parser.add_argument("--margin", type=float, default=MARGIN)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     folder = Path(args.folder)
-    paths = sorted(str(p) for p in folder.glob("sisfall-dev/sisfall-D0[1-4]-*.csv*")) + \
-        sorted(str(p) for p in folder.glob("mobgap-dev/mobgap-*.csv*"))
+    paths = [p for p in dev_paths(folder) if who(p)[0] in ADLS]
     if not paths:
         print(f"no walking/jogging traces in {args.folder}", file=sys.stderr)
         return 1
