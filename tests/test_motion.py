@@ -273,7 +273,7 @@ def test_rate_independence_100hz():
 
 
 @pytest.mark.parametrize("name", ["sisfall-F02-SA02-R01.csv.gz", "sisfall-F05-SA01-R01.csv.gz",
-                                  "sisfall-D18-SA05-R02.csv.gz"])
+                                  "sisfall-D18-SA01-R01.csv.gz"])
 def test_rate_independence_50hz(name):
     rows, _ = load(name)
     quarter = [(rows[i][0], *[sum(rows[i + j][k] for j in range(4)) / 4 for k in range(1, 7)])

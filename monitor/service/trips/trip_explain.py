@@ -97,8 +97,19 @@ def _model(v: Values, t: Values) -> str:
             "its terms: " + ", ".join(f"{name} {_num(x)}" for x, name in terms))
 
 
+def _stumble_model(v: Values, t: Values) -> str:
+    terms = sorted(((x, k[len("stumble_model_term_"):-len("_logit")]) for k, x in v.items()
+                    if k.startswith("stumble_model_term_")), reverse=True)
+    return (f"the learned stumble score was {_num(v.get('stumble_model_score_logit'))} (a stumble needs more than "
+            f"{_num(v.get('stumble_model_threshold_logit'))}): a jolt of {_num(v.get('jolt_mps2'), 1)} m/s² "
+            f"(the walker's usual: {_num(v.get('jolt_level_mps2'), 1)} m/s²) with the trunk turning at "
+            f"{_num(v.get('tilt_rate_radps'))} rad/s (their usual: {_num(v.get('tilt_rate_level_radps'))} rad/s) "
+            f"and the waist going down at {_num(_down(v))} m/s; its terms: "
+            + ", ".join(f"{name} {_num(x)}" for x, name in terms))
+
+
 MOTION_RULES: dict[str, Sentence] = {"drop": _drop, "topple": _topple, "model": _model, "stumble": _sag,
-                                     "jolt": _jolt}
+                                     "jolt": _jolt, "stumble_model": _stumble_model}
 
 
 def _motion(v: Values, t: Values) -> str:
