@@ -163,7 +163,7 @@ def _training_features(paths: list[str], jobs: int, cache: Path | None) -> tuple
             return pickle.load(f)
     rows = train_motion.extract_all(paths, jobs)
     with multiprocessing.Pool(jobs) as pool:
-        rule_rows = pool.map(tune_motion.features, [p for p in paths if train_motion.who(p)[0] in NORMAL])
+        rule_rows = pool.map(tune_motion.features, tune_motion.normal_gait(paths))
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
         with open(cache / "features.pickle", "wb") as f:

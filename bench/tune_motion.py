@@ -8,8 +8,8 @@ physical anchors (velocities, rates: chosen from physics, not from data) and
 one threshold set from data:
 
     threshold = margin x (largest value of that feature seen in the walking
-                and jogging recordings, at samples where the rule's other
-                conditions held)
+                and jogging recordings, forward and run backward in time, at
+                samples where the rule's other conditions held)
 
     fall_drop_tilt_rad        tilt,            where -v > fall_drop_velocity_mps
     fall_topple_tilt_rad      tilt,            where -v > fall_topple_velocity_mps,
@@ -42,6 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.augment import augment  # noqa: E402
 from bench.devdata import DATA, NORMAL, dev_paths, who  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
 from monitor.safety import mount as mount_  # noqa: E402
@@ -55,8 +56,12 @@ COLUMNS = ("age_s", "tilt_rad", "down_mps", "rate_radps", "gait_rms_mps", "incl_
 
 def features(path: str, params: MotionParams = MotionParams()) -> dict:
     """Per-sample features of one trace as the detector sees them (decision
-    thresholds play no part in them)."""
+    thresholds play no part in them). A path ending in '#reversed' is the
+    recording run backward in time (bench/augment.py)."""
+    path, _, variant = path.partition("#")
     trace = read_trace(path)
+    if variant:
+        trace = augment(trace, variant)
     mount = trace.imu_mount.tolist() if trace.imu_mount is not None else None
     samples = np.column_stack([trace.t_s, trace.accel_mps2, trace.gyro_radps])
     samples = samples[~np.isnan(samples).any(axis=1)]
@@ -76,7 +81,13 @@ def features(path: str, params: MotionParams = MotionParams()) -> dict:
         out[i] = (d._age_s, d.tilt_rad, -d.v_mps, d.w_radps, math.sqrt(d.gait_ms),
                   acos(uz) - acos(rz), d.jolt_score)
     activity, subject = who(path)
-    return {"path": path, "activity": activity, "subject": subject, "f": out}
+    return {"path": path + ("#" + variant if variant else ""), "activity": activity, "subject": subject, "f": out}
+
+
+def normal_gait(paths: list[str]) -> list[str]:
+    """The walking and jogging recordings the rule looks at: forward, and run backward in time."""
+    normal = [p for p in paths if who(p)[0] in ADLS]
+    return normal + [p + "#reversed" for p in normal]
 
 
 def conditional_maxima(rows: list[dict], p: MotionParams) -> dict[str, tuple[float, str]]:
@@ -158,7 +169,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     folder = Path(args.folder)
-    paths = [p for p in dev_paths(folder) if who(p)[0] in ADLS]
+    paths = normal_gait(dev_paths(folder))
     if not paths:
         print(f"no walking/jogging traces in {args.folder}", file=sys.stderr)
         return 1
