@@ -67,13 +67,15 @@ STUMBLE_GATE_JOLT_SCORE = 3.0  # the stumble model is judged only while the phys
 L2 = 1.0  # ridge on the standardised weights
 GATE_DESCENT_MPS = 0.4  # the model is judged only while the waist goes down faster than this
 GATE_TILT_RAD = 0.1  # ...and the trunk is off its upright by more than this
+GATE_AGE_S = 1.0  # ...and the detector has run this long: its upright and levels are learnt. Before,
+# the first steps of a recording that starts mid-jog (a jog run backward in time) score like a fall
 GAIT_FLOOR_MPS = 0.2  # a gait level below this is standing or shuffling: no finer normalisation
 
 
 def gate_model(model: fall_model.FallModel | None = None) -> fall_model.FallModel:
     """The model's constants with this script's gate (weights unused while extracting)."""
     return fall_model.FallModel(0.0, (0.0,) * len(fall_model.FEATURES), math.inf,
-                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS)
+                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS, GATE_AGE_S)
 
 
 def _treadmill_rows(trace: Trace) -> list[list[float]]:
@@ -106,7 +108,7 @@ def gated_features(trace: Trace, params: MotionParams = MotionParams()) -> tuple
             continue
         down, tilt = -d.v_mps, d.tilt_rad
         gait = math.sqrt(d.gait_ms)
-        if fall_model.is_gated(model, down, tilt):
+        if fall_model.is_gated(model, d._age_s, down, tilt):
             times.append(row[0])
             rows.append(fall_model.features(model, down, gait, tilt, d.w_radps,
                                             d.rate_level_radps, d.jolt_ratio_held))
@@ -213,10 +215,11 @@ def fit(rows: list[Rows]) -> fall_model.FallModel:
     (a weight that comes out negative is dropped and the rest refitted), threshold at
     the largest normal score plus MARGIN_LOGIT."""
     intercept, weights = _fit_non_negative(np.vstack([r.x for r in rows]), np.concatenate([r.y for r in rows]))
-    model = fall_model.FallModel(intercept, weights, 0.0, GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS)
+    model = fall_model.FallModel(intercept, weights, 0.0, GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS,
+                                 GATE_AGE_S)
     worst = max(float(np.max(scores(model, r.x)[r.y == 0], initial=-np.inf)) for r in rows)
     return fall_model.FallModel(model.intercept, model.coefficients, worst + MARGIN_LOGIT,
-                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS)
+                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS, GATE_AGE_S)
 
 
 def fit_stumble(rows: list[Rows], margin_logit: float = STUMBLE_MARGIN_LOGIT) -> stumble_model.StumbleModel:
@@ -266,7 +269,8 @@ def export(model: fall_model.FallModel | stumble_model.StumbleModel, rows: list[
     if stumble:
         lines.append(f"GATE_JOLT_SCORE_RATIO = {STUMBLE_GATE_JOLT_SCORE!r}")
     else:
-        lines += [f"GATE_DESCENT_MPS = {GATE_DESCENT_MPS!r}", f"GATE_TILT_RAD = {GATE_TILT_RAD!r}"]
+        lines += [f"GATE_DESCENT_MPS = {GATE_DESCENT_MPS!r}", f"GATE_TILT_RAD = {GATE_TILT_RAD!r}",
+                  f"GATE_AGE_S = {GATE_AGE_S!r}"]
     lines.append(f"GAIT_FLOOR_MPS = {GAIT_FLOOR_MPS!r}")
     return "\n".join(lines) + "\n"
 

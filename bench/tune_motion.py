@@ -8,8 +8,8 @@ physical anchors (velocities, rates: chosen from physics, not from data) and
 one threshold set from data:
 
     threshold = margin x (largest value of that feature seen in the walking
-                and jogging recordings, forward and run backward in time, at
-                samples where the rule's other conditions held)
+                and jogging recordings, at samples where the rule's other
+                conditions held)
 
     fall_drop_tilt_rad        tilt,            where -v > fall_drop_velocity_mps
     fall_topple_tilt_rad      tilt,            where -v > fall_topple_velocity_mps,
@@ -84,10 +84,10 @@ def features(path: str, params: MotionParams = MotionParams()) -> dict:
     return {"path": path + ("#" + variant if variant else ""), "activity": activity, "subject": subject, "f": out}
 
 
-def normal_gait(paths: list[str]) -> list[str]:
-    """The walking and jogging recordings the rule looks at: forward, and run backward in time."""
+def normal_gait(paths: list[str], reversed_too: bool = False) -> list[str]:
+    """The walking and jogging recordings the rule looks at (and, if asked, the same run backward in time)."""
     normal = [p for p in paths if who(p)[0] in ADLS]
-    return normal + [p + "#reversed" for p in normal]
+    return normal + ([p + "#reversed" for p in normal] if reversed_too else [])
 
 
 def conditional_maxima(rows: list[dict], p: MotionParams) -> dict[str, tuple[float, str]]:
@@ -166,10 +166,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(DATA))
     parser.add_argument("--margin", type=float, default=MARGIN)
+    parser.add_argument("--reversed", action="store_true",
+                        help="also look at the recordings run backward in time (the margins then cover both)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     folder = Path(args.folder)
-    paths = normal_gait(dev_paths(folder))
+    paths = normal_gait(dev_paths(folder), args.reversed)
     if not paths:
         print(f"no walking/jogging traces in {args.folder}", file=sys.stderr)
         return 1

@@ -144,7 +144,7 @@ def test_trips_show_names_a_missing_or_ambiguous_trip(tmp_path, capsys):
 def test_every_sentence_names_the_value_and_its_threshold():
     drop = explain("fall_detected", {"tilt_rad": 0.52, "vertical_velocity_mps": -1.3, "rule_drop": 1.0}, DEFAULTS)
     assert drop == ("the waist was dropping at 1.30 m/s (a fall needs more than 1.00 m/s) while the trunk had "
-                    "tilted 0.52 rad = 30 deg from the walker's own upright (more than 0.38 rad = 22 deg)")
+                    "tilted 0.52 rad = 30 deg from the walker's own upright (more than 0.37 rad = 21 deg)")
     topple = explain("fall_detected", {"tilt_rad": 0.6, "tilt_rate_radps": 1.4, "vertical_velocity_mps": -0.4,
                                        "rule_topple": 1.0}, DEFAULTS)
     assert "turning at 1.40 rad/s (more than 1.00 rad/s)" in topple

@@ -126,11 +126,11 @@ class MotionParams:
         1.0, "downward waist velocity; walking stays below 0.7 m/s, a fall's descent passes 1 m/s well before impact (a 5 cm free drop already gives 1 m/s)",
         min=0.2, max=5.0)
     fall_drop_tilt_rad: float = setting(
-        0.38, "trunk tilt from the walker's own upright (22 deg) required with the drop; 1.25 x the most tilt seen in normal gait, forward and run backward in time (22 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
+        0.37, "trunk tilt from the walker's own upright (21 deg) required with the drop; 1.25 x the most tilt seen in normal gait (22 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
         min=0.05, max=1.5)
     # --- fall, rule 2: the trunk is toppling -----------------------------------
     fall_topple_tilt_rad: float = setting(
-        0.46, "trunk tilt from the walker's own upright (26 deg); 1.25 x the most tilt seen in normal gait, forward and run backward in time (22 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.365, a fast jogger run backward in time; forward 0.363, a walker rising into gait)",
+        0.46, "trunk tilt from the walker's own upright (26 deg); 1.25 x the most tilt seen in normal gait (22 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.363, a walker rising into gait)",
         min=0.05, max=1.5)
     fall_topple_rate_radps: float = setting(
         1.0, "trunk tilting rate (horizontal axes), so a slow lean or a bend is not a fall",
@@ -159,7 +159,7 @@ class MotionParams:
         min=0.0, max=5.0)
     # --- stumble, rule 2: a jolt and a trunk rotation far above the walker's own ---
     stumble_jolt_score_ratio: float = setting(
-        23.6, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait, forward and run backward in time (22 people; 18.8, an older person's jog run backward: from calm walking into a jog within a stride; forward the most is 9.82). A backstop for large stumbles: the milder ones are the learned stumble score's",
+        12.3, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait (22 people; 9.82, an older person breaking into a jog; before them 8.37, a walker stopping and turning). The milder stumbles under it are the learned stumble score's",
         min=1.0, max=100.0)
     jolt_filter_tau_s: float = setting(
         0.03, "low-pass of the jolt (dynamic acceleration magnitude); keeps a foot strike (~50 ms) and removes single-sample spikes, so 50 Hz and 2 kHz sensors see the same peak",
@@ -396,7 +396,7 @@ class MotionDetector:
         model = self.model
         excess = -math.inf
         inputs: tuple[float, ...] = ()
-        if p.fall_model_enabled and fall_model.is_gated(model, -v, tilt):
+        if p.fall_model_enabled and fall_model.is_gated(model, age, -v, tilt):
             inputs = fall_model.features(model, -v, gait_rms, tilt, w, rate_level, held)
             self.model_score_logit = fall_model.score(model, inputs)
             excess = self.model_score_logit - self.model_threshold_logit
