@@ -50,7 +50,7 @@ def test_trips_show_explains_the_bench_trip_in_words_and_plots_it(recorded, tmp_
     # the demo's stumble is a mild one: under the jolt rule, caught by the learned stumble score
     assert re.search(r"the learned stumble score was [\d.]+ \(a stumble needs more than [\d.]+\): a jolt of [\d.]+ "
                      r"m/s² \(the walker's usual: [\d.]+ m/s²\) with the trunk turning at [\d.]+ rad/s .* its terms: "
-                     r"log_jolt_ratio [\d.]+", said)
+                     r"jolt against their usual \+[\d.]+", said)
     assert "thresholds from the built-in default settings" in said
     assert re.search(r"data: .*trip-\d{8}-\d{6}-\d{3}\.csv\.gz \(\d+ samples, -3\.0 s to \+1\.0 s around the trip",
                      said)
@@ -159,8 +159,8 @@ def test_every_sentence_names_the_value_and_its_threshold():
         "rule_stumble_model": 1.0}, DEFAULTS)
     assert learned == ("the learned stumble score was 7.90 (a stumble needs more than 7.30): a jolt of 9.5 m/s² "
                        "(the walker's usual: 3.1 m/s²) with the trunk turning at 0.90 rad/s (their usual: "
-                       "0.40 rad/s) and the waist going down at 0.20 m/s; its terms: log_jolt_ratio 7.90, "
-                       "log_tilt_rate_ratio 1.50")
+                       "0.40 rad/s) and the waist going down at 0.20 m/s; its terms: jolt against their usual +7.90, "
+                       "trunk turning against their usual +1.50")
     over = explain("belt_overspeed", {"belt_mps": 5.0, "max_speed_mps": 4.5, "over_for_s": 0.3}, DEFAULTS)
     assert over.startswith("the belt ran at 5.00 m/s = 18.0 km/h for 0.30 s (the limit is 4.50 m/s = 16.2 km/h")
     stale = explain("imu_stale", {"age_s": 0.08}, DEFAULTS)
