@@ -105,7 +105,8 @@ def test_a_header_without_rows_is_an_error_not_a_replay_without_a_trip(tmp_path,
 def test_a_fall_in_a_real_recording_trips_before_the_impact():
     trace = read_trace(sisfall("F01-SA01-R01"))
     result = replay(trace, Config())
-    assert result.reason == "fall" and result.trip_t < trace.meta["label"]["impact_s"]
+    # the trip of a fall is often its first stumble (here the learned stumble score): both stop the belt
+    assert result.reason in ("fall", "stumble") and result.trip_t < trace.meta["label"]["impact_s"]
 
 
 # -- the command line -------------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def test_replay_json_keeps_the_contract_and_the_order(tmp_path, capsys):
     for line in lines:
         assert list(line)[:6] == CONTRACT_KEYS
     assert lines[0]["tripped"] is False and lines[0]["trip_t"] is None and lines[0]["reason"] is None
-    assert lines[1]["tripped"] is True and lines[1]["reason"] == "fall"
+    assert lines[1]["tripped"] is True and lines[1]["reason"] in ("fall", "stumble")  # a fall's first stumble
     assert lines[0]["samples"] == 600 and lines[0]["duration_s"] == pytest.approx(2.995)
 
 
