@@ -17,7 +17,17 @@ import numpy as np
 from monitor.formats.trace_format import Trace
 
 G0 = 9.80665
-VARIANTS = ("50hz-8g", "mount-noise", "slow-standing", "mirror-100hz")
+VARIANTS = ("50hz-8g", "mount-noise", "slow-standing", "mirror-100hz", "quick", "reversed")
+# What each variant asks of the detector that the recordings alone do not:
+#   50hz-8g        a slow, low-range sensor: smaller, smeared jolts, clipped peaks
+#   mount-noise    an unknown clip position and a noisier, biased sensor
+#   slow-standing  slower walking (1.3 x) and the first steps after 8 s of standing
+#   mirror-100hz   the other side leading (an asymmetric gait mirrored), at 100 Hz
+#   quick          quicker walking and jogging (1.15 x: cadence up, accelerations up 1.32 x)
+#   reversed       the recording run backward in time: the same gait with every rotation and
+#                  every step's order reversed, the nearest real data has to walking backward
+#                  (a mobgap bout without the rise from a chair before it: reversed, that is
+#                  sitting down, where a stop is right, not walking)
 
 
 def _seed(variant: str, path: str) -> int:
@@ -109,6 +119,22 @@ def augment(trace: Trace, variant: str) -> Trace:
         t = np.concatenate([ts, t + ts[-1] + 1.0 / rate])
         acc = np.vstack([a0, acc])
         gyr = np.vstack([g0, gyr])
+        meta["imu_mount"] = np.eye(3).tolist()
+    elif variant == "quick":  # 1.15 x quicker: time compressed, motion scaled as (time scale)^-2, posture kept
+        stretch = 1.0 / 1.15
+        gravity = _smooth(acc, t, 0.5)
+        acc = gravity + (acc - gravity) / stretch ** 2
+        gyr = gyr / stretch
+        t = (t - t[0]) * stretch
+        meta["imu_mount"] = np.eye(3).tolist()
+    elif variant == "reversed":  # backward in time: specific force is even in time, angular rate odd
+        bout_start_s = trace.meta.get("reference", {}).get("bout_start_s")
+        if bout_start_s is not None:  # a mobgap bout: from just before the walking, without the rise from
+            keep = t >= t[0] + bout_start_s - 0.5  # a chair, which reversed is sitting down, not walking
+            t, acc, gyr = t[keep], acc[keep], gyr[keep]
+        t = t[-1] - t[::-1]
+        acc = acc[::-1].copy()
+        gyr = -gyr[::-1]
         meta["imu_mount"] = np.eye(3).tolist()
     elif variant == "mirror-100hz":  # left and right swapped (y -> -y), 100 Hz
         t, acc, gyr = _decimate(t, acc, gyr, 100.0)

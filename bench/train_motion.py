@@ -1,24 +1,31 @@
-"""Rebuilds the learned fall model from the dev recordings and writes it into the package.
+"""Rebuilds the learned fall and stumble models from the dev recordings and writes them into the package.
 
-    python bench/train_motion.py [--data DIR] [--jobs N] [--check]
+    python bench/train_motion.py [--data DIR] [--jobs N] [--check] [--cache DIR]
 
 One command, deterministic (sorted inputs, no random draws but the augmentations'
 fixed seeds): it runs the real `MotionDetector` over every dev trace
-(../shared/data/sisfall-dev and mobgap-dev) and over augmented copies of the
-normal walking (bench/augment.py), keeps the samples that pass the model's gate,
-fits a non-negative L2 logistic regression (Newton's method, numpy; a 6-weight
-model needs no scikit-learn), sets the threshold to the largest score seen in
-normal gait plus MARGIN_LOGIT, and writes monitor/safety/fall_model_trained.py
-and tests/data/fall_model_check.csv (rows on which the test checks that the
-exported model decides exactly as the fitted one). `--check` fits and prints,
+(bench/devdata.py: sisfall-dev, sisfall-elderly-dev, mobgap-dev,
+movingreality-dev) and over augmented copies of the normal gait
+(bench/augment.py), keeps the samples that pass each model's gate, fits a
+non-negative L2 logistic regression per model (Newton's method, numpy; a
+6-weight model needs no scikit-learn), sets each threshold to the largest score
+seen in normal gait plus its margin, and writes
+monitor/safety/fall_model_trained.py, monitor/safety/stumble_model_trained.py
+and the check rows tests/data/fall_model_check.csv and
+tests/data/stumble_model_check.csv (rows on which the tests check that the
+exported models decide exactly as the fitted ones). `--check` fits and prints,
 writing nothing.
 
 What is positive and what is negative (the labels are read only here):
-  positive  samples of a fall trace within POSITIVE_WINDOW_S before its impact_s
-  negative  every sample of walking and jogging (D01-D04), of the mobgap bouts,
-            of their augmented copies, and of fall and stumble traces up to
-            NEGATIVE_GUARD_S before the event (the walking before it)
-Samples between are not used: their class is unknown.
+  fall positive     samples of a fall trace within POSITIVE_WINDOW_S before its impact_s
+  stumble positive  samples of a stumble trace (D18) within STUMBLE_WINDOW_S of its peak_s
+  negative (both)   every sample of the normal gait (walking, jogging, the mobgap
+                    bouts, the treadmill trials), of their augmented copies, and of
+                    fall and stumble traces up to NEGATIVE_GUARD_S before the event
+Falls and stumbles count also as a 50 Hz +-8 g sensor and a mirrored 100 Hz one
+would record them (SENSOR_VARIANTS).
+Samples between are not used: their class is unknown (a fall's first stumble
+is neither a stumble to learn nor normal gait).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import argparse
 import math
 import multiprocessing
 import os
-import re
+import pickle
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,45 +44,38 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.augment import VARIANTS, augment  # noqa: E402
+from bench.devdata import DATA, NORMAL, dev_paths, who  # noqa: E402,F401  (re-exported for the other scripts)
 from monitor.formats.trace_format import Trace  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
-from monitor.safety import fall_model  # noqa: E402
-from monitor.safety import mount as mount_
+from monitor.safety import fall_model, stumble_model  # noqa: E402
+from monitor.safety import mount as mount_  # noqa: E402
 from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "monitor" / "safety" / "fall_model_trained.py"
 CHECK_ROWS = ROOT / "tests" / "data" / "fall_model_check.csv"
-NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R\d\d|mobgap-(?P<person>[A-Z]{2}\d{3})-")
-NORMAL = ("D01", "D02", "D03", "D04", "MOB")
+STUMBLE_OUT = ROOT / "monitor" / "safety" / "stumble_model_trained.py"
+STUMBLE_CHECK_ROWS = ROOT / "tests" / "data" / "stumble_model_check.csv"
 
 POSITIVE_WINDOW_S = 0.4  # the last 0.4 s before impact: where a trip still helps
 NEGATIVE_GUARD_S = 1.5  # before the event minus this, a fall or stumble trace is walking
 MARGIN_LOGIT = 1.5  # threshold above the worst normal moment: ~30 % more descent or tilt
+SENSOR_VARIANTS = ("50hz-8g", "mirror-100hz")  # augmentations of the recording alone, applied to falls and stumbles too
+STUMBLE_WINDOW_S = (-0.5, 1.0)  # around a stumble's acceleration peak: the jolt and the trunk's answer to it
+STUMBLE_MARGIN_LOGIT = 1.5  # the stumble threshold above the worst normal moment
+STUMBLE_GATE_JOLT_SCORE = 3.0  # the stumble model is judged only while the physics jolt score exceeds this
 L2 = 1.0  # ridge on the standardised weights
 GATE_DESCENT_MPS = 0.4  # the model is judged only while the waist goes down faster than this
 GATE_TILT_RAD = 0.1  # ...and the trunk is off its upright by more than this
+GATE_AGE_S = 1.0  # ...and the detector has run this long: its upright and levels are learnt. Before,
+# the first steps of a recording that starts mid-jog (a jog run backward in time) score like a fall
 GAIT_FLOOR_MPS = 0.2  # a gait level below this is standing or shuffling: no finer normalisation
-
-
-def dev_paths(data: Path = DATA) -> list[str]:
-    return sorted(str(p) for p in (data / "sisfall-dev").glob("sisfall-*.csv.gz")) + \
-        sorted(str(p) for p in (data / "mobgap-dev").glob("mobgap-*.csv.gz"))
-
-
-def who(path: str) -> tuple[str, str]:
-    """(activity, subject) from a dev trace's name; mobgap bouts are activity MOB."""
-    m = NAME.search(Path(path).name.split("#")[0])
-    if m is None:
-        raise ValueError(f"not a dev trace name: {path}")
-    return (m["activity"], m["subject"]) if m["activity"] else ("MOB", m["person"])
 
 
 def gate_model(model: fall_model.FallModel | None = None) -> fall_model.FallModel:
     """The model's constants with this script's gate (weights unused while extracting)."""
     return fall_model.FallModel(0.0, (0.0,) * len(fall_model.FEATURES), math.inf,
-                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS)
+                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS, GATE_AGE_S)
 
 
 def _treadmill_rows(trace: Trace) -> list[list[float]]:
@@ -88,20 +88,37 @@ def _treadmill_rows(trace: Trace) -> list[list[float]]:
     return np.column_stack([samples[:, 0], samples[:, 1:4] @ rot.T, samples[:, 4:7] @ rot.T]).tolist()
 
 
-def gated_features(trace: Trace, params: MotionParams = MotionParams()) -> tuple[np.ndarray, np.ndarray]:
-    """(times, inputs) of the samples where the model would be judged, from the real detector."""
+def stumble_gate_model() -> stumble_model.StumbleModel:
+    """The stumble model's constants with this script's gate (weights unused while extracting)."""
+    return stumble_model.StumbleModel(0.0, (0.0,) * len(stumble_model.FEATURES), math.inf,
+                                      STUMBLE_GATE_JOLT_SCORE, GAIT_FLOOR_MPS)
+
+
+def gated_features(trace: Trace, params: MotionParams = MotionParams()) -> tuple[np.ndarray, ...]:
+    """(times, inputs) of the samples where the fall model would be judged, and the same
+    for the stumble model, from the real detector."""
     model = gate_model()
-    d = MotionDetector(params, model)
+    stumbles = stumble_gate_model()
+    d = MotionDetector(params, model, stumbles)
     warmup = params.warmup_s
-    times, rows = [], []
+    times, rows, stimes, srows = [], [], [], []
     for row in _treadmill_rows(trace):
         d.update(*row)
+        if d._age_s < warmup:
+            continue
         down, tilt = -d.v_mps, d.tilt_rad
-        if d._age_s >= warmup and fall_model.is_gated(model, down, tilt):
+        gait = math.sqrt(d.gait_ms)
+        if fall_model.is_gated(model, d._age_s, down, tilt):
             times.append(row[0])
-            rows.append(fall_model.features(model, down, math.sqrt(d.gait_ms), tilt, d.w_radps,
+            rows.append(fall_model.features(model, down, gait, tilt, d.w_radps,
                                             d.rate_level_radps, d.jolt_ratio_held))
-    return np.array(times), np.array(rows).reshape(-1, len(fall_model.FEATURES))
+        if stumble_model.is_gated(stumbles, d.jolt_score):
+            jolt_level = max(math.sqrt(d.jolt_ms), params.jolt_level_min_mps2)
+            stimes.append(row[0])
+            srows.append(stumble_model.features(stumbles, d.jolt_ratio_held, jolt_level, d.w_radps,
+                                                d.rate_level_radps, down, gait, tilt))
+    return (np.array(times), np.array(rows).reshape(-1, len(fall_model.FEATURES)),
+            np.array(stimes), np.array(srows).reshape(-1, len(stumble_model.FEATURES)))
 
 
 @dataclass
@@ -111,9 +128,12 @@ class Rows:
     activity: str
     subject: str
     variant: str
-    times: np.ndarray
+    times: np.ndarray  # the fall model's gated samples
     x: np.ndarray
     y: np.ndarray  # 1 positive, 0 negative, -1 unused
+    stimes: np.ndarray  # the stumble model's gated samples
+    sx: np.ndarray
+    sy: np.ndarray
 
 
 def extract(job: tuple[str, str]) -> Rows:
@@ -122,23 +142,34 @@ def extract(job: tuple[str, str]) -> Rows:
     if variant:
         trace = augment(trace, variant)
     activity, subject = who(path)
-    times, x = gated_features(trace)
+    times, x, stimes, sx = gated_features(trace)
     label = trace.meta.get("label", {})
     y = np.zeros(len(times))
+    sy = np.zeros(len(stimes))
     if activity.startswith("F"):
         impact = label["impact_s"]
         y[:] = -1
         y[times < impact - NEGATIVE_GUARD_S] = 0
         y[(times >= impact - POSITIVE_WINDOW_S) & (times < impact)] = 1
+        sy[:] = -1
+        sy[stimes < impact - NEGATIVE_GUARD_S] = 0
     elif activity == "D18":
+        peak = label["peak_s"]
         y[:] = -1
-        y[times < label["peak_s"] - NEGATIVE_GUARD_S] = 0
-    return Rows(Path(path).name, activity, subject, variant, times, x, y)
+        y[times < peak - NEGATIVE_GUARD_S] = 0
+        sy[:] = -1
+        sy[stimes < peak - NEGATIVE_GUARD_S] = 0
+        sy[(stimes >= peak + STUMBLE_WINDOW_S[0]) & (stimes <= peak + STUMBLE_WINDOW_S[1])] = 1
+    return Rows(Path(path).name, activity, subject, variant, times, x, y, stimes, sx, sy)
 
 
 def jobs_for(paths: list[str]) -> list[tuple[str, str]]:
+    """Every trace, every augmented copy of the normal gait, and copies of the falls and
+    stumbles as other sensors would record them (so a slower, low-range sensor's smaller
+    jolts are learnt as a stumble too, not only as walking)."""
     jobs = [(p, "") for p in paths]
     jobs += [(p, v) for v in VARIANTS for p in paths if who(p)[0] in NORMAL]
+    jobs += [(p, v) for v in SENSOR_VARIANTS for p in paths if who(p)[0] not in NORMAL]
     return jobs
 
 
@@ -165,12 +196,8 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float) -> tuple[float, np.ndarra
     return float(b[0] - (b[1:] * mu / sd).sum()), coef
 
 
-def fit(rows: list[Rows]) -> fall_model.FallModel:
-    """The model from these rows (the training subjects' only): non-negative weights
-    (a weight that comes out negative is dropped and the rest refitted), threshold at
-    the largest normal score plus MARGIN_LOGIT."""
-    x = np.vstack([r.x for r in rows])
-    y = np.concatenate([r.y for r in rows])
+def _fit_non_negative(x: np.ndarray, y: np.ndarray) -> tuple[float, tuple[float, ...]]:
+    """Non-negative weights: a weight that comes out negative is dropped and the rest refitted."""
     x, y = x[y >= 0], y[y >= 0]
     keep = list(range(x.shape[1]))
     while True:
@@ -180,56 +207,86 @@ def fit(rows: list[Rows]) -> fall_model.FallModel:
         keep.pop(int(np.argmin(coef)))
     weights = np.zeros(x.shape[1])
     weights[keep] = coef
-    model = fall_model.FallModel(intercept, tuple(float(w) for w in weights), 0.0,
-                                 GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS)
+    return intercept, tuple(float(w) for w in weights)
+
+
+def fit(rows: list[Rows]) -> fall_model.FallModel:
+    """The model from these rows (the training subjects' only): non-negative weights
+    (a weight that comes out negative is dropped and the rest refitted), threshold at
+    the largest normal score plus MARGIN_LOGIT."""
+    intercept, weights = _fit_non_negative(np.vstack([r.x for r in rows]), np.concatenate([r.y for r in rows]))
+    model = fall_model.FallModel(intercept, weights, 0.0, GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS,
+                                 GATE_AGE_S)
     worst = max(float(np.max(scores(model, r.x)[r.y == 0], initial=-np.inf)) for r in rows)
     return fall_model.FallModel(model.intercept, model.coefficients, worst + MARGIN_LOGIT,
-                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS)
+                                GATE_DESCENT_MPS, GATE_TILT_RAD, GAIT_FLOOR_MPS, GATE_AGE_S)
 
 
-def scores(model: fall_model.FallModel, x: np.ndarray) -> np.ndarray:
+def fit_stumble(rows: list[Rows], margin_logit: float = STUMBLE_MARGIN_LOGIT) -> stumble_model.StumbleModel:
+    """The stumble model from these rows (the training subjects' only), as fit() does the fall model."""
+    intercept, weights = _fit_non_negative(np.vstack([r.sx for r in rows]), np.concatenate([r.sy for r in rows]))
+    model = stumble_model.StumbleModel(intercept, weights, 0.0, STUMBLE_GATE_JOLT_SCORE, GAIT_FLOOR_MPS)
+    worst = max(float(np.max(scores(model, r.sx)[r.sy == 0], initial=-np.inf)) for r in rows)
+    return stumble_model.StumbleModel(intercept, weights, worst + margin_logit, STUMBLE_GATE_JOLT_SCORE,
+                                      GAIT_FLOOR_MPS)
+
+
+def scores(model: fall_model.FallModel | stumble_model.StumbleModel, x: np.ndarray) -> np.ndarray:
     return model.intercept + x @ np.array(model.coefficients)
 
 
-def worst_normal(model: fall_model.FallModel, rows: list[Rows]) -> tuple[float, str]:
+def part(r: Rows, stumble: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times, inputs, labels) of one trace for the stumble model or the fall model."""
+    return (r.stimes, r.sx, r.sy) if stumble else (r.times, r.x, r.y)
+
+
+def worst_normal(model: fall_model.FallModel | stumble_model.StumbleModel, rows: list[Rows]) -> tuple[float, str]:
+    stumble = isinstance(model, stumble_model.StumbleModel)
     best = (-math.inf, "")
     for r in rows:
-        s = scores(model, r.x)
-        s = np.where(r.y == 0, s, -np.inf)
+        times, x, y = part(r, stumble)
+        s = np.where(y == 0, scores(model, x), -np.inf)
         if len(s) and s.max() > best[0]:
             i = int(np.argmax(s))
-            best = (float(s[i]), f"{r.name}{'#' + r.variant if r.variant else ''}@{r.times[i]:.2f}s")
+            best = (float(s[i]), f"{r.name}{'#' + r.variant if r.variant else ''}@{times[i]:.2f}s")
     return best
 
 
-def export(model: fall_model.FallModel, rows: list[Rows]) -> str:
-    n_pos = int(sum((r.y == 1).sum() for r in rows))
-    n_neg = int(sum((r.y == 0).sum() for r in rows))
+def export(model: fall_model.FallModel | stumble_model.StumbleModel, rows: list[Rows]) -> str:
+    stumble = isinstance(model, stumble_model.StumbleModel)
+    n_pos = int(sum((part(r, stumble)[2] == 1).sum() for r in rows))
+    n_neg = int(sum((part(r, stumble)[2] == 0).sum() for r in rows))
     subjects = sorted({r.subject for r in rows})
+    what, margin = ("stumble", STUMBLE_MARGIN_LOGIT) if stumble else ("fall", MARGIN_LOGIT)
     lines = [
-        '"""The fall model\'s fitted numbers, written by bench/train_motion.py: do not edit by hand."""',
+        f'"""The {what} model\'s fitted numbers, written by bench/train_motion.py: do not edit by hand."""',
         f"# fitted on {len(subjects)} subjects ({', '.join(subjects)}): {n_pos} positive and {n_neg} normal",
-        f"# gated samples; threshold = the largest normal score + {MARGIN_LOGIT} (log-odds)",
+        f"# gated samples; threshold = the largest normal score + {margin} (log-odds)",
         f"INTERCEPT = {model.intercept!r}",
         "COEFFICIENTS = (" + ", ".join(repr(w) for w in model.coefficients) + ",)",
         f"THRESHOLD_LOGIT = {model.threshold_logit!r}",
-        f"GATE_DESCENT_MPS = {GATE_DESCENT_MPS!r}",
-        f"GATE_TILT_RAD = {GATE_TILT_RAD!r}",
-        f"GAIT_FLOOR_MPS = {GAIT_FLOOR_MPS!r}",
     ]
+    if stumble:
+        lines.append(f"GATE_JOLT_SCORE_RATIO = {STUMBLE_GATE_JOLT_SCORE!r}")
+    else:
+        lines += [f"GATE_DESCENT_MPS = {GATE_DESCENT_MPS!r}", f"GATE_TILT_RAD = {GATE_TILT_RAD!r}",
+                  f"GATE_AGE_S = {GATE_AGE_S!r}"]
+    lines.append(f"GAIT_FLOOR_MPS = {GAIT_FLOOR_MPS!r}")
     return "\n".join(lines) + "\n"
 
 
-def check_rows(model: fall_model.FallModel, rows: list[Rows], n: int = 40) -> str:
+def check_rows(model: fall_model.FallModel | stumble_model.StumbleModel, rows: list[Rows], n: int = 40) -> str:
     """The closest normal rows, positives around the threshold, and a spread: the
     inputs and the fitted (numpy) score, for the test of the exported model."""
-    x = np.vstack([r.x for r in rows])
-    y = np.concatenate([r.y for r in rows])
+    stumble = isinstance(model, stumble_model.StumbleModel)
+    x = np.vstack([part(r, stumble)[1] for r in rows])
+    y = np.concatenate([part(r, stumble)[2] for r in rows])
     s = scores(model, x)
     picks = set(np.argsort(-np.where(y == 0, s, -np.inf))[:n].tolist())
     picks |= set(np.argsort(np.abs(np.where(y == 1, s, np.inf) - model.threshold_logit))[:n].tolist())
     picks |= set(range(0, len(x), max(1, len(x) // n)))
-    out = [",".join(fall_model.FEATURES + ("fitted_score_logit", "trips"))]
+    names = stumble_model.FEATURES if stumble else fall_model.FEATURES
+    out = [",".join(names + ("fitted_score_logit", "trips"))]
     for i in sorted(picks):
         out.append(",".join(repr(float(v)) for v in x[i]) + f",{float(s[i])!r},{int(s[i] > model.threshold_logit)}")
     return "\n".join(out) + "\n"
@@ -237,28 +294,36 @@ def check_rows(model: fall_model.FallModel, rows: list[Rows], n: int = 40) -> st
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA, help="folder holding sisfall-dev/ and mobgap-dev/")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder holding the dev folders (bench/devdata.py)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--check", action="store_true", help="fit and print; write nothing")
+    parser.add_argument("--cache", type=Path, help="reuse the features bench/evaluate_dev.py --cache kept there")
     args = parser.parse_args()
     paths = dev_paths(args.data)
     if not paths:
-        print(f"no dev traces in {args.data}/sisfall-dev or mobgap-dev", file=sys.stderr)
+        print(f"no dev traces in {args.data}", file=sys.stderr)
         return 1
-    rows = extract_all(paths, args.jobs)
-    model = fit(rows)
-    value, where = worst_normal(model, rows)
-    print(f"{len(rows)} traces ({len(paths)} recorded, the rest augmented), "
-          f"{sum(len(r.times) for r in rows)} gated samples")
-    for name, w in zip(fall_model.FEATURES, model.coefficients):
-        print(f"  {name:22} {w:9.4f}")
-    print(f"  intercept              {model.intercept:9.4f}")
-    print(f"threshold {model.threshold_logit:.4f} = worst normal {value:.4f} ({where}) + {MARGIN_LOGIT}")
-    if not args.check:
-        OUT.write_text(export(model, rows))
-        CHECK_ROWS.parent.mkdir(exist_ok=True)
-        CHECK_ROWS.write_text(check_rows(model, rows))
-        print(f"wrote {OUT.relative_to(ROOT)} and {CHECK_ROWS.relative_to(ROOT)}")
+    cached = args.cache / "features.pickle" if args.cache else None
+    if cached is not None and cached.exists():  # written by bench/evaluate_dev.py --cache
+        with open(cached, "rb") as f:
+            rows = pickle.load(f)[0]
+    else:
+        rows = extract_all(paths, args.jobs)
+    print(f"{len(rows)} traces ({len(paths)} recorded, the rest augmented)")
+    for model, names, margin, out, check in (
+            (fit(rows), fall_model.FEATURES, MARGIN_LOGIT, OUT, CHECK_ROWS),
+            (fit_stumble(rows), stumble_model.FEATURES, STUMBLE_MARGIN_LOGIT, STUMBLE_OUT, STUMBLE_CHECK_ROWS)):
+        value, where = worst_normal(model, rows)
+        print(f"{out.stem}:")
+        for name, w in zip(names, model.coefficients):
+            print(f"  {name:22} {w:9.4f}")
+        print(f"  intercept              {model.intercept:9.4f}")
+        print(f"  threshold {model.threshold_logit:.4f} = worst normal {value:.4f} ({where}) + {margin}")
+        if not args.check:
+            out.write_text(export(model, rows))
+            check.parent.mkdir(exist_ok=True)
+            check.write_text(check_rows(model, rows))
+            print(f"  wrote {out.relative_to(ROOT)} and {check.relative_to(ROOT)}")
     return 0
 
 

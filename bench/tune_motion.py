@@ -34,7 +34,6 @@ import argparse
 import math
 import multiprocessing
 import os
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -43,13 +42,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.augment import augment  # noqa: E402
+from bench.devdata import DATA, NORMAL, dev_paths, who  # noqa: E402
 from monitor.formats.trace_reader import read_trace  # noqa: E402
 from monitor.safety import mount as mount_  # noqa: E402
 from monitor.safety.motion import MotionDetector, MotionParams  # noqa: E402
 
-DEFAULT_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "data"  # holds sisfall-dev/ and mobgap-dev/
-NAME = re.compile(r"sisfall-(?P<activity>[A-Z]\d\d)-(?P<subject>SA\d\d)-R\d\d|mobgap-(?P<person>[A-Z]{2}\d{3})-")
-ADLS = ("D01", "D02", "D03", "D04", "MOB")  # MOB: the mobgap-dev walking bouts
+ADLS = NORMAL  # walking, jogging, the mobgap bouts (MOB) and the treadmill trials (TRD)
 MARGIN = 1.25
 TUNED = ("fall_drop_tilt_rad", "fall_topple_tilt_rad", "stumble_velocity_ratio", "stumble_jolt_score_ratio")
 COLUMNS = ("age_s", "tilt_rad", "down_mps", "rate_radps", "gait_rms_mps", "incl_change_rad", "jolt_score_ratio")
@@ -57,8 +56,12 @@ COLUMNS = ("age_s", "tilt_rad", "down_mps", "rate_radps", "gait_rms_mps", "incl_
 
 def features(path: str, params: MotionParams = MotionParams()) -> dict:
     """Per-sample features of one trace as the detector sees them (decision
-    thresholds play no part in them)."""
+    thresholds play no part in them). A path ending in '#reversed' is the
+    recording run backward in time (bench/augment.py)."""
+    path, _, variant = path.partition("#")
     trace = read_trace(path)
+    if variant:
+        trace = augment(trace, variant)
     mount = trace.imu_mount.tolist() if trace.imu_mount is not None else None
     samples = np.column_stack([trace.t_s, trace.accel_mps2, trace.gyro_radps])
     samples = samples[~np.isnan(samples).any(axis=1)]
@@ -77,10 +80,14 @@ def features(path: str, params: MotionParams = MotionParams()) -> dict:
         rz = max(-1.0, min(1.0, d.rz))
         out[i] = (d._age_s, d.tilt_rad, -d.v_mps, d.w_radps, math.sqrt(d.gait_ms),
                   acos(uz) - acos(rz), d.jolt_score)
-    match = NAME.search(Path(path).name)
-    activity, subject = ("?", "?") if match is None else (
-        (match["activity"], match["subject"]) if match["activity"] else ("MOB", match["person"]))
-    return {"path": path, "activity": activity, "subject": subject, "f": out}
+    activity, subject = who(path)
+    return {"path": path + ("#" + variant if variant else ""), "activity": activity, "subject": subject, "f": out}
+
+
+def normal_gait(paths: list[str], reversed_too: bool = False) -> list[str]:
+    """The walking and jogging recordings the rule looks at (and, if asked, the same run backward in time)."""
+    normal = [p for p in paths if who(p)[0] in ADLS]
+    return normal + ([p + "#reversed" for p in normal] if reversed_too else [])
 
 
 def conditional_maxima(rows: list[dict], p: MotionParams) -> dict[str, tuple[float, str]]:
@@ -157,13 +164,14 @@ def tune(rows: list[dict], base: MotionParams = MotionParams(), margin: float = 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", default=str(DEFAULT_FOLDER))
+    parser.add_argument("folder", nargs="?", default=str(DATA))
     parser.add_argument("--margin", type=float, default=MARGIN)
+    parser.add_argument("--reversed", action="store_true",
+                        help="also look at the recordings run backward in time (the margins then cover both)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     folder = Path(args.folder)
-    paths = sorted(str(p) for p in folder.glob("sisfall-dev/sisfall-D0[1-4]-*.csv*")) + \
-        sorted(str(p) for p in folder.glob("mobgap-dev/mobgap-*.csv*"))
+    paths = normal_gait(dev_paths(folder), args.reversed)
     if not paths:
         print(f"no walking/jogging traces in {args.folder}", file=sys.stderr)
         return 1

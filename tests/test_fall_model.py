@@ -45,9 +45,13 @@ def test_weights_are_non_negative_so_more_descent_or_tilt_never_lowers_the_score
 
 def test_gate_both_sides():
     m = TRAINED
-    assert is_gated(m, m.gate_descent_mps + EPS, m.gate_tilt_rad + EPS)
-    assert not is_gated(m, m.gate_descent_mps - EPS, m.gate_tilt_rad + EPS)
-    assert not is_gated(m, m.gate_descent_mps + EPS, m.gate_tilt_rad - EPS)
+    old = m.gate_age_s + EPS
+    assert is_gated(m, old, m.gate_descent_mps + EPS, m.gate_tilt_rad + EPS)
+    assert not is_gated(m, old, m.gate_descent_mps - EPS, m.gate_tilt_rad + EPS)
+    assert not is_gated(m, old, m.gate_descent_mps + EPS, m.gate_tilt_rad - EPS)
+    # the first second after a start: the upright and the walker's levels are still being learnt
+    assert m.gate_age_s > 0.0
+    assert not is_gated(m, m.gate_age_s - EPS, m.gate_descent_mps + EPS, m.gate_tilt_rad + EPS)
 
 
 def test_features_floor_noise_and_normalise_to_the_walker():

@@ -118,7 +118,8 @@ def test_a_one_row_trace_is_refused_as_unreadable_and_the_others_still_run(tmp_p
 def test_a_fall_in_a_real_recording_trips_before_the_impact():
     trace = read_trace(sisfall("F01-SA01-R01"))
     result = replay(trace, Config())
-    assert result.reason == "fall" and result.trip_t < trace.meta["label"]["impact_s"]
+    # the trip of a fall is often its first stumble (here the learned stumble score): both stop the belt
+    assert result.reason in ("fall", "stumble") and result.trip_t < trace.meta["label"]["impact_s"]
 
 
 # -- the command line -------------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def test_replay_json_keeps_the_contract_and_the_order(tmp_path, capsys):
     for line in lines:
         assert list(line)[:6] == CONTRACT_KEYS
     assert lines[0]["tripped"] is False and lines[0]["trip_t"] is None and lines[0]["reason"] is None
-    assert lines[1]["tripped"] is True and lines[1]["reason"] == "fall"
+    assert lines[1]["tripped"] is True and lines[1]["reason"] in ("fall", "stumble")  # a fall's first stumble
     assert lines[0]["samples"] == 600 and lines[0]["duration_s"] == pytest.approx(2.995)
 
 

@@ -45,6 +45,7 @@ class FallModel:
     gate_descent_mps: float  # judged only while the waist goes down faster than this...
     gate_tilt_rad: float  # ...and the trunk is tilted more than this from its upright
     gait_floor_mps: float  # the walker's gait level never counts as lower than this
+    gate_age_s: float = 0.0  # ...and only this long after the detector's start or restart (its levels learnt)
 
 
 TRAINED: FallModel = FallModel(
@@ -54,12 +55,14 @@ TRAINED: FallModel = FallModel(
     gate_descent_mps=_trained.GATE_DESCENT_MPS,
     gate_tilt_rad=_trained.GATE_TILT_RAD,
     gait_floor_mps=_trained.GAIT_FLOOR_MPS,
+    gate_age_s=_trained.GATE_AGE_S,
 )
 
 
-def is_gated(model: FallModel, descent_mps: float, tilt_rad: float) -> bool:
-    """True when the model is to be judged at all (the cheap gate)."""
-    return descent_mps > model.gate_descent_mps and tilt_rad > model.gate_tilt_rad
+def is_gated(model: FallModel, age_s: float, descent_mps: float, tilt_rad: float) -> bool:
+    """True when the model is to be judged at all (the cheap gate). age_s: time since the
+    detector started or restarted; the physics rules alone judge the first gate_age_s."""
+    return descent_mps > model.gate_descent_mps and tilt_rad > model.gate_tilt_rad and age_s >= model.gate_age_s
 
 
 def features(model: FallModel, descent_mps: float, gait_rms_mps: float, tilt_rad: float,

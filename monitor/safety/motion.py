@@ -53,12 +53,18 @@ Decisions (``classify``), v < 0 being downward:
   walker's own, together with a trunk rotation far above the walker's own.
   Both factors are relative to the same walker a few seconds earlier, so a
   jogger's hard heel strikes (large jolt, large rate level) do not count.
+* stumble, "stumble_model": the learned score of
+  ``monitor.safety.stumble_model`` (the jolt, the trunk rate and the sag, each
+  against the walker's own level, and the tilt) above its trained threshold;
+  judged only behind its gate (the jolt score above a low bar). It sees the
+  mild stumbles under the jolt rule's threshold; the jolt and sag rules stay
+  the backstop.
 
 The data-driven thresholds (the two tilts, the velocity ratio, the jolt
 score) were set by one rule, ``bench/tune_motion.py``: 1.25 x the largest
-value seen in the normal gait of 14 people (sisfall-dev walking and jogging,
-mobgap-dev walking bouts) while the rule's other conditions held; the model is
-fitted by ``bench/train_motion.py``; see docs/detection.md.
+value seen in the normal gait of 22 people (bench/devdata.py: walking,
+jogging, walking bouts, treadmill walking after a stroke) while the rule's other conditions held; the models
+are fitted by ``bench/train_motion.py``; see docs/detection.md.
 
 A fall is usually preceded by a stumble, so the first Finding of a fall is
 often reason "stumble"; both stop the belt.
@@ -74,10 +80,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from monitor.safety import fall_model
+from monitor.safety import fall_model, stumble_model
 from monitor.safety.settings import setting
 
 STANDARD_GRAVITY_MPS2 = 9.80665
+STUMBLE_RULES = ("stumble", "jolt", "stumble_model")  # the rules whose finding is a stumble; the rest are falls
 
 
 @dataclass(frozen=True)
@@ -119,11 +126,11 @@ class MotionParams:
         1.0, "downward waist velocity; walking stays below 0.7 m/s, a fall's descent passes 1 m/s well before impact (a 5 cm free drop already gives 1 m/s)",
         min=0.2, max=5.0)
     fall_drop_tilt_rad: float = setting(
-        0.37, "trunk tilt from the walker's own upright (21 deg) required with the drop; 1.25 x the most tilt seen in normal gait (14 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
+        0.37, "trunk tilt from the walker's own upright (21 deg) required with the drop; 1.25 x the most tilt seen in normal gait (22 people) while the waist fell faster than fall_drop_velocity_mps (jogging's bounce comes with little tilt)",
         min=0.05, max=1.5)
     # --- fall, rule 2: the trunk is toppling -----------------------------------
     fall_topple_tilt_rad: float = setting(
-        0.46, "trunk tilt from the walker's own upright (26 deg); 1.25 x the most tilt seen in normal gait (14 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.363, a walker rising into gait)",
+        0.46, "trunk tilt from the walker's own upright (26 deg); 1.25 x the most tilt seen in normal gait (22 people: walking, jogging, gait initiation and stopping) while the other topple conditions held (0.363, a walker rising into gait)",
         min=0.05, max=1.5)
     fall_topple_rate_radps: float = setting(
         1.0, "trunk tilting rate (horizontal axes), so a slow lean or a bend is not a fall",
@@ -139,7 +146,7 @@ class MotionParams:
         0.5, "absolute floor on the downward waist velocity; walking rarely passes 0.5 m/s",
         min=0.1, max=5.0)
     stumble_velocity_ratio: float = setting(
-        3.9, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in normal gait (14 people)",
+        3.9, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in normal gait (22 people)",
         min=1.0, max=20.0)
     stumble_rate_radps: float = setting(
         0.5, "together with some trunk tilting (rad/s), so a pure vertical bounce (a hop, a heavy step) is not a stumble",
@@ -152,7 +159,7 @@ class MotionParams:
         min=0.0, max=5.0)
     # --- stumble, rule 2: a jolt and a trunk rotation far above the walker's own ---
     stumble_jolt_score_ratio: float = setting(
-        10.5, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait (14 people; 8.37, a walker stopping and turning at the end of a walk)",
+        12.3, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait (22 people; 9.82, an older person breaking into a jog; before them 8.37, a walker stopping and turning). The milder stumbles under it are the learned stumble score's",
         min=1.0, max=100.0)
     jolt_filter_tau_s: float = setting(
         0.03, "low-pass of the jolt (dynamic acceleration magnitude); keeps a foot strike (~50 ms) and removes single-sample spikes, so 50 Hz and 2 kHz sensors see the same peak",
@@ -191,14 +198,27 @@ class MotionParams:
     fall_model_offset_logit: float = setting(
         0.0, "added to the model's trained threshold (log-odds); raise it to make the model less eager (each +1 asks ~20 % more descent or tilt), lower it only with your own walking recordings to check",
         min=-2.0, max=20.0)
+    # --- stumble, learned: a score on the walker's own ratios (monitor/safety/stumble_model.py) ---
+    stumble_model_enabled: bool = setting(
+        True, "judge the learned stumble score (bench/train_motion.py) besides the physics rules; the jolt and sag rules stay the backstop")
+    stumble_model_offset_logit: float = setting(
+        0.0, "added to the stumble model's trained threshold (log-odds); raise it to make the model less eager, lower it only with your own walking recordings to check",
+        min=-2.0, max=20.0)
 
 
 class MotionDetector:
     def __init__(self, params: MotionParams = MotionParams(),
-                 model: fall_model.FallModel = fall_model.TRAINED) -> None:
+                 model: fall_model.FallModel = fall_model.TRAINED,
+                 stumbles: stumble_model.StumbleModel = stumble_model.TRAINED) -> None:
         self.p = params
         self.model = model
-        self._model_threshold_logit = model.threshold_logit + params.fall_model_offset_logit
+        self.stumbles = stumbles
+        self.model_threshold_logit = model.threshold_logit + params.fall_model_offset_logit
+        self.stumble_threshold_logit = stumbles.threshold_logit + params.stumble_model_offset_logit
+        # the jolt score above which something may be decided (the jolt rule, or the stumble model's gate)
+        self._decide_jolt_score = params.stumble_jolt_score_ratio
+        if params.stumble_model_enabled and stumbles.gate_jolt_score_ratio < self._decide_jolt_score:
+            self._decide_jolt_score = stumbles.gate_jolt_score_ratio
         self._g0 = STANDARD_GRAVITY_MPS2
         self._min_down_mps = min(params.fall_drop_velocity_mps, params.fall_topple_velocity_mps,
                                  params.stumble_velocity_mps)
@@ -224,7 +244,8 @@ class MotionDetector:
         self.activity_ms = self.p.jolt_level_initial_mps2 ** 2  # short mean square jolt (standing still?)
         self.is_still = False
         self.rate_level_radps = self.p.rate_level_initial_radps
-        self.model_score_logit = -math.inf  # the fall model's score at the last gated sample
+        self.model_score_logit = -math.inf  # the fall model's score at this sample (-inf: not judged)
+        self.stumble_score_logit = -math.inf  # the stumble model's score at this sample (-inf: not judged)
 
     def gap(self) -> None:
         """Samples were missing (failed reads / a hole).
@@ -364,21 +385,30 @@ class MotionDetector:
         score = held * w / rate_level
         self.jolt_score = score
 
+        self.model_score_logit = -math.inf
+        self.stumble_score_logit = -math.inf
         if age < p.warmup_s:
             return None
         # --- decision (v < 0 is downward) ---
-        if -v <= self._min_down_mps and score <= p.stumble_jolt_score_ratio:
-            return None  # fast path: every rule but the jolt needs the waist moving down
+        if -v <= self._min_down_mps and score <= self._decide_jolt_score:
+            return None  # fast path: every rule needs the waist moving down or a jolt score
         gait_rms = math.sqrt(self.gait_ms)
         model = self.model
         excess = -math.inf
         inputs: tuple[float, ...] = ()
-        if p.fall_model_enabled and fall_model.is_gated(model, -v, tilt):
+        if p.fall_model_enabled and fall_model.is_gated(model, age, -v, tilt):
             inputs = fall_model.features(model, -v, gait_rms, tilt, w, rate_level, held)
             self.model_score_logit = fall_model.score(model, inputs)
-            excess = self.model_score_logit - self._model_threshold_logit
+            excess = self.model_score_logit - self.model_threshold_logit
+        stumbles = self.stumbles
+        stumble_excess = -math.inf
+        stumble_inputs: tuple[float, ...] = ()
+        if p.stumble_model_enabled and stumble_model.is_gated(stumbles, score):
+            stumble_inputs = stumble_model.features(stumbles, held, jolt_level, w, rate_level, -v, gait_rms, tilt)
+            self.stumble_score_logit = stumble_model.score(stumbles, stumble_inputs)
+            stumble_excess = self.stumble_score_logit - self.stumble_threshold_logit
         incl_change = _acos(uz) - _acos(rz)
-        rule = classify(p, tilt, v, w, gait_rms, incl_change, score, excess)
+        rule = classify(p, tilt, v, w, gait_rms, incl_change, score, excess, stumble_excess)
         if rule is None:
             return None
         values = {
@@ -395,12 +425,20 @@ class MotionDetector:
         }
         if inputs:
             values["model_score_logit"] = self.model_score_logit
-            values["model_threshold_logit"] = self._model_threshold_logit
+            values["model_threshold_logit"] = self.model_threshold_logit
             for name, weight, x in zip(fall_model.FEATURES, model.coefficients, inputs):
                 if weight:  # an input the fit dropped explains nothing
                     values["model_" + name] = x
                     values["model_term_" + name + "_logit"] = weight * x
-        return Finding("stumble" if rule in ("stumble", "jolt") else "fall", t_s, values)
+        if stumble_inputs:
+            values["stumble_model_score_logit"] = self.stumble_score_logit
+            values["stumble_model_threshold_logit"] = self.stumble_threshold_logit
+            for name, weight, x in zip(stumble_model.FEATURES, stumbles.coefficients, stumble_inputs):
+                if weight:
+                    values["stumble_model_" + name] = x
+                    values["stumble_model_term_" + name + "_logit"] = weight * x
+        return Finding("stumble" if rule in STUMBLE_RULES else "fall", t_s, values)
+
 
 
 def _acos(c: float) -> float:
@@ -410,10 +448,11 @@ def _acos(c: float) -> float:
 def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
              tilt_rate_radps: float, gait_rms_velocity_mps: float,
              inclination_change_rad: float, jolt_score_ratio: float = 0.0,
-             model_excess_logit: float = -math.inf) -> str | None:
+             model_excess_logit: float = -math.inf,
+             stumble_model_excess_logit: float = -math.inf) -> str | None:
     """The decision on one sample's features: "drop", "topple" or "model"
-    (all a fall), "stumble" or "jolt" (both a stumble), or None. Pure, so each
-    threshold can be tested alone.
+    (all a fall), "stumble", "jolt" or "stumble_model" (a stumble), or None.
+    Pure, so each threshold can be tested alone.
 
     tilt_rad: angle between the trunk's up direction now and its recent
     upright; vertical_velocity_mps: positive up; tilt_rate_radps: angular
@@ -423,7 +462,8 @@ def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
     trunk straightens up); jolt_score_ratio: (jolt / the walker's jolt
     level, peak-held) x (tilt rate / the walker's tilt-rate level);
     model_excess_logit: the fall model's score minus its threshold (-inf when
-    the model was not judged at this sample).
+    the model was not judged at this sample); stumble_model_excess_logit: the
+    same for the stumble model.
     """
     down = -vertical_velocity_mps
     if tilt_rad > p.fall_drop_tilt_rad and down > p.fall_drop_velocity_mps:
@@ -439,4 +479,6 @@ def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
         return "stumble"
     if jolt_score_ratio > p.stumble_jolt_score_ratio:
         return "jolt"
+    if stumble_model_excess_logit > 0.0:
+        return "stumble_model"
     return None

@@ -89,17 +89,41 @@ def _jolt(v: Values, t: Values) -> str:
             f"{_num(t['stumble_jolt_score_ratio'], 1)})")
 
 
+# A learned score's inputs in words (monitor/safety/fall_model.py and stumble_model.py FEATURES).
+TERM_WORDS = {
+    "log_descent_ratio": "descent against the walk's own bounce",
+    "log_descent_mps": "descent",
+    "log_tilt_rad": "tilt",
+    "log_tilt_rate_ratio": "trunk turning against their usual",
+    "log_tilt_rate_radps": "trunk turning",
+    "log_jolt_ratio": "jolt against their usual",
+    "log_jolt_mps2": "jolt",
+}
+
+
+def _terms(v: Values, prefix: str) -> str:
+    """Each input's share of a learned score, largest first, named in words."""
+    terms = sorted(((x, k[len(prefix):-len("_logit")]) for k, x in v.items() if k.startswith(prefix)), reverse=True)
+    return ", ".join(f"{TERM_WORDS.get(name, name)} {x:+.2f}" for x, name in terms)
+
+
 def _model(v: Values, t: Values) -> str:
-    terms = sorted(((x, k[len("model_term_"):-len("_logit")]) for k, x in v.items()
-                    if k.startswith("model_term_")), reverse=True)
     return (f"the learned fall score was {_num(v.get('model_score_logit'))} (a fall needs more than "
             f"{_num(v.get('model_threshold_logit'))}), the waist going down at {_num(_down(v))} m/s with the "
             f"trunk tilted {_rad(v.get('tilt_rad'))} and turning at {_num(v.get('tilt_rate_radps'))} rad/s; "
-            "its terms: " + ", ".join(f"{name} {_num(x)}" for x, name in terms))
+            "its terms: " + _terms(v, "model_term_"))
+
+
+def _stumble_model(v: Values, t: Values) -> str:
+    return (f"the learned stumble score was {_num(v.get('stumble_model_score_logit'))} (a stumble needs more than "
+            f"{_num(v.get('stumble_model_threshold_logit'))}): a jolt of {_num(v.get('jolt_mps2'), 1)} m/s² "
+            f"(the walker's usual: {_num(v.get('jolt_level_mps2'), 1)} m/s²) with the trunk turning at "
+            f"{_num(v.get('tilt_rate_radps'))} rad/s (their usual: {_num(v.get('tilt_rate_level_radps'))} rad/s) "
+            f"and the waist going down at {_num(_down(v))} m/s; its terms: " + _terms(v, "stumble_model_term_"))
 
 
 MOTION_RULES: dict[str, Sentence] = {"drop": _drop, "topple": _topple, "model": _model, "stumble": _sag,
-                                     "jolt": _jolt}
+                                     "jolt": _jolt, "stumble_model": _stumble_model}
 
 
 def _motion(v: Values, t: Values) -> str:

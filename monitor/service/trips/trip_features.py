@@ -28,7 +28,7 @@ class Feature:
     name: str  # the detector attribute read after each sample
     label: str  # axis label, with the unit
     sign: float  # shown as sign x attribute (the waist's speed is drawn downward-positive)
-    thresholds: tuple[tuple[str, str], ...]  # (MotionParams field, what crossing it means)
+    thresholds: tuple[tuple[str, str], ...]  # (MotionParams field or detector attribute, what crossing it means)
     recorded_as: str  # the name of this value in a trip's recorded values (Finding.values)
 
 
@@ -42,7 +42,14 @@ FEATURES: tuple[Feature, ...] = (
             (("fall_topple_rate_radps", "fall (topple)"), ("stumble_rate_radps", "stumble (sag)")), "tilt_rate_radps"),
     Feature("jolt_score", "jolt score (x usual)", 1.0,
             (("stumble_jolt_score_ratio", "stumble (jolt)"),), "jolt_score_ratio"),
+    # the learned scores: drawn only where they were judged (behind their gates), else a gap
+    Feature("model_score_logit", "learned fall score (log-odds)", 1.0,
+            (("model_threshold_logit", "fall (learned)"),), "model_score_logit"),
+    Feature("stumble_score_logit", "learned stumble score (log-odds)", 1.0,
+            (("stumble_threshold_logit", "stumble (learned)"),), "stumble_model_score_logit"),
 )
+# the thresholds the detector holds itself (a trained value plus the configured offset)
+DETECTOR_THRESHOLDS = ("model_threshold_logit", "stumble_threshold_logit")
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ def detector_features(trace: Trace, config: Config) -> Features:
         times.append(t_s)
         rows.append(tuple(getattr(detector, n) for n in names))
     table = np.array(rows, dtype=float).reshape(-1, len(names))
+    table[np.isinf(table)] = np.nan  # a learned score not judged at a sample: nothing to draw
     values = {f.name: f.sign * table[:, i] for i, f in enumerate(FEATURES)}
-    thresholds = {field: float(getattr(config.motion, field)) for f in FEATURES for field, _ in f.thresholds}
+    thresholds = {field: float(getattr(detector if field in DETECTOR_THRESHOLDS else config.motion, field))
+                  for f in FEATURES for field, _ in f.thresholds}
     return Features(np.array(times, dtype=float), values, thresholds)

@@ -1,5 +1,5 @@
-"""A trace's seconds drawn for a person: acceleration, tilt, the detector's features
-against their thresholds, belt speed and range, with the trip moment marked.
+"""A trace's seconds drawn for a person: acceleration, tilt, the detector's features and its
+learned scores against their thresholds, belt speed and range, with the trip moment marked.
 
 matplotlib is an optional extra (`pip install 'treadguard[plot]'`): the daemon
 never needs it, so it is imported only here, only when a plot is asked for. The
@@ -22,6 +22,7 @@ from monitor.service.trips.trip_features import FEATURES, detector_features
 FORMATS = (".png", ".svg")
 TRIP_COLOUR = "#d62728"
 THRESHOLD_COLOURS = ("#555555", "#9467bd", "#8c564b")
+SCORE_SPAN_LOGIT = 15.0  # how far below its threshold a learned score is drawn
 LEGEND = dict(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)  # beside the panel, never on the data
 
 
@@ -99,7 +100,12 @@ def plot_trace(trace: Trace, config: Config, path: str, *, trip: TripMark | None
         for feature in FEATURES[1:]:
             ax = next(ax_iter)
             ft, y = cut(features.t_s, features.values[feature.name])
-            ax.plot(ft, y, color="black", lw=1.1, label=feature.label.split(" (")[0])
+            if feature.name.endswith("_logit"):  # a learned score: judged only behind its gate, so in pieces
+                ax.plot(ft, y, color="black", lw=1.1, marker=".", ms=2,
+                        label=feature.label.split(" (")[0] + " (where judged)")
+                _score_limits(ax, y, [features.thresholds[field] for field, _ in feature.thresholds])
+            else:
+                ax.plot(ft, y, color="black", lw=1.1, label=feature.label.split(" (")[0])
             _thresholds(ax, feature, features.thresholds)
             _recorded(ax, feature, trip, origin)
             ax.set_ylabel(feature.label.replace(" (", "\n("))
@@ -179,7 +185,19 @@ def _recorded(ax, feature, trip: TripMark | None, origin: float) -> None:
     ax.legend(**LEGEND)
 
 
+def _score_limits(ax, y: np.ndarray, thresholds: list[float]) -> None:
+    """A learned score's panel shows its threshold and at most SCORE_SPAN_LOGIT below it, so a
+    score far under its threshold does not squash the part that matters."""
+    top = max(thresholds)
+    judged = y[np.isfinite(y)]
+    high = max(top, float(judged.max())) if len(judged) else top
+    low = min(thresholds) - SCORE_SPAN_LOGIT
+    if len(judged) and float(judged.min()) > low:
+        low = float(judged.min())
+    ax.set_ylim(low - 0.5, high + 0.1 * (high - low) + 0.5)
+
+
 def _thresholds(ax, feature, thresholds: dict[str, float]) -> None:
     for colour, (field, meaning) in zip(THRESHOLD_COLOURS, feature.thresholds):
         value = thresholds[field]
-        ax.axhline(value, color=colour, ls="--", lw=1, label=f"{meaning} above {value:g}")
+        ax.axhline(value, color=colour, ls="--", lw=1, label=f"{meaning} above {value:.4g}")

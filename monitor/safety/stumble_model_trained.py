@@ -1,0 +1,8 @@
+"""The stumble model's fitted numbers, written by bench/train_motion.py: do not edit by hand."""
+# fitted on 22 subjects (HA001, HA002, MS001, SA01, SA02, SA03, SA04, SA05, SA06, SA07, SA08, SA09, SA10, SA11, SE01, SE02, SE03, SE04, pp01, pp02, pp03, pp04): 7807 positive and 136860 normal
+# gated samples; threshold = the largest normal score + 1.5 (log-odds)
+INTERCEPT = -1.4483741386822246
+COEFFICIENTS = (6.991680334216236, 1.9238124709323647, 0.8079279084170333, 1.8597485584579996, 0.0, 0.0,)
+THRESHOLD_LOGIT = 7.374223318670504
+GATE_JOLT_SCORE_RATIO = 3.0
+GAIT_FLOOR_MPS = 0.2
