@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
         intervals = [b - a for a, b in zip(ticks, ticks[1:]) if inside(b)]
         worst = max(intervals) * 1e3 if intervals else 0.0
         print(f"{label}: longest interval {worst:.1f} ms; {counted}")
+        for at, text in recorder.events:
+            if at >= first and inside(at) and not text.startswith("gc"):
+                print(f"  at {at - first:6.3f} s: {text}")
     return 0
 
 
