@@ -77,10 +77,10 @@ def no_lgpio_message(why: str) -> str:
     python = ".".join(str(part) for part in sys.version_info[:2])
     return (f"the lgpio GPIO backend is not usable ({why}). On Raspberry Pi OS: `sudo apt install "
             f"python3-lgpio` (systemd/install.py does this; its venv sees the system's packages). "
-            f"Elsewhere: `pip install lgpio` in treadguard's environment where PyPI has a real wheel for "
-            f"Python {python} on {platform.machine()} (3.11 on aarch64 and x86_64 has one), or build lgpio "
-            f"from its source (the lg C library, swig and a compiler). "
-            f"treadguard does not fall back to another backend")
+            f"Elsewhere: `pip install lgpio` in treadguard's environment works only where PyPI has an "
+            f"lgpio wheel for this Python and machine (Python {python} on {platform.machine()}; 3.11 on "
+            f"aarch64 or x86_64 has one, 3.13 only an empty placeholder); or build lgpio from its source "
+            f"(the lg C library, swig and a compiler). treadguard does not fall back to another backend")
 
 
 def real_pin_factory(chip: int | None = None) -> Any:

@@ -43,6 +43,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
 from typing import Callable
 
@@ -392,7 +393,7 @@ class Installer:
                     return
                 tried.append(f"PyPI's {real[0]} installed but does not import")
             elif wheels:
-                tried.append(f"PyPI has only an empty placeholder for it ({wheels[0]})")
+                tried.append(f"PyPI has only an empty placeholder for it, {wheels[0]}")
             elif download.returncode != 0:
                 last = download.stdout.strip().splitlines()[-1:] or ["no output"]
                 tried.append(f"PyPI has no lgpio wheel for it, or cannot be reached ({last[0]})")
@@ -580,7 +581,10 @@ def main(argv: list[str] | None = None, execute: Execute = execute) -> int:
         else:
             installer.install(with_venv=not args.no_venv, with_bridge=args.with_bridge)
     except InstallError as err:
-        print(f"install.py: {err}", file=sys.stderr)
+        width = min(100, shutil.get_terminal_size((80, 24)).columns) - 1
+        for line in f"install.py: {err}".splitlines():  # command output keeps its own lines
+            print(textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False,
+                                break_on_hyphens=False) or line, file=sys.stderr)
         return 1
     return 0
 

@@ -331,7 +331,7 @@ def test_no_lgpio_anywhere_is_a_refusal_naming_lgpio_with_exit_1_and_no_unit_ena
     monkeypatch.setattr(install.shutil, "which", lambda name: "/usr/bin/" + name)  # systemd-sysusers is faked
     root = tmp_path / "root"
     status = install.main(["--root", str(root)], execute=system)
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # wrapped to the terminal's width
     assert status == 1
     assert "no GPIO backend" in err and "lgpio" in err and said_of_pypi in err
     assert "Raspberry Pi OS" in err and "run install.py again" in err and "Traceback" not in err
