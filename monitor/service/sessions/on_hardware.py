@@ -16,6 +16,7 @@ from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
 from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
+from monitor.service.loop.warm_up import warm_up
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
 from monitor.service.outputs.status_socket import StatusService
@@ -82,6 +83,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
             on_tick(verdict, core)
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
+    warm_up(core, clock.now())  # the loop's code run once on a copy: its first ticks run nothing for the first time
     budget = TickBudget(1.0 / config.loop.rate_hz)
     daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget))
     served = serve_status(config, daemon, config.status.socket_path)
