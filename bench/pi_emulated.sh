@@ -16,6 +16,7 @@
 #   3. treadguard config --check on the example config
 #   4. treadguard replay of the demo trace
 #   5. treadguard run --bench, BENCH_RUNS times: does it reach the demo's stumble at 12.08 s?
+#      Then bench/startup_profile.py: the longest tick interval in the loop's first 2 s.
 #   6. sudo python3 systemd/install.py --root: lgpio importable in the venv, or a clear
 #      refusal (exit 1, "no GPIO backend", nothing enabled), never a traceback
 # The checkout copied into the root is the git-tracked files plus a named pipe .lgd-nfy0
@@ -133,9 +134,17 @@ for release in "${releases[@]}"; do
       sh -c "cd /home/pi/treadguard && .venv/bin/treadguard run --bench" > "$out" 2>&1
     tripped=$(grep -m1 '^TRIPPED at' "$out" || echo "no trip line (see $out)")
     say "    run --bench $run: $tripped"
-    case "$tripped" in "TRIPPED at 12.08 s into the trace: stumble"*) reached=$((reached + 1));; esac
+    # the demo's stumble is at 12.08 s; a tick that wakes late decides it at the next one
+    case "$tripped" in "TRIPPED at 12.08 s into the trace: stumble"*|"TRIPPED at 12.09 s into the trace: stumble"*)
+      reached=$((reached + 1));; esac
   done
-  record "$release" "run --bench" "$reached of $bench_runs reached the stumble at 12.08 s"
+  record "$release" "run --bench" "$reached of $bench_runs reached the stumble (12.08 s, or the tick after)"
+  # what the loop's first seconds cost there: the longest tick interval, and what ran in it
+  chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
+    sh -c "cd /home/pi/treadguard && .venv/bin/python bench/startup_profile.py --slow-ms 50" \
+    > "$roots/$release-startup.txt" 2>&1
+  record "$release" "first 2 s of the loop" "$(grep -m1 '^in the first' "$roots/$release-startup.txt" \
+    | sed 's/^in the first 2 s: //' || echo "no profile (see $roots/$release-startup.txt)")"
 
   in_root "python3 systemd/install.py --root /tmp/staging > /tmp/install.out 2> /tmp/install.err"
   cat "$root/tmp/install.out" "$root/tmp/install.err" >> "$log"
