@@ -8,6 +8,7 @@
 # Environment: PI_ROOTS   where the roots are built and kept (default /var/tmp/treadguard-pi;
 #                         a root is about 400 MB, reused by later runs: delete it to rebuild)
 #              BENCH_RUNS how many times `run --bench` plays the demo (default 3)
+#              QEMU_CPU   the emulated CPU (default cortex-a72, a Pi 4's; see below)
 # Needs root, Debian's archive and PyPI. It installs debootstrap, qemu-user-static and
 # binfmt-support with apt when they are missing, and registers qemu-aarch64 with the
 # kernel's binfmt_misc (mounting it if needed). Each release's steps, in its root:
@@ -47,6 +48,12 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
     || { echo "pi_emulated.sh: cannot register qemu-aarch64 with binfmt_misc" >&2; exit 2; }
 fi
 mkdir -p "$roots"
+# The CPU qemu emulates: a Raspberry Pi 4's Cortex-A72 (a Pi 5's A76 has no more of what matters
+# here). qemu's default, "max", implements pointer authentication in software, and Debian 13
+# builds its arm64 code with it (-mbranch-protection): there Python ran a plain loop about 20x
+# slower than on Debian 12 (12.5 s against 0.45 s), and the bench's loop ran late. A Pi has no
+# pointer authentication, so those instructions are no-ops on it, as they are on an emulated A72.
+export QEMU_CPU=${QEMU_CPU:-cortex-a72}
 
 summary=()
 say() { printf '%s\n' "$*"; }
