@@ -170,7 +170,8 @@ for release in "${releases[@]}"; do
          -c 'import lgpio; lgpio.gpiochip_open' 2>> "$log"; then
     record "$release" "install.py --root" "ok: lgpio importable in the venv, unit enabled"
   elif [ "$enabled" = no ] && grep -q "no GPIO backend" "$root/tmp/install.err"; then
-    record "$release" "install.py --root" "refused, nothing enabled: $(grep -o 'lgpio could not be installed[^(]*' "$root/tmp/install.err")"
+    record "$release" "install.py --root" "refused, nothing enabled: $(tr -s ' \n' ' ' < "$root/tmp/install.err" \
+      | grep -o 'lgpio could not be installed[^(]*([^)]*)')"
   else
     record "$release" "install.py --root" "FAILED (enabled=$enabled; see $log)"
   fi
