@@ -95,7 +95,7 @@ for release in "${releases[@]}"; do
     touch "$root/.treadguard-base"
     record "$release" "debootstrap" "made in $(( $(date +%s) - start )) s"
   else
-    record "$release" "debootstrap" "kept from an earlier run ($root)"
+    record "$release" "debootstrap" "kept ($root)"
   fi
   for fs in proc sys dev; do
     mount --bind "/$fs" "$root/$fs" && mounted+=("$root/$fs")
@@ -135,10 +135,11 @@ for release in "${releases[@]}"; do
   else
     record "$release" "replay (demo)" "FAILED"
   fi
-  record "$release" "load average" "$(cut -d' ' -f1-3 /proc/loadavg) (this machine's 1, 5, 15 min, on $(nproc) cores)"
+  record "$release" "load average" "$(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; $(nproc) cores)"
   # plain, as a person runs the demo; then as the service is scheduled (its unit's
   # CPUSchedulingPolicy=fifo, priority 40), which a busy machine's other work cannot delay
   for priority in plain "chrt --fifo 40"; do
+    label=$([ "$priority" = plain ] && echo "run --bench, plain" || echo "run --bench, fifo 40")
     reached=0
     prefix=$([ "$priority" = plain ] || echo "$priority")
     for run in $(seq "$bench_runs"); do
@@ -146,12 +147,12 @@ for release in "${releases[@]}"; do
       chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 COLUMNS=80 \
         sh -c "cd /home/pi/treadguard && $prefix .venv/bin/treadguard run --bench" > "$out" 2>&1
       tripped=$(grep -m1 '^TRIPPED at' "$out" || echo "no trip line (see $out)")
-      say "    run --bench ($priority) $run: $tripped"
+      say "    $label, $run: $tripped"
       # the demo's stumble is at 12.08 s; a tick that wakes late decides it at the next one
       case "$tripped" in "TRIPPED at 12.08 s into the trace: stumble"*|"TRIPPED at 12.09 s into the trace: stumble"*)
         reached=$((reached + 1));; esac
     done
-    record "$release" "run --bench ($priority)" "$reached of $bench_runs reached the stumble (12.08 s, or the tick after)"
+    record "$release" "$label" "$reached of $bench_runs reached the stumble (12.08 s, or the tick after)"
   done
   # what the loop's first seconds cost there: the longest tick interval, and what ran in it
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
