@@ -152,7 +152,7 @@ for release in "${releases[@]}"; do
       case "$tripped" in "TRIPPED at 12.08 s into the trace: stumble"*|"TRIPPED at 12.09 s into the trace: stumble"*)
         reached=$((reached + 1));; esac
     done
-    record "$release" "$label" "$reached of $bench_runs reached the stumble (12.08 s, or the tick after)"
+    record "$release" "$label" "$reached of $bench_runs reached the stumble at 12.08 s (or 12.09)"
   done
   # what the loop's first seconds cost there: the longest tick interval, and what ran in it
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
