@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import platform
 import struct
+import sys
 import warnings
 from typing import Any, Callable, Iterable
 
@@ -70,16 +72,28 @@ def find_pi_gpio_chip(paths: Iterable[str] | None = None,
         f"/dev/gpiochip* (the gpio group)")
 
 
+def no_lgpio_message(why: str) -> str:
+    """What to do without lgpio; systemd/install.py says the same when it cannot install it."""
+    python = ".".join(str(part) for part in sys.version_info[:2])
+    return (f"the lgpio GPIO backend is not usable ({why}). On Raspberry Pi OS: `sudo apt install "
+            f"python3-lgpio` (systemd/install.py does this; its venv sees the system's packages). "
+            f"Elsewhere: `pip install lgpio` in treadguard's environment works only where PyPI has an "
+            f"lgpio wheel for this Python and machine (Python {python} on {platform.machine()}; 3.11 on "
+            f"aarch64 or x86_64 has one, 3.13 only an empty placeholder); or build lgpio from its source "
+            f"(the lg C library, swig and a compiler). treadguard does not fall back to another backend")
+
+
 def real_pin_factory(chip: int | None = None) -> Any:
     """The lgpio pin factory on the Pi's GPIO chip; GpioBackendError says what is missing."""
     try:
-        import lgpio  # noqa: F401  (gpiozero imports it lazily; fail here with a clear message)
-        from gpiozero.pins.lgpio import LGPIOFactory
+        import lgpio  # gpiozero imports it lazily; fail here with a clear message
     except ImportError as err:
-        raise GpioBackendError(
-            f"the lgpio GPIO backend is missing ({err}): on Raspberry Pi OS `sudo apt install "
-            f"python3-lgpio`, or `pip install lgpio` in treadguard's environment; "
-            f"treadguard does not fall back to another backend") from None
+        raise GpioBackendError(no_lgpio_message(f"it is missing: {err}")) from None
+    if not hasattr(lgpio, "gpiochip_open"):  # gpiozero's import of it would fail with an AttributeError
+        raise GpioBackendError(no_lgpio_message(
+            f"the lgpio found ({getattr(lgpio, '__file__', '?')}) is PyPI's empty placeholder, lgpio 0.0.0.2, "
+            f"which pip picks where PyPI has no real lgpio wheel"))
+    from gpiozero.pins.lgpio import LGPIOFactory
     if chip is None:
         chip = find_pi_gpio_chip()
     try:

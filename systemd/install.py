@@ -10,8 +10,12 @@ What it does, each step idempotent (a second run changes nothing that is already
   - the system user and group `treadguard`, in the gpio and i2c groups
     (/etc/sysusers.d/treadguard.conf, applied by systemd-sysusers);
   - the virtual environment /opt/treadguard/venv with treadguard from this checkout
-    (`python3 -m venv`, then `pip install`); an existing one is upgraded in place, or
-    recreated when its Python is not this one;
+    (`python3 -m venv --system-site-packages`, then `pip install` of a copy of only the
+    files the package is built from); an existing one is upgraded in place, or recreated
+    when its Python is not this one;
+  - the GPIO backend, lgpio, importable in that venv: Raspberry Pi OS's python3-lgpio
+    (apt-get install, when apt offers it), else a real lgpio wheel for this Python and
+    machine from PyPI; when neither exists it stops, exit 1, with no unit enabled;
   - /etc/treadguard/config.toml from the documented example, ONLY if there is none:
     an existing config is never touched;
   - the unit /etc/systemd/system/treadguard.service, enabled (started at boot);
@@ -33,11 +37,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import platform
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
+from typing import Callable
 
 MIN_PYTHON = (3, 11)
 NAME = "treadguard"
@@ -121,8 +129,36 @@ Add these lines to /boot/firmware/config.txt (under [all]), then reboot:
 """
 
 
+# What `pip install` builds treadguard from (pyproject.toml's packages and readme): only these
+# are copied, and only their regular files, so nothing else in a checkout (a venv, caches,
+# build folders, lgpio's notification pipes .lgd-nfyN, sockets) can reach or break the build.
+BUILD_INPUTS = ("pyproject.toml", "README.md", "monitor", "drivers")
+SKIPPED_NAMES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".hypothesis", "build", "dist"}
+SKIPPED_SUFFIXES = (".pyc", ".pyo", ".so", ".egg-info")
+
+# lgpio: gpiozero's backend for the Pi's GPIO character device. Raspberry Pi OS packages it as
+# python3-lgpio; PyPI has real wheels only for some Pythons and machines, and an empty
+# placeholder (lgpio 0.0.0.2, py3-none-any) that pip picks for the others.
+LGPIO_APT_PACKAGE = "python3-lgpio"
+LGPIO_PROBE = "import lgpio, sys; sys.exit(0 if hasattr(lgpio, 'gpiochip_open') else 3)"
+LGPIO_PROBE_PLACEHOLDER = 3
+
+
 class InstallError(Exception):
     """A problem a person can fix; the message says how."""
+
+
+Execute = Callable[[list[str]], subprocess.CompletedProcess]
+
+
+def execute(command: list[str]) -> subprocess.CompletedProcess:
+    """Run a command, its output and errors together, never raising for its exit status."""
+    environment = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        return subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              env=environment)
+    except FileNotFoundError as err:
+        return subprocess.CompletedProcess(command, 127, f"{command[0]}: not found ({err.strerror})")
 
 
 # -- checks -------------------------------------------------------------------------------
@@ -154,11 +190,65 @@ def check_systemd(root: Path | None, run_dir: Path = Path("/run/systemd/system")
 
 
 # -- small file helpers -----------------------------------------------------------------
+def copy_build_inputs(source: Path, destination: Path) -> int:
+    """Copy what the package is built from (BUILD_INPUTS): regular files only; return how many."""
+    copied = 0
+    for name in BUILD_INPUTS:
+        top = source / name
+        if not top.exists():
+            continue
+        if top.is_file():
+            _copy_regular(top, destination / name)
+            copied += 1
+            continue
+        for folder, subfolders, files in os.walk(top):  # os.walk never follows symlinked folders
+            here = Path(folder)
+            subfolders[:] = sorted(d for d in subfolders if _wanted(d) and not (here / d / "pyvenv.cfg").exists()
+                                   and not (here / d).is_symlink())
+            for file_name in sorted(files):
+                if _wanted(file_name) and _copy_regular(here / file_name, destination / (here / file_name).relative_to(source)):
+                    copied += 1
+    return copied
+
+
+def _wanted(name: str) -> bool:
+    return name not in SKIPPED_NAMES and not name.endswith(SKIPPED_SUFFIXES) and not name.startswith(".lgd-nfy")
+
+
+def _copy_regular(path: Path, target: Path) -> bool:
+    """Copy path if it is a regular file (not a pipe, socket, device or symlink)."""
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, target)
+    return True
+
+
+def wheel_is_real(file_name: str) -> bool:
+    """A wheel built for a Python and a machine: lgpio's `py3-none-any` wheel is an empty placeholder."""
+    if not file_name.endswith(".whl"):
+        return False
+    tags = file_name[:-len(".whl")].split("-")[-3:]
+    return len(tags) == 3 and tags[2] != "any"
+
+
+def no_lgpio_message(python: str, machine: str, tried: list[str]) -> str:
+    return (
+        f"no GPIO backend for the service: treadguard drives the relay through gpiozero, which "
+        f"needs the lgpio library, and lgpio could not be installed for Python {python} on {machine} "
+        f"({'; '.join(tried)}). Nothing was enabled. What to do: install on Raspberry Pi OS (its "
+        f"`{LGPIO_APT_PACKAGE}` package is installed by this script), or use a Python that PyPI has "
+        f"an lgpio wheel for (3.11 on aarch64 and x86_64 has one), or build lgpio from its source "
+        f"(the lg C library, then `pip install lgpio` in /{VENV}, which needs swig and a compiler); "
+        f"then run install.py again")
+
+
 class Installer:
-    def __init__(self, root: Path | None, source: Path, *, out=sys.stdout) -> None:
+    def __init__(self, root: Path | None, source: Path, *, out=sys.stdout, execute: Execute = execute) -> None:
         self.root = root
         self.source = source
         self.out = out
+        self.execute = execute
 
     def path(self, relative: str) -> Path:
         return (self.root or Path("/")) / relative
@@ -171,7 +261,7 @@ class Installer:
         print(message, file=self.out, flush=True)
 
     def run(self, command: list[str], what: str) -> subprocess.CompletedProcess:
-        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        result = self.execute(command)
         if result.returncode != 0:
             raise InstallError(f"{what} failed ({' '.join(command)}, exit {result.returncode}):\n"
                                f"{result.stdout.strip()}")
@@ -241,20 +331,76 @@ class Installer:
             self.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                      "creating the virtual environment")
             self.say(f"  venv       /{VENV} (created, Python {wanted})")
-        # Build from a clean copy: pip builds in the source tree, which would leave
-        # root-owned build/ and egg-info files in the person's checkout.
+        # Build from a copy of only the package's own files: pip builds in the source tree,
+        # which would leave root-owned build/ and egg-info files in the person's checkout, and
+        # a checkout may hold anything (a venv, caches, lgpio's notification pipes).
         with tempfile.TemporaryDirectory(prefix="treadguard-src-") as scratch:
             copy = Path(scratch) / "treadguard"
-            shutil.copytree(self.source, copy, ignore=shutil.ignore_patterns(
-                ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "tests"))
+            copy_build_inputs(self.source, copy)
             self.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                       "--upgrade", f"{copy}{extras}"], "installing treadguard into the virtual environment")
         self.say(f"  installed  treadguard into /{VENV}")
-        lgpio = subprocess.run([str(python), "-c", "import lgpio"], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-        if lgpio.returncode != 0:
-            self.say("  note       the lgpio GPIO library is not importable in the venv: on the Pi run "
-                     "`sudo apt install python3-lgpio` (the venv sees system packages)")
+
+    # -- the GPIO backend ---------------------------------------------------------------------
+    def lgpio_state(self, python: Path) -> str:
+        """'real', 'placeholder' (PyPI's empty lgpio) or 'missing', as the venv's Python sees it."""
+        probe = self.execute([str(python), "-c", LGPIO_PROBE])
+        if probe.returncode == 0:
+            return "real"
+        return "placeholder" if probe.returncode == LGPIO_PROBE_PLACEHOLDER else "missing"
+
+    def install_gpio_backend(self, machine: str | None = None) -> None:
+        """lgpio importable in the venv: apt's python3-lgpio, else a real wheel, else refuse."""
+        python = self.path(VENV) / "bin" / "python"
+        machine = machine or platform.machine()
+        version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+        state = self.lgpio_state(python)
+        if state == "real":
+            self.say("  unchanged  lgpio (the GPIO backend) is importable in the venv")
+            return
+        if state == "placeholder":  # it would hide a real lgpio from the system's packages
+            self.run([str(python), "-m", "pip", "uninstall", "--yes", "--quiet", "lgpio"],
+                     "removing the empty lgpio placeholder from the venv")
+            self.say("  removed    the empty lgpio placeholder (lgpio 0.0.0.2 from PyPI) from the venv")
+            if self.lgpio_state(python) == "real":
+                self.say("  found      lgpio (the GPIO backend) among the system's packages")
+                return
+        tried = []
+        policy = self.execute(["apt-cache", "policy", LGPIO_APT_PACKAGE])
+        candidate = next((line.split(":", 1)[1].strip() for line in policy.stdout.splitlines()
+                          if line.strip().startswith("Candidate:")), "(none)")
+        if policy.returncode == 0 and candidate != "(none)":
+            self.say(f"  apt-get    install {LGPIO_APT_PACKAGE} {candidate}: the lgpio GPIO library for the "
+                     f"system's Python 3 (the venv sees system packages), with its C library liblgpio")
+            self.run(["apt-get", "install", "--yes", "--no-install-recommends", LGPIO_APT_PACKAGE],
+                     f"installing {LGPIO_APT_PACKAGE}")
+            if self.lgpio_state(python) == "real":
+                self.say(f"  installed  lgpio (the GPIO backend) from {LGPIO_APT_PACKAGE}")
+                return
+            tried.append(f"apt installed {LGPIO_APT_PACKAGE}, but the venv's Python {version} cannot import it")
+        else:
+            tried.append(f"apt offers no {LGPIO_APT_PACKAGE} here")
+        with tempfile.TemporaryDirectory(prefix="treadguard-lgpio-") as scratch:
+            download = self.execute([str(python), "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                                     "--no-deps", "--only-binary=:all:", "--dest", scratch, "lgpio"])
+            wheels = sorted(path.name for path in Path(scratch).glob("*.whl"))
+            real = [name for name in wheels if wheel_is_real(name)]
+            if real:
+                self.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+                          str(Path(scratch) / real[0])], "installing the lgpio wheel")
+                if self.lgpio_state(python) == "real":
+                    self.say(f"  installed  lgpio (the GPIO backend) from PyPI: {real[0]}")
+                    return
+                tried.append(f"PyPI's {real[0]} installed but does not import")
+            elif wheels:
+                tried.append(f"PyPI has only an empty placeholder for it, {wheels[0]}")
+            elif download.returncode != 0:
+                last = download.stdout.strip().splitlines()[-1:] or ["no output"]
+                tried.append(f"PyPI has no lgpio wheel for it, or cannot be reached ({last[0]})")
+            else:
+                tried.append("PyPI has no lgpio wheel for it")
+        self.disable()
+        raise InstallError(no_lgpio_message(version, machine, tried))
 
     def install_config(self) -> None:
         path = self.path(CONFIG)
@@ -296,6 +442,19 @@ class Installer:
             link.symlink_to(target)
         self.say(f"  enabled    {unit_name} (/{wants_link})")
 
+    def disable(self, unit_name: str = UNIT_NAME, wants_link: str = WANTS_LINK) -> None:
+        """Undo an earlier install's `enable`: a unit that cannot start must not start at boot."""
+        link = self.path(wants_link)
+        if not (link.is_symlink() or link.exists()):
+            return
+        systemctl = shutil.which("systemctl")
+        if systemctl is not None:
+            command = [systemctl] + ([f"--root={self.root}"] if self.root is not None else []) + ["disable", unit_name]
+            self.run(command, "disabling the service")
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        self.say(f"  disabled   {unit_name} (it cannot start without a GPIO backend)")
+
     def install_bridge(self) -> None:
         """The home bridge: its user and group, its unit, enabled."""
         self.write(BRIDGE_SYSUSERS, BRIDGE_SYSUSERS_TEXT)
@@ -312,6 +471,7 @@ class Installer:
         self.create_user()
         if with_venv:
             self.create_venv("[bridge]" if with_bridge else "")  # the bridge's MQTT client, paho-mqtt
+            self.install_gpio_backend()
         else:
             self.say("  skipped    the virtual environment (--no-venv)")
         self.install_config()
@@ -399,7 +559,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, execute: Execute = execute) -> int:
     args = _parser().parse_args(argv)
     if args.purge and not args.uninstall:
         print("install.py: --purge goes with --uninstall", file=sys.stderr)
@@ -415,13 +575,16 @@ def main(argv: list[str] | None = None) -> int:
                                f"systemd/{UNIT_NAME}): pass --source DIR")
         if root is not None:
             root.mkdir(parents=True, exist_ok=True)
-        installer = Installer(root, source)
+        installer = Installer(root, source, execute=execute)
         if args.uninstall:
             installer.uninstall(purge=args.purge)
         else:
             installer.install(with_venv=not args.no_venv, with_bridge=args.with_bridge)
     except InstallError as err:
-        print(f"install.py: {err}", file=sys.stderr)
+        width = min(100, shutil.get_terminal_size((80, 24)).columns) - 1
+        for line in f"install.py: {err}".splitlines():  # command output keeps its own lines
+            print(textwrap.fill(line, width, subsequent_indent="  ", break_long_words=False,
+                                break_on_hyphens=False) or line, file=sys.stderr)
         return 1
     return 0
 

@@ -244,3 +244,44 @@ def test_trip_dir_without_the_bench_is_refused(tmp_path, capsys):
     config.write_text("")
     assert main(["run", "--config", str(config), "--trip-dir", str(tmp_path)]) == 2
     assert "--trip-dir is for --bench only" in capsys.readouterr().err
+
+
+def test_the_bench_loop_starts_no_thread_and_runs_no_full_collection_once_it_ticks(simulated, monkeypatch, capsys):
+    """Its threads start and its code first runs (a warm-up) before the loop: the loop's first
+    second costs what the rest does (under emulation a thread start or a full collection
+    inside the loop took more than the 0.1 s loop_late allows)."""
+    import gc
+    import threading
+
+    from monitor.service.loop.daemon import Daemon
+
+    loop_thread = threading.current_thread()
+    ticks: list[int] = []  # which daemon ticked, in order
+    happened: list[tuple[int, str]] = []  # (ticks so far, what) on the loop's thread
+    real_tick, real_start = Daemon.tick, threading.Thread.start
+
+    def tick(self, now_s):
+        ticks.append(id(self))
+        return real_tick(self, now_s)
+
+    def start(self):
+        if threading.current_thread() is loop_thread:
+            happened.append((len(ticks), f"thread {self.name}"))
+        real_start(self)
+
+    def on_gc(phase, info):
+        if phase == "start" and info["generation"] == 2 and threading.current_thread() is loop_thread:
+            happened.append((len(ticks), "full collection"))
+
+    monkeypatch.setattr(Daemon, "tick", tick)
+    monkeypatch.setattr(threading.Thread, "start", start)
+    gc.callbacks.append(on_gc)
+    try:
+        assert main(["run", "--bench"]) == 0
+    finally:
+        gc.callbacks.remove(on_gc)
+    assert re.search(r"TRIPPED at 12\.[01]\d s into the trace: stumble", capsys.readouterr().out)
+    session = max(set(ticks), key=ticks.count)  # the session's loop; a warm-up ticked a copy before it
+    first, last = ticks.index(session), len(ticks) - ticks[::-1].index(session)
+    assert first > 0  # it was warmed up
+    assert [what for at, what in happened if first < at <= last] == []

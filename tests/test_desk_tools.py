@@ -284,3 +284,14 @@ def test_replay_plot_draws_the_trip_the_replay_found(tmp_path, capsys):
     assert main(["replay", "monitor/demo/walk-then-stumble.csv.gz", "monitor/demo/walk-then-stumble.csv.gz",
                  "--plot", str(png)]) == 2
     assert "--plot draws one trace" in capsys.readouterr().err
+
+
+def test_a_restarted_bench_clock_is_at_its_start_again_so_set_up_time_is_not_played():
+    wall = [100.0]
+    clock = ScaledClock(5.0, 2.0, monotonic=lambda: wall[0], sleep=lambda s: None)
+    wall[0] = 101.0  # a second of set-up (a warm-up, a collection) at 2x
+    assert clock.now() == 7.0
+    clock.restart()
+    assert clock.now() == 5.0
+    wall[0] = 101.5
+    assert clock.now() == 6.0

@@ -245,8 +245,20 @@ def test_the_hcsr04_hands_over_each_ping_once_with_its_time(clock, factory):
 # -- the backend fails loudly -----------------------------------------------------------------------
 def test_a_missing_lgpio_is_an_error_that_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "lgpio", None)
-    with pytest.raises(gpio_backend.GpioBackendError, match="pip install lgpio"):
+    with pytest.raises(gpio_backend.GpioBackendError, match="sudo apt install python3-lgpio") as error:
         gpio_backend.real_pin_factory()
+    assert "pip install lgpio" in str(error.value) and "does not fall back" in str(error.value)
+
+
+def test_pypis_empty_lgpio_placeholder_is_named_as_such_not_a_traceback(monkeypatch):
+    import types
+
+    placeholder = types.ModuleType("lgpio")  # lgpio 0.0.0.2 from PyPI: an empty lgpio.py
+    placeholder.__file__ = "/venv/lib/python3.13/site-packages/lgpio.py"
+    monkeypatch.setitem(sys.modules, "lgpio", placeholder)
+    with pytest.raises(gpio_backend.GpioBackendError, match="empty placeholder, lgpio 0.0.0.2") as error:
+        gpio_backend.real_pin_factory()
+    assert "python3-lgpio" in str(error.value)
 
 
 def test_the_pi_gpio_chip_is_found_by_its_label_not_its_number():

@@ -348,26 +348,24 @@ def test_an_mpu_sampling_faster_than_a_100khz_bus_carries_is_refused_with_what_t
 
 # -- side outputs in their own process -----------------------------------------------------------------
 def test_a_worker_process_does_the_work_and_the_offer_never_waits(tmp_path):
-    worker = ProcessSideline("tests.test_realtime:file_writer", (str(tmp_path),), maxsize=4)
+    done = tmp_path / "done"  # the child names each item it finished here: the test waits on that, not a time
+    os.mkfifo(done)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    worker = ProcessSideline("tests.worker_support:file_writer", (str(folder), str(done)), maxsize=4)
     try:
         assert all(worker.offer(f"item{i}") for i in range(3))
+        with open(done) as finished:  # however long the child takes to start (a Pi Zero, an emulator)
+            assert sorted(finished.readline().strip() for _ in range(3)) == ["item0", "item1", "item2"]
     finally:
         worker.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["item0", "item1", "item2"]
+    assert sorted(p.name for p in folder.iterdir()) == ["item0", "item1", "item2"]
 
 
 def test_a_full_worker_queue_drops_and_counts_instead_of_waiting(tmp_path):
-    worker = ProcessSideline("tests.test_realtime:file_writer", (str(tmp_path),), maxsize=1)
+    worker = ProcessSideline("tests.worker_support:file_writer", (str(tmp_path),), maxsize=1)
     try:
         offered = [worker.offer(f"item{i}") for i in range(200)]
     finally:
         worker.close()
     assert worker.dropped == offered.count(False)
-
-
-def file_writer(folder: str):
-    """A worker handler for the tests above (runs in the child process)."""
-    def write(name: str) -> None:
-        with open(os.path.join(folder, name), "w") as f:
-            f.write(name)
-    return write

@@ -39,6 +39,7 @@ from monitor.formats.trace_format import (
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
+MAX_META_NESTING = 32  # lists and objects inside each other; a real value (imu_mount) nests 2
 BLOCK_BYTES = 256 * 1024  # decoded bytes read at a time: ~3,500 rows of a 200 Hz trace
 
 
@@ -339,11 +340,14 @@ def _parse_meta_line(name: str, lineno: int, line: str) -> tuple[str, Any]:
             lineno,
             f"metadata lines look like '# key: value' with a JSON value, found {line[:60]!r}",
         )
+    too_deep = TraceError(name, lineno, f"metadata {key[:40]!r} nests lists or objects too deeply; "
+                                        "no metadata value is nested more than a few levels")
+    if raw_value.count("[") + raw_value.count("{") > MAX_META_NESTING and _nesting_depth(raw_value) > MAX_META_NESTING:
+        raise too_deep  # checked here: Python 3.13's json parses thousands of levels without a RecursionError
     try:
         value = json.loads(raw_value, parse_constant=_reject_constant)
     except RecursionError:
-        raise TraceError(name, lineno, f"metadata {key[:40]!r} nests lists or objects too deeply; "
-                                       "no metadata value is nested more than a few levels") from None
+        raise too_deep from None
     except ValueError as e:  # json.JSONDecodeError is a ValueError
         reason = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
         raise TraceError(
@@ -353,6 +357,28 @@ def _parse_meta_line(name: str, lineno: int, line: str) -> tuple[str, Any]:
             'e.g. strings in double quotes: # walking: "forward"',
         ) from None
     return key, value
+
+
+def _nesting_depth(text: str) -> int:
+    """How deep JSON text nests lists and objects (brackets inside strings do not count)."""
+    depth = deepest = 0
+    is_in_string = is_escaped = False
+    for ch in text:
+        if is_in_string:
+            if is_escaped:
+                is_escaped = False
+            elif ch == "\\":
+                is_escaped = True
+            elif ch == '"':
+                is_in_string = False
+        elif ch == '"':
+            is_in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _reject_constant(word: str) -> Any:

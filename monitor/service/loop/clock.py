@@ -46,6 +46,10 @@ class ScaledClock(MonotonicClock):
     def now(self) -> float:
         return self.start_s + (self._monotonic() - self._origin_s) * self.speed
 
+    def restart(self) -> None:
+        """Be at start_s again from now: the bench's set-up before its loop is not played."""
+        self._origin_s = self._monotonic()
+
     def wake(self) -> None:
         """End the sleep in progress (or the next one) now."""
         self._is_woken = True

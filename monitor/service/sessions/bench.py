@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -16,6 +17,8 @@ from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import ScaledClock
 from monitor.service.loop.daemon import Daemon, LoopClock
+from monitor.service.loop.tick_budget import GcPolicy
+from monitor.service.loop.warm_up import warm_up
 from monitor.service.outputs.sideline import Sideline
 from monitor.service.outputs.status_line import StatusLine
 from monitor.service.outputs.status_socket import StatusService, desk_socket_path
@@ -59,13 +62,25 @@ class _BenchRun:
         self._status_hook = self.status.tick_hook(self.printer.offer)
         self._previous: dict[int, Any] = {}
 
+    def prepare(self, core: SafetyCore, start_s: float) -> None:
+        """Before the loop: the trip records' thread, and the loop's code run once (warm_up),
+        so the first ticks start no thread and run no code for the first time."""
+        if self.trip_dir is not None and self.recorder is None:
+            self.records = Sideline(trip_record_writer(self.trip_dir, self.said.append), maxsize=4,
+                                    name="trip-records")
+            self.recorder = TripRecorder(core, self.records.offer)
+        warm_up(core, start_s, on_tick=self.status.line)
+        gc.collect()  # what set-up left, collected and frozen now: the loop's GcPolicy then has little to do
+        gc.freeze()
+        # The trace starts when the loop does: played from the set-up's start, the first tick
+        # would take in every sample of the set-up's time at once (0.7 s of them under emulation).
+        restart = getattr(self.clock, "restart", None)
+        if restart is not None:
+            restart()
+
     def on_tick(self, verdict: Verdict, core: SafetyCore) -> None:
         self.session.on_tick(verdict, core)
-        if self.trip_dir is not None:
-            if self.recorder is None:
-                self.records = Sideline(trip_record_writer(self.trip_dir, self.said.append), maxsize=4,
-                                        name="trip-records")
-                self.recorder = TripRecorder(core, self.records.offer)
+        if self.recorder is not None:
             self.recorder.on_tick(verdict, core)
         self._status_hook(verdict, core)
 
@@ -162,6 +177,8 @@ def run_bench(config: Config, path: str, speed: float, clock: LoopClock | None =
     say(f"treadguard bench: playing {path} ({trace.duration_s:.1f} s, walking {daemon.core.walking}, "
         f"sensors: {', '.join(sensors)}) on fake hardware at {speed:g}x real time; "
         f"Ctrl-C stops, SIGUSR1 re-arms")
+    bench.prepare(daemon.core, t0_s)
+    daemon.gc_policy = GcPolicy()  # as in the service: collected and frozen now, no full collection in the loop
     bench.install_signals(daemon)
     try:
         stats = daemon.run(until_s=float(trace.t_s[-1]), arm_at_start=True)
@@ -202,6 +219,7 @@ def run_scenario_live(name: str, speed: float, clock: LoopClock | None = None, *
 
     def on_daemon(daemon: Daemon) -> None:
         daemons.append(daemon)
+        bench.prepare(daemon.core, clock.now())
         bench.install_signals(daemon)
 
     try:

@@ -19,6 +19,7 @@ from monitor.service.loop.deadline import DeadlineRelay, lease_for
 from monitor.service.loop.relay_keeper import GPIO_RELAY, KeeperError, KeeperRelay
 from monitor.service.loop.stop_guard import protection
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
+from monitor.service.loop.warm_up import warm_up
 from monitor.service.outputs.direction_journal import DirectionJournal
 from monitor.service.outputs.journal import TripJournal
 from monitor.service.outputs.notify import Notifier, WatchdogFeeder
@@ -110,6 +111,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
             on_tick(verdict, core)
 
     service = ServiceNotifier(Notifier.from_environment(), hooks)
+    warm_up(core, clock.now())  # the loop's code run once on a copy: its first ticks run nothing for the first time
     budget = TickBudget(1.0 / config.loop.rate_hz)
     said = Sideline(_say, maxsize=16, name="journal-lines")  # lines the loop hands over, said beside it
     daemon = Daemon(core, devices, clock, on_tick=service.on_tick, budget=budget, gc_policy=GcPolicy(budget),
