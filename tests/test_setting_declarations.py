@@ -124,3 +124,14 @@ def test_integers_around_the_conversion_limit_are_named_by_their_digits(digits):
 def test_twenty_digits_are_shown_and_twenty_one_are_named():
     assert shown(10 ** 20 - 1) == "9" * 20
     assert shown(10 ** 20) == "an integer of 21 digits"
+
+
+def test_tables_and_lists_are_repeated_with_their_separators():
+    assert shown({"a": 1, "b": [2, 3]}) == '{"a": 1, "b": [2, 3]}'
+    assert shown([1, "x", [2.5]]) == '[1, "x", [2.5]]'
+
+
+def test_numbers_inside_a_list_keep_their_own_form():
+    assert shown([10 ** 19, -(10 ** 19)]) == "[10000000000000000000, -10000000000000000000]"
+    assert shown([10 ** 20]) == "[an integer of 21 digits]"
+    assert shown([1.2345678901234567e+300, True]) == "[1.2345678901234567e+300, True]"
