@@ -1,0 +1,171 @@
+"""The motion rules at their default thresholds: exactly at a threshold nothing fires, a hair past it the rule does.
+
+The defaults are written out here as the documented figures (see
+docs/configuration.md), so a default that moves is a failing test, not a silent
+change of what stops the belt. If a default is retuned on purpose, change it in
+DEFAULTS with the reason in the commit.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from monitor.safety import fall_model
+from monitor.safety.fall_model import TRAINED, FallModel, features, is_gated
+from monitor.safety.motion import MotionDetector, MotionParams, classify
+
+P = MotionParams()
+G = 9.80665
+
+# The documented defaults the rules are judged against.
+DEFAULTS = {
+    "fall_drop_velocity_mps": 1.0, "fall_drop_tilt_rad": 0.37,
+    "fall_topple_tilt_rad": 0.46, "fall_topple_rate_radps": 1.0, "fall_topple_velocity_mps": 0.4,
+    "fall_topple_uprighting_rad": 0.35,
+    "stumble_velocity_mps": 0.5, "stumble_velocity_ratio": 3.9, "stumble_rate_radps": 0.5,
+    "stumble_jolt_score_ratio": 10.5,
+}
+
+
+def past(x: float) -> float:
+    return math.nextafter(x, math.inf)
+
+
+def short(x: float) -> float:
+    return math.nextafter(x, -math.inf)
+
+
+def test_the_defaults_are_the_documented_figures():
+    assert {name: getattr(P, name) for name in DEFAULTS} == DEFAULTS
+
+
+# classify(p, tilt, vertical velocity (up +), tilt rate, gait RMS velocity, inclination change, jolt score, model excess)
+
+@pytest.mark.parametrize("tilt,down,rule", [
+    (0.37, 1.5, None), (past(0.37), 1.5, "drop"),
+    (0.40, 1.0, None), (0.40, past(1.0), "drop"),
+])
+def test_drop_at_its_default_thresholds(tilt, down, rule):
+    assert classify(P, tilt, -down, 0.0, 10.0, 0.0) == rule
+
+
+@pytest.mark.parametrize("tilt,rate,down,incl,rule", [
+    (0.46, 1.5, 0.6, 0.0, None), (past(0.46), 1.5, 0.6, 0.0, "topple"),
+    (0.6, 1.0, 0.6, 0.0, None), (0.6, past(1.0), 0.6, 0.0, "topple"),
+    (0.6, 1.5, 0.4, 0.0, None), (0.6, 1.5, past(0.4), 0.0, "topple"),
+    (0.6, 1.5, 0.6, -0.35, None), (0.6, 1.5, 0.6, past(-0.35), "topple"),
+])
+def test_topple_at_its_default_thresholds(tilt, rate, down, incl, rule):
+    assert classify(P, tilt, -down, rate, 10.0, incl) == rule
+
+
+@pytest.mark.parametrize("down,rate,gait_rms,rule", [
+    (0.5, 0.8, 0.1, None), (past(0.5), 0.8, 0.1, "stumble"),
+    (0.8, 0.5, 0.1, None), (0.8, past(0.5), 0.1, "stumble"),
+    (0.78, 0.8, 0.2, None), (0.78, 0.8, short(0.2), "stumble"),  # 0.78 = 3.9 x 0.2
+])
+def test_stumble_at_its_default_thresholds(down, rate, gait_rms, rule):
+    assert classify(P, 0.0, -down, rate, gait_rms, 0.0) == rule
+
+
+@pytest.mark.parametrize("score,rule", [(10.5, None), (past(10.5), "jolt")])
+def test_jolt_at_its_default_threshold(score, rule):
+    assert classify(P, 0.0, 0.2, 1.0, 0.3, 0.0, score) == rule
+
+
+@pytest.mark.parametrize("excess,rule", [(0.0, None), (past(0.0), "model"), (-math.inf, None)])
+def test_the_learned_model_fires_only_past_its_threshold(excess, rule):
+    assert classify(P, 0.0, 0.2, 0.0, 0.3, 0.0, 0.0, excess) == rule
+
+
+def test_a_fall_rule_wins_over_a_stumble_rule_in_the_same_sample():
+    assert classify(P, 0.5, -1.5, 2.0, 0.1, 0.0, 50.0, 5.0) == "drop"
+    assert classify(P, 0.47, -0.8, 2.0, 0.1, 0.0, 50.0, 5.0) == "topple"
+    assert classify(P, 0.0, -0.8, 2.0, 0.1, 0.0, 50.0, 5.0) == "model"
+    assert classify(P, 0.0, -0.8, 2.0, 0.1, 0.0, 50.0) == "stumble"
+
+
+# -- the learned model's gate and inputs -------------------------------------------------------------
+
+@pytest.mark.parametrize("descent,tilt,is_judged", [
+    (0.4, 0.2, False), (past(0.4), 0.2, True), (0.6, 0.1, False), (0.6, past(0.1), True)])
+def test_the_model_is_judged_only_past_its_gate(descent, tilt, is_judged):
+    assert is_gated(TRAINED, descent, tilt) is is_judged
+
+
+def test_the_models_inputs_are_the_logarithms_of_the_walkers_own_ratios():
+    got = features(TRAINED, 0.8, 0.4, 0.3, 1.2, 0.6, 2.5)
+    assert got == pytest.approx((math.log(0.8 / 0.4), math.log(0.8), math.log(0.3), math.log(1.2 / 0.6),
+                                 math.log(1.2), math.log(2.5)), abs=1e-12)
+
+
+def test_the_models_inputs_have_floors_below_which_they_are_noise():
+    got = features(TRAINED, 0.01, 0.05, 0.001, 0.01, 0.5, 0.01)
+    # descent 0.05 m/s, gait level 0.2 m/s, tilt 0.01 rad, tilt rate 0.05 rad/s, jolt ratio 0.1
+    assert got == pytest.approx((math.log(0.05 / 0.2), math.log(0.05), math.log(0.01), math.log(0.05 / 0.5),
+                                 math.log(0.05), math.log(0.1)), abs=1e-12)
+
+
+def test_the_models_gait_floor_is_its_own():
+    model = FallModel(intercept=0.0, coefficients=(1.0,) * 6, threshold_logit=1.0, gate_descent_mps=0.1,
+                      gate_tilt_rad=0.1, gait_floor_mps=0.5)
+    assert features(model, 1.0, 0.3, 0.5, 1.0, 1.0, 1.0)[0] == pytest.approx(math.log(1.0 / 0.5))
+    assert fall_model.score(model, (1.0, 2.0, 3.0, 0.5, 0.25, 0.125)) == pytest.approx(6.875)
+
+
+# -- the detector as a whole: start-up levels, warm-up and the standing-still relaxation ------------------
+
+def still(detector: MotionDetector, t0_s: float, t1_s: float, rate_hz: float = 200.0):
+    """Perfectly still and upright (no noise at all)."""
+    found = []
+    n = round((t1_s - t0_s) * rate_hz)
+    for k in range(n):
+        found.append(detector.update(t0_s + k / rate_hz, 0.0, 0.0, G, 0.0, 0.0, 0.0))
+    return found
+
+
+def test_a_new_detector_starts_upright_at_rest_with_jogging_levels():
+    d = MotionDetector()
+    assert (d.ux, d.uy, d.uz, d.rx, d.ry, d.rz) == (0.0, 0.0, 1.0, 0.0, 0.0, 1.0)
+    assert (d.v_mps, d.w_radps, d.tilt_rad, d.jolt_mps2, d.jolt_ratio_held, d.jolt_score) == (0.0,) * 6
+    assert d.mean_av == G
+    assert d.gait_ms == pytest.approx(0.5 ** 2) and d.jolt_ms == pytest.approx(8.0 ** 2)
+    assert d.rate_ms == pytest.approx(1.0 ** 2) and d.activity_ms == pytest.approx(8.0 ** 2)
+    assert d.rate_level_radps == 1.0 and d.model_score_logit == -math.inf and not d.is_still
+
+
+def test_standing_still_is_recognised_only_once_the_start_up_activity_has_faded():
+    """The activity starts at the jogging level (8 m/s² RMS) and fades with 0.5 s:
+    below 0.8 m/s² after ln(100) x 0.5 s = 2.3 s of perfect stillness, not before."""
+    d = MotionDetector()
+    still(d, 0.0, 2.2)
+    assert not d.is_still
+    still(d, 2.2, 2.4)
+    assert d.is_still
+
+
+def test_while_still_the_levels_relax_back_to_the_start_up_levels():
+    d = MotionDetector()
+    d.jolt_ms, d.rate_ms, d.gait_ms = 1.0, 0.01, 0.01
+    d.activity_ms = 0.0
+    still(d, 0.0, 1.0)
+    # relaxing with 1 s toward 64, 1 and 0.25: after 1 s, 1 - e^-1 = 63 % of the way
+    assert d.jolt_ms == pytest.approx(64.0 - 63.0 * math.exp(-1.0), rel=0.02)
+    assert d.rate_ms == pytest.approx(1.0 - 0.99 * math.exp(-1.0), rel=0.02)
+    assert d.gait_ms == pytest.approx(0.25 - 0.24 * math.exp(-1.0), rel=0.02)
+
+
+def test_the_levels_never_count_below_their_floors():
+    d = MotionDetector()
+    d.rate_ms = 0.0
+    d.jolt_ms = 0.0
+    d.update(0.0, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+    assert d.rate_level_radps == 0.3
+
+
+def test_no_rule_fires_during_the_warm_up_even_in_free_fall():
+    d = MotionDetector()
+    found = [d.update(k / 200, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0) for k in range(100)]  # 0.5 s
+    assert found[:99] == [None] * 99
