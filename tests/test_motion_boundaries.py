@@ -169,3 +169,13 @@ def test_no_rule_fires_during_the_warm_up_even_in_free_fall():
     d = MotionDetector()
     found = [d.update(k / 200, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0) for k in range(100)]  # 0.5 s
     assert found[:99] == [None] * 99
+
+
+def test_a_component_rounded_a_hair_past_unit_length_still_gives_an_angle():
+    """A normalised up vector can come out with a component of 1 + 2e-16: the inclination
+    is then 0 (or pi), never a math domain error that would stop the core."""
+    from monitor.safety.motion import _acos
+
+    assert _acos(past(1.0)) == 0.0 and _acos(1.0) == 0.0 and _acos(1.5) == 0.0
+    assert _acos(short(-1.0)) == math.pi and _acos(-1.0) == math.pi and _acos(-1.5) == math.pi
+    assert _acos(0.5) == pytest.approx(math.pi / 3) and _acos(-0.5) == pytest.approx(2 * math.pi / 3)

@@ -19,6 +19,10 @@ from monitor.safety.mount import from_gravity
 from tests.support import G, with_settings
 
 
+def short(x: float) -> float:
+    return math.nextafter(x, -math.inf)
+
+
 def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """A rotation (treadmill = R . sensor) from three turns, so that no element is 0, 1 or repeated."""
     cz, sz, cy, sy, cx, sx = math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch), math.cos(roll), math.sin(roll)
@@ -132,3 +136,15 @@ def test_without_a_mount_the_first_sample_sets_the_vertical_and_later_ones_keep_
     expected = np.array(from_gravity(*tilted)).reshape(3, 3) @ [0.0, 0.0, G]
     assert second[1:4] == pytest.approx(expected, abs=1e-12)
     assert abs(second[3] - G) > 1.0
+
+
+@pytest.mark.parametrize("norm,is_identity", [(1e-9, False), (short(1e-9), True)])
+def test_a_reading_too_small_to_show_gravity_leaves_the_frame_alone(norm, is_identity):
+    r = from_gravity(norm, 0.0, 0.0)
+    assert (r == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)) is is_identity
+    if not is_identity:
+        assert np.array(r).reshape(3, 3) @ [1.0, 0.0, 0.0] == pytest.approx([0.0, 0.0, 1.0])
+
+
+def test_a_sensor_upside_down_is_turned_half_a_turn():
+    assert from_gravity(0.0, 0.0, -G) == (1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, -1.0)

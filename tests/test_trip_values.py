@@ -272,7 +272,9 @@ def test_the_seconds_kept_for_a_trip_start_exactly_before_s_back():
 
 def test_a_trip_is_described_in_words_with_three_figures():
     trip = Trip(2.0, (Problem("overspeed", "belt_overspeed", 2.0, {"belt_mps": 5.12345, "over_for_s": 0.3}),
-                      Problem("sensor_fault", "imu_stale", 2.0, {"age_s": 0.0625}, {"timeout_s": 0.05})))
+                      Problem("sensor_fault", "imu_gravity_implausible", 2.0, {"mean_accel_mps2": 2.0},
+                              {"gravity_min_mps2": 4.9, "gravity_max_mps2": 29.4})))
     assert trip.describe() == ("tripped at 2.000 s: overspeed (belt_overspeed: belt_mps=5.12, over_for_s=0.3); "
-                               "sensor_fault (imu_stale: age_s=0.0625; limit timeout_s=0.05)")
+                               "sensor_fault (imu_gravity_implausible: mean_accel_mps2=2; "
+                               "limit gravity_min_mps2=4.9, gravity_max_mps2=29.4)")
     assert math.isclose(trip.t_s, 2.0) and trip.reason == "overspeed" and trip.detail == "belt_overspeed"
