@@ -278,3 +278,11 @@ def test_a_trip_is_described_in_words_with_three_figures():
                                "sensor_fault (imu_gravity_implausible: mean_accel_mps2=2; "
                                "limit gravity_min_mps2=4.9, gravity_max_mps2=29.4)")
     assert math.isclose(trip.t_s, 2.0) and trip.reason == "overspeed" and trip.detail == "belt_overspeed"
+
+
+@pytest.mark.parametrize("kind,detail", [("overflow", "imu_overflow"), ("device_reset", "imu_device_reset"),
+                                         ("smoke", "imu_unknown_event")])
+def test_a_driver_health_event_is_recorded_with_its_time(kind, detail):
+    d = armed()
+    d.core.ingest_imu([], [HealthEvent(1.0078125, kind)])
+    assert only_problem(d.tick(1.015625)) == Problem("sensor_fault", detail, 1.0078125, {}, {})

@@ -1,0 +1,159 @@
+"""The code that opens the relay: the lease's length, the watchdog's thread and counters, and the
+relay driver built from the config (real GpioRelay on gpiozero's MockFactory).
+
+No sleeping: the watchdog is stepped on the test's clock, except where the real thread
+itself is the subject, and there the test waits on an event, bounded and never timed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from drivers import gpio_backend
+from drivers.fake import FakeRelay
+from drivers.gpio_relay import GpioRelay
+from monitor.config.schema import RelayConfig
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.deadline import DeadlineRelay, Expiry, lease_for
+from tests.drivers_support import clocked_factory
+
+RELAY_PIN, FEEDBACK_PIN = 17, 22
+
+
+@pytest.mark.parametrize("rate_hz,ticks,lease_s", [(100.0, 4, 0.04), (50.0, 3, 0.06), (200.0, 2, 0.01)])
+def test_the_lease_is_deadline_ticks_loop_periods(rate_hz, ticks, lease_s):
+    assert lease_for(rate_hz, ticks) == pytest.approx(lease_s)
+
+
+def test_the_watchdog_looks_eight_times_per_lease_unless_told():
+    assert DeadlineRelay(FakeRelay(lambda: 0.0), 0.04, threaded=False).poll_s == pytest.approx(0.005)
+    assert DeadlineRelay(FakeRelay(lambda: 0.0), 0.04, poll_s=0.02, threaded=False).poll_s == 0.02
+
+
+def test_an_expiry_says_when_the_lease_was_renewed_and_when_the_relay_was_released():
+    clock = SimulatedClock(5.0)
+    permit = DeadlineRelay(FakeRelay(clock), 0.04, clock=clock, threaded=False)
+    permit.energize()
+    permit.renew()
+    clock.t_s = 5.25
+    assert permit.check()
+    assert permit.take_expiry() == Expiry(5.0, 5.25, 0.04)
+    assert permit.expiries == 1 and permit.checks == 1
+    assert not permit.check() and permit.checks == 2 and permit.expiries == 1  # released once, counted once
+
+
+def test_rearming_clears_the_expiry_flag():
+    clock = SimulatedClock(0.0)
+    permit = DeadlineRelay(FakeRelay(clock), 0.04, clock=clock, threaded=False)
+    permit.energize()
+    permit.renew()
+    clock.advance(1.0)
+    permit.check()
+    assert permit.is_expired is True
+    permit.rearm()
+    assert permit.is_expired is False
+
+
+def test_a_closed_permit_has_nothing_to_enforce_and_releases_the_relay():
+    clock = SimulatedClock(0.0)
+    relay = FakeRelay(clock)
+    permit = DeadlineRelay(relay, 0.04, clock=clock, threaded=False)
+    permit.energize()
+    permit.renew()
+    permit.close()
+    assert not relay.is_energized and relay.is_closed
+    clock.advance(1.0)
+    assert permit.check() is False and permit.take_expiry() is None
+
+
+def test_a_permit_stepped_by_its_holder_starts_no_thread():
+    permit = DeadlineRelay(FakeRelay(lambda: 0.0), 0.04, threaded=False)
+    before = {t.ident for t in threading.enumerate()}
+    permit.start_watchdog()
+    assert {t.ident for t in threading.enumerate()} == before
+    permit.close()
+
+
+def test_the_watchdog_runs_in_one_named_daemon_thread_that_never_keeps_the_process_alive():
+    permit = DeadlineRelay(FakeRelay(lambda: 0.0), 0.04)
+    permit.start_watchdog()
+    try:
+        permit.start_watchdog()  # a second start adds nothing
+        watchers = [t for t in threading.enumerate() if t.name == "run-permit"]
+        assert len(watchers) == 1 and watchers[0].daemon
+    finally:
+        permit.close()
+    assert not [t for t in threading.enumerate() if t.name == "run-permit" and t.is_alive()]
+
+
+def test_the_watchdog_counts_every_release_that_raised_and_keeps_trying():
+    """A relay that raises on release: the thread counts each failure and tries again at the
+    next poll. The test waits (at most 5 s) for the third try, then compares the counts."""
+    third_try = threading.Event()
+
+    class StuckRelay(FakeRelay):
+        tries = 0
+
+        def release(self):
+            StuckRelay.tries += 1
+            if StuckRelay.tries >= 3:
+                third_try.set()
+            raise OSError("pin gone")
+
+    relay = StuckRelay(lambda: 0.0)
+    permit = DeadlineRelay(relay, 0.001, poll_s=0.001)
+    permit.energize()
+    permit.renew()
+    permit.start_watchdog()
+    try:
+        assert third_try.wait(5.0)
+    finally:
+        permit.stop_watchdog()
+    assert permit.failures == StuckRelay.tries >= 3
+
+
+# -- the relay driver, as the config builds it -------------------------------------------------------
+
+@pytest.fixture
+def clock():
+    return SimulatedClock(100.0)
+
+
+@pytest.fixture
+def factory(clock):
+    f = clocked_factory(clock)
+    yield f
+    f.reset()
+
+
+def test_the_relay_built_from_the_config_takes_every_setting(clock, factory):
+    section = RelayConfig(pin=RELAY_PIN, active_high=False, feedback_pin=FEEDBACK_PIN,
+                          feedback_closed_when_energized=True, feedback_settle_s=0.2)
+    relay = GpioRelay.from_config(section, clock, pin_factory=factory)
+    pin, contact = factory.pin(RELAY_PIN), factory.pin(FEEDBACK_PIN)
+    try:
+        assert pin.state is True and not relay.is_energized  # active low: released is high
+        contact.drive_high()  # a normally-open contact, open: agrees with released
+        assert relay.is_feedback_ok
+        relay.energize()
+        assert pin.state is False and relay.is_energized
+        clock.advance(0.19)
+        assert relay.is_feedback_ok  # the contact has 0.2 s to follow
+        clock.advance(0.02)
+        assert not relay.is_feedback_ok
+        contact.drive_low()  # closed when energized, as configured
+        assert relay.is_feedback_ok
+    finally:
+        relay.close()
+
+
+def test_the_relay_built_from_the_config_uses_the_real_gpio_backend_unless_given_one(clock, factory, monkeypatch):
+    monkeypatch.setattr(gpio_backend, "real_pin_factory", lambda: factory)
+    relay = GpioRelay.from_config(RelayConfig(pin=RELAY_PIN), clock)
+    try:
+        relay.energize()
+        assert factory.pin(RELAY_PIN).state is True
+    finally:
+        relay.close()
