@@ -135,3 +135,94 @@ def test_numbers_inside_a_list_keep_their_own_form():
     assert shown([10 ** 19, -(10 ** 19)]) == "[10000000000000000000, -10000000000000000000]"
     assert shown([10 ** 20]) == "[an integer of 21 digits]"
     assert shown([1.2345678901234567e+300, True]) == "[1.2345678901234567e+300, True]"
+
+
+def test_a_list_of_exactly_sixty_characters_is_shown_whole_and_a_longer_one_cut():
+    sixty = [1234567] * 6 + [1234]  # repr: 60 characters
+    assert len(repr(sixty)) == 60 and shown(sixty) == repr(sixty)
+    longer = list(range(100))
+    assert shown(longer) == repr(longer)[:57] + "..."
+    assert shown([[[1]]]) == "[[[1]]]" and shown([[[[1]]]]) == "a list nested 4 levels deep"
+
+
+# -- the rotation check: is the mount a rotation? ---------------------------------------------------
+
+ROTATION = [[0.36, 0.48, -0.8], [-0.8, 0.6, 0.0], [0.48, 0.64, 0.6]]  # nine different elements but one
+
+
+def rotation_field():
+    return fields()["mount"]
+
+
+def test_a_rotation_with_every_element_in_play_is_accepted():
+    import numpy as np
+
+    m = np.array(ROTATION)
+    assert m @ m.T == pytest.approx(np.eye(3)) and np.linalg.det(m) == pytest.approx(1.0)
+    for matrix in (ROTATION, [ROTATION[1], ROTATION[2], ROTATION[0]], [list(c) for c in zip(*ROTATION)]):
+        assert check_value(rotation_field(), matrix) == (matrix, None)
+
+
+def test_a_mirrored_mount_is_named_a_reflection():
+    for row in range(3):
+        mirrored = [[-x for x in r] if i == row else list(r) for i, r in enumerate(ROTATION)]
+        assert check_value(rotation_field(), mirrored)[1] == (
+            "is a reflection, not a rotation (determinant -1): one axis has the wrong sign")
+
+
+def test_a_matrix_that_is_not_a_rotation_says_to_calibrate():
+    error = check_value(rotation_field(), [[1, 0, 0], [0, 1, 0], [0, 0.5, 1]])[1]
+    assert error == ("is not a rotation (rows must be unit length and at right angles); "
+                     "run `treadguard calibrate`")
+
+
+@pytest.mark.parametrize("skew,is_ok", [(0.001, True), (0.0010001, False)])
+def test_rows_at_right_angles_within_the_tolerance(skew, is_ok):
+    assert (check_value(rotation_field(), [[1, 0, 0], [skew, 1, 0], [0, 0, 1]])[1] is None) is is_ok
+
+
+@pytest.mark.parametrize("value", [[[1, 0], [0, 1], [0, 0]], [[1, 0, 0], [0, 1, 0]], [[1, 0, 0], [0, 1, 0], "abc"],
+                                   [[[1]], [0, 1, 0], [0, 0, 1]]])
+def test_a_mount_of_the_wrong_shape_is_named(value):
+    assert check_value(rotation_field(), value)[1] == (
+        f"must be a 3x3 list of numbers, e.g. [[1, 0, 0], [0, 1, 0], [0, 0, 1]], not {shown(value)}")
+
+
+def test_no_mount_at_all_is_allowed():
+    assert check_value(rotation_field(), []) == ([], None)
+
+
+# -- a folder setting ------------------------------------------------------------------------------------
+
+def folder_fields():
+    @dataclasses.dataclass(frozen=True)
+    class Folders:
+        one: str = setting("/var/lib/treadguard", "one root", kind="path", under=("/var/lib/",))
+        two: str = setting("/home/x", "two roots", kind="path", under=("/var/lib", "/home"))
+
+    return {f.name: f for f in dataclasses.fields(Folders)}
+
+
+def test_a_folder_inside_its_root_is_accepted_even_with_spaces_or_accents():
+    one = folder_fields()["one"]
+    for path in ("/var/lib/treadguard", "/var/lib/my trips", "/var/lib/caf\u00e9", "/var/lib/x\x80"):
+        assert check_value(one, path) == (path, None)
+    assert describe_bounds(one) == "an absolute path of a folder inside /var/lib//"
+
+
+def test_a_folder_outside_its_roots_is_refused_and_its_real_place_named():
+    two = folder_fields()["two"]
+    assert check_value(two, "/etc")[1] == (
+        'is "/etc", a system or device path; must be an absolute path of a folder inside /var/lib/ or /home/, '
+        'e.g. "/home/x"')
+    assert '(that is' not in check_value(two, "/etc/")[1]
+    assert '(that is "/etc")' in check_value(two, "/home/../etc")[1]
+
+
+def test_an_empty_or_unnameable_folder_is_refused_with_an_example():
+    two = folder_fields()["two"]
+    assert check_value(two, "")[1] == (
+        'is empty, must be an absolute path of a folder inside /var/lib/ or /home/, e.g. "/home/x"')
+    assert "which no folder can be called" in check_value(two, "/home/a\x7fb")[1]
+    assert "which no folder can be called" in check_value(two, "/home/a\x1fb")[1]
+    assert "a relative path" in check_value(two, "home/x")[1]
