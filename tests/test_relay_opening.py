@@ -157,3 +157,29 @@ def test_the_relay_built_from_the_config_uses_the_real_gpio_backend_unless_given
         assert factory.pin(RELAY_PIN).state is True
     finally:
         relay.close()
+
+
+def test_a_new_permit_has_nothing_to_enforce_and_has_counted_nothing():
+    clock = SimulatedClock(3.0)
+    permit = DeadlineRelay(FakeRelay(clock), 0.04, clock=clock, threaded=False)
+    assert (permit.failures, permit.checks, permit.expiries, permit.is_expired) == (0, 0, 0, False)
+    clock.advance(10.0)
+    assert permit.check() is False and permit.take_expiry() is None and permit.expiries == 0
+
+
+def test_after_a_rearm_only_a_new_renewal_can_expire_again_and_each_expiry_counts():
+    clock = SimulatedClock(0.0)
+    relay = FakeRelay(clock)
+    permit = DeadlineRelay(relay, 0.04, clock=clock, threaded=False)
+    permit.energize()
+    permit.renew()
+    clock.advance(1.0)
+    assert permit.check()
+    permit.rearm()
+    clock.advance(1.0)
+    assert permit.check() is False  # nothing renewed since: nothing to expire
+    permit.energize()
+    permit.renew()
+    clock.advance(1.0)
+    assert permit.check() and permit.expiries == 2 and not relay.is_energized
+    assert permit.take_expiry() == Expiry(2.0, 3.0, 0.04)
