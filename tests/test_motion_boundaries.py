@@ -179,3 +179,92 @@ def test_a_component_rounded_a_hair_past_unit_length_still_gives_an_angle():
     assert _acos(past(1.0)) == 0.0 and _acos(1.0) == 0.0 and _acos(1.5) == 0.0
     assert _acos(short(-1.0)) == math.pi and _acos(-1.0) == math.pi and _acos(-1.5) == math.pi
     assert _acos(0.5) == pytest.approx(math.pi / 3) and _acos(-0.5) == pytest.approx(2 * math.pi / 3)
+
+
+# -- what the detector measures: attitude, rates, velocity, jolt, holes ------------------------------------
+
+def run(d: MotionDetector, t0_s: float, t1_s: float, a, g=(0.0, 0.0, 0.0), rate_hz: float = 200.0):
+    n = round((t1_s - t0_s) * rate_hz)
+    for k in range(n):
+        d.update(t0_s + k / rate_hz, *a, *g)
+
+
+def angle_from_up(d: MotionDetector) -> float:
+    return math.acos(max(-1.0, min(1.0, d.uz)))
+
+
+def test_at_start_the_first_samples_weigh_like_a_tenth_of_a_second_of_upright():
+    d = MotionDetector()
+    run(d, 0.0, 0.1, (G, 0.0, 0.0))  # the sensor lying on its side from the first sample
+    assert 0.6 < angle_from_up(d) < 0.9  # about half way to 90 degrees, not all the way, not nowhere
+    assert d.ux > 0.5 and abs(d.uy) < 1e-9
+
+
+def test_after_the_warm_up_the_up_vector_follows_gravity_with_a_one_second_time_constant():
+    d = MotionDetector()
+    run(d, 0.0, 3.0, (0.0, 0.0, G))
+    run(d, 3.0, 4.0, (0.0, G, 0.0))  # turned 90 degrees about x
+    assert 0.75 < angle_from_up(d) < 1.3 and d.uy > 0.5
+    run(d, 4.0, 9.0, (0.0, G, 0.0))
+    assert angle_from_up(d) > 1.5
+
+
+@pytest.mark.parametrize("gyro,expected", [((0.2, 0.0, 0.0), (0.0, 0.2)), ((0.0, 0.2, 0.0), (-0.2, 0.0)),
+                                           ((0.0, 0.0, 0.2), (0.0, 0.0))])
+def test_the_gyro_turns_the_up_vector_each_axis_with_its_sign(gyro, expected):
+    """Upright gravity but a steady rate: the gyro turns the up estimate (du/dt = u x w), the
+    accelerometer pulls it back with its 1 s time constant; they settle about 0.2 rad apart
+    for 0.2 rad/s about a horizontal axis, and not at all for a turn about the vertical."""
+    d = MotionDetector()
+    run(d, 0.0, 8.0, (0.0, 0.0, G), gyro)
+    assert (d.ux, d.uy) == pytest.approx(expected, abs=0.03)
+
+
+def test_the_tilting_rate_counts_the_horizontal_axes_only_and_starts_at_the_first_sample():
+    d = MotionDetector()
+    d.update(0.0, 0.0, 0.0, G, 0.3, 0.4, 1.2)
+    assert d.w_radps == pytest.approx(0.5, abs=1e-12)
+    d.update(0.005, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+    assert d.w_radps == pytest.approx(0.5 * 0.04 / 0.045, abs=1e-3)  # low-passed over 0.04 s
+
+
+def test_a_free_fall_is_a_downward_velocity_of_g_times_the_leaky_time():
+    d = MotionDetector()
+    run(d, 0.0, 12.0, (0.0, 0.0, G))
+    assert abs(d.v_mps) < 0.01 and d.mean_av == pytest.approx(G, rel=1e-3)
+    run(d, 12.0, 12.3, (0.0, 0.0, 0.0))
+    leaky = -G * 1.0 * (1.0 - math.exp(-0.3 / 1.0))  # the integrator leaks with 1 s
+    assert d.v_mps == pytest.approx(leaky, rel=0.04)
+    assert d.mean_av < G * 0.99  # the slow mean (10 s) has begun to follow
+
+
+def test_the_jolt_is_the_acceleration_beside_gravity_against_the_walkers_own_level():
+    d = MotionDetector()
+    d.update(0.0, 3.0, 4.0, G, 0.3, 0.4, 0.0)  # the first sample: nothing filtered yet
+    assert d.jolt_mps2 == pytest.approx(5.0, abs=1e-12)
+    assert d.jolt_ratio_held == pytest.approx(5.0 / 8.0, abs=1e-12)  # against the start-up level, 8 m/s²
+    assert d.jolt_score == pytest.approx(5.0 / 8.0 * 0.5 / 1.0, abs=1e-12)  # x tilting rate / rate level
+    d.update(0.005, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+    # the jolt is low-passed over 0.03 s; the held ratio decays over 0.2 s
+    assert d.jolt_mps2 < 5.0 * 0.03 / 0.035 + 0.1
+    assert d.jolt_ratio_held == pytest.approx(5.0 / 8.0 * 0.2 / 0.205, abs=1e-6)
+
+
+def test_a_hole_longer_than_max_dt_restarts_the_detector_and_a_shorter_one_is_bridged():
+    for hole_s, is_restart in [(0.05, False), (0.0625, True)]:
+        d = MotionDetector()
+        run(d, 0.0, 3.0, (0.0, 0.0, G), (0.02, 0.0, 0.0))
+        d.update(3.0 - 1 / 200 + hole_s, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+        is_reset = d.gait_ms == pytest.approx(0.25, abs=1e-12) and d.jolt_ms == pytest.approx(64.0, abs=1e-12)
+        assert is_reset is is_restart, hole_s
+
+
+def test_a_repeated_time_stamp_passes_no_time_unless_samples_were_lost():
+    d = MotionDetector()
+    run(d, 0.0, 3.0, (0.0, 0.0, G), (0.02, 0.0, 0.0))
+    before = d.gait_ms
+    d.update(3.0 - 1 / 200, 0.0, 0.0, G, 0.02, 0.0, 0.0)  # the same time again
+    assert d.gait_ms == before and d.gait_ms != pytest.approx(0.25, abs=1e-6)
+    d.gap()
+    d.update(3.0 - 1 / 200, 0.0, 0.0, G, 0.02, 0.0, 0.0)  # lost samples, and time did not move: restart
+    assert d.gait_ms == pytest.approx(0.25, abs=1e-12)
