@@ -183,3 +183,73 @@ def test_after_a_rearm_only_a_new_renewal_can_expire_again_and_each_expiry_count
     clock.advance(1.0)
     assert permit.check() and permit.expiries == 2 and not relay.is_energized
     assert permit.take_expiry() == Expiry(2.0, 3.0, 0.04)
+
+
+@pytest.mark.parametrize("active_high,pull", [(True, "down"), (False, "up")])
+def test_the_relay_pin_is_pulled_to_released_and_starts_released(clock, factory, active_high, pull):
+    relay = GpioRelay(RELAY_PIN, clock, active_high=active_high, pin_factory=factory)
+    try:
+        pin = factory.pin(RELAY_PIN)
+        assert pin.pull == pull and pin.state is (not active_high)
+        assert relay.is_energized is False
+        relay.energize()
+        relay.release()
+        assert relay.is_energized is False
+    finally:
+        relay.close()
+
+
+def test_a_wrong_drive_or_an_active_low_charge_pump_is_refused_in_words(clock, factory):
+    with pytest.raises(ValueError) as err:
+        GpioRelay(RELAY_PIN, clock, drive="pwm", pin_factory=factory)
+    assert str(err.value) == "drive must be one of level, charge_pump, not 'pwm'"
+    with pytest.raises(ValueError) as err:
+        GpioRelay(RELAY_PIN, clock, drive="charge_pump", active_high=False, pin_factory=factory)
+    assert str(err.value) == ("the charge-pump drive holds the pin low when released (the circuit's input "
+                              "has a pull-down): it needs active_high = true")
+
+
+def test_a_contact_that_disagrees_from_the_start_is_judged_from_the_start(clock, factory):
+    relay = GpioRelay(RELAY_PIN, clock, feedback_pin=FEEDBACK_PIN, feedback_settle_s=0.05, pin_factory=factory)
+    try:
+        factory.pin(FEEDBACK_PIN).drive_high()  # released, but the normally-closed contact reads open
+        clock.advance(0.04)
+        assert relay.is_feedback_ok
+        clock.advance(0.02)
+        assert not relay.is_feedback_ok
+    finally:
+        relay.close()
+
+
+def test_gpio_0_can_carry_the_monitoring_contact(clock, factory):
+    relay = GpioRelay(RELAY_PIN, clock, feedback_pin=0, pin_factory=factory)
+    try:
+        assert relay.has_feedback
+    finally:
+        relay.close()
+
+
+def test_a_pin_that_failed_is_never_driven_again_and_says_so(clock, factory):
+    relay = GpioRelay(RELAY_PIN, clock, pin_factory=factory)
+
+    def broken(value):
+        raise RuntimeError("pin gone")
+
+    relay._output.pin._set_state = broken  # the hardware fails under the driver
+    with pytest.raises(OSError) as err:
+        relay.energize()
+    assert str(err.value) == "the relay pin could not be driven (RuntimeError: pin gone); released"
+    with pytest.raises(OSError) as err:
+        relay.energize()
+    assert str(err.value) == "the relay is closed"
+    relay.close()
+
+
+def test_closing_frees_both_pins_for_the_next_start(clock, factory):
+    relay = GpioRelay(RELAY_PIN, clock, feedback_pin=FEEDBACK_PIN, pin_factory=factory)
+    relay.close()
+    again = GpioRelay(RELAY_PIN, clock, feedback_pin=FEEDBACK_PIN, pin_factory=factory)
+    again.close()
+    with pytest.raises(OSError) as err:
+        relay.energize()
+    assert str(err.value) == "the relay is closed"
