@@ -5,6 +5,10 @@
     python bench/mutation.py --gate          CI's gate: the mutants of the files changed since the
                                              last full run first, then a fixed seeded sample of the
                                              rest, GATE_MUTANTS in all
+    python bench/mutation.py --resume        finish an interrupted full run and retest its survivors
+                                             with today's tests (a killed mutant stays killed while
+                                             tests are only added; after removing or changing a
+                                             test, or any mutated file, run from scratch)
     python bench/mutation.py --report        the figures of the last run again, without running
     python bench/mutation.py --jobs N        mutants tested side by side (default: the CPU count)
 
@@ -219,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--gate", action="store_true", help="the changed files first, then a fixed sample")
+    mode.add_argument("--resume", action="store_true", help="finish a full run and retest its survivors")
     mode.add_argument("--report", action="store_true", help="print the last run's figures without running")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested side by side")
     parser.add_argument("--gate-mutants", type=int, default=GATE_MUTANTS, help="how many mutants the gate tests")
@@ -250,14 +255,22 @@ def main(argv: list[str] | None = None) -> int:
         _, survivors = report(results(), only=names)
         return 1 if survivors else 0
 
-    if MUTANTS.exists():
-        shutil.rmtree(MUTANTS)  # a full run tests every mutant anew, never a cached verdict
-    seconds = run_mutmut([], args.jobs)
-    print(f"full run: {seconds / 60:.1f} min with {args.jobs} jobs")
+    if args.resume:
+        seconds = run_mutmut([], args.jobs)  # the mutants not yet judged
+        again = sorted(n for n, (_, status) in results().items() if status not in KILLED)
+        if again:
+            seconds += run_mutmut(again, args.jobs)
+    else:
+        if MUTANTS.exists():
+            shutil.rmtree(MUTANTS)  # a full run tests every mutant anew, never a cached verdict
+        seconds = run_mutmut([], args.jobs)
+    how = "resumed (earlier verdicts kept, survivors retested)" if args.resume else "from scratch"
+    print(f"full run, {how}: {seconds / 60:.1f} min with {args.jobs} jobs")
     figures, survivors = report(results())
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    FULL_RUN.write_text(json.dumps({"commit": commit, "minutes": round(seconds / 60, 1), "jobs": args.jobs,
-                                    "figures": figures}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    FULL_RUN.write_text(json.dumps({"commit": commit, "how": how, "minutes": round(seconds / 60, 1),
+                                    "jobs": args.jobs, "figures": figures}, indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
     print(f"recorded in {FULL_RUN.relative_to(ROOT)} (commit it: the gate counts changed files from it)")
     return 1 if survivors else 0
 
