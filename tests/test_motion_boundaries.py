@@ -268,3 +268,40 @@ def test_a_repeated_time_stamp_passes_no_time_unless_samples_were_lost():
     d.gap()
     d.update(3.0 - 1 / 200, 0.0, 0.0, G, 0.02, 0.0, 0.0)  # lost samples, and time did not move: restart
     assert d.gait_ms == pytest.approx(0.25, abs=1e-12)
+
+
+def test_a_step_of_exactly_max_dt_is_bridged():
+    d = MotionDetector()
+    d.update(0.0, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+    d.update(0.05, G, 0.0, 0.0, 0.0, 0.0, 0.0)  # 0.05 s later (exactly max_dt_s): the pull acts over it
+    assert d.ux > 0.2
+
+
+def test_after_a_restart_the_first_sample_sets_the_rates_unfiltered():
+    d = MotionDetector()
+    run(d, 0.0, 2.0, (0.0, 0.0, G), (0.02, 0.0, 0.0))
+    d.update(2.5, 0.0, 0.0, G, 0.6, 0.8, 0.0)  # after a 0.5 s hole
+    assert d.w_radps == pytest.approx(1.0, abs=1e-12)
+
+
+def test_the_warm_up_ends_exactly_at_warmup_s():
+    """During the warm-up the upright reference is the attitude itself (no tilt at all); from
+    0.5 s on it lags behind a turning trunk."""
+    d = MotionDetector()
+    for k in range(129):  # 256 Hz: the 129th sample is exactly 0.5 s after the first
+        d.update(k / 256, 0.0, 0.0, G, 1.0, 0.0, 0.0)
+        if k < 128:
+            assert d.tilt_rad < 1e-6, k
+    assert d.tilt_rad > 1e-4
+
+
+def test_the_upright_reference_follows_a_new_posture_with_four_seconds():
+    lean = (G * math.sin(0.3) * math.cos(0.7), G * math.sin(0.3) * math.sin(0.7), G * math.cos(0.3))
+    d = MotionDetector()
+    run(d, 0.0, 6.0, (0.0, 0.0, G))
+    run(d, 6.0, 7.5, lean)  # the walker leans 0.3 rad and stays
+    assert 0.12 < d.tilt_rad < 0.3
+    assert d.rx > 0.0 and d.ry > 0.0  # the reference has begun to follow, in the lean's direction
+    run(d, 7.5, 36.0, lean)
+    assert d.tilt_rad < 0.01  # the new posture is the walker's own upright
+    assert math.isclose(d.rx ** 2 + d.ry ** 2 + d.rz ** 2, 1.0, rel_tol=1e-9)
