@@ -305,3 +305,42 @@ def test_the_upright_reference_follows_a_new_posture_with_four_seconds():
     run(d, 7.5, 36.0, lean)
     assert d.tilt_rad < 0.01  # the new posture is the walker's own upright
     assert math.isclose(d.rx ** 2 + d.ry ** 2 + d.rz ** 2, 1.0, rel_tol=1e-9)
+
+
+LEAN = (math.sin(0.3) * math.cos(0.7), math.sin(0.3) * math.sin(0.7), math.cos(0.3))  # a lean, all three parts
+
+
+def test_leaning_steadily_the_vertical_specific_force_is_still_one_g():
+    d = MotionDetector()
+    run(d, 0.0, 30.0, tuple(G * c for c in LEAN))
+    assert d.mean_av == pytest.approx(G, rel=0.005) and abs(d.v_mps) < 0.01
+
+
+def test_turning_while_leaning_is_not_a_tilting_rate_but_a_pitch_is():
+    up = LEAN
+    across = (-math.sin(0.7), math.cos(0.7), 0.0)  # horizontal, at right angles to the lean
+    d = MotionDetector()
+    run(d, 0.0, 20.0, tuple(G * c for c in up))
+    run(d, 20.0, 20.5, tuple(G * c for c in up), tuple(0.8 * c for c in up))  # a turn about the trunk's vertical
+    assert d.w_radps < 0.02
+    d2 = MotionDetector()
+    run(d2, 0.0, 20.0, tuple(G * c for c in up))
+    run(d2, 20.0, 20.2, tuple(G * c for c in up), tuple(0.8 * c for c in across))
+    assert d2.w_radps == pytest.approx(0.8, rel=0.05)
+
+
+def test_an_accelerometer_reading_five_percent_high_is_learnt_quickly_at_start_then_with_ten_seconds():
+    d = MotionDetector()
+    run(d, 0.0, 3.0, (0.0, 0.0, 1.05 * G))
+    assert d.mean_av == pytest.approx(1.05 * G, rel=0.005) and abs(d.v_mps) < 0.1
+    run(d, 3.0, 20.0, (0.0, 0.0, 1.05 * G))
+    run(d, 20.0, 30.0, (0.0, 0.0, 1.10 * G))  # the error grows: followed with 10 s, not by a running mean
+    assert d.mean_av == pytest.approx(G * (1.05 + 0.05 * (1 - math.exp(-1.0))), rel=0.003)
+
+
+@pytest.mark.parametrize("leak_s", [0.5, 2.0])
+def test_the_velocity_leaks_with_its_setting(leak_s):
+    d = MotionDetector(MotionParams(velocity_leak_tau_s=leak_s))
+    run(d, 0.0, 12.0, (0.0, 0.0, G))
+    run(d, 12.0, 12.3, (0.0, 0.0, 0.0))
+    assert d.v_mps == pytest.approx(-G * leak_s * (1.0 - math.exp(-0.3 / leak_s)), rel=0.04)
