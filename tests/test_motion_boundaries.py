@@ -344,3 +344,12 @@ def test_the_velocity_leaks_with_its_setting(leak_s):
     run(d, 0.0, 12.0, (0.0, 0.0, G))
     run(d, 12.0, 12.3, (0.0, 0.0, 0.0))
     assert d.v_mps == pytest.approx(-G * leak_s * (1.0 - math.exp(-0.3 / leak_s)), rel=0.04)
+
+
+def test_a_pitch_during_a_turn_while_leaning_counts_the_pitch_alone():
+    across = (-math.sin(0.7), math.cos(0.7), 0.0)
+    d = MotionDetector()
+    run(d, 0.0, 20.0, tuple(G * c for c in LEAN))
+    spin = tuple(0.8 * a + 0.8 * u for a, u in zip(across, LEAN))
+    run(d, 20.0, 20.2, tuple(G * c for c in LEAN), spin)
+    assert d.w_radps == pytest.approx(0.8, rel=0.03)
