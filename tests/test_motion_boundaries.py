@@ -246,7 +246,7 @@ def test_the_jolt_is_the_acceleration_beside_gravity_against_the_walkers_own_lev
     assert d.jolt_score == pytest.approx(5.0 / 8.0 * 0.5 / 1.0, abs=1e-12)  # x tilting rate / rate level
     d.update(0.005, 0.0, 0.0, G, 0.0, 0.0, 0.0)
     # the jolt is low-passed over 0.03 s; the held ratio decays over 0.2 s
-    assert d.jolt_mps2 < 5.0 * 0.03 / 0.035 + 0.1
+    assert d.jolt_mps2 == pytest.approx(5.0 * 0.03 / 0.035, abs=0.02)
     assert d.jolt_ratio_held == pytest.approx(5.0 / 8.0 * 0.2 / 0.205, abs=1e-6)
 
 
@@ -353,3 +353,40 @@ def test_a_pitch_during_a_turn_while_leaning_counts_the_pitch_alone():
     spin = tuple(0.8 * a + 0.8 * u for a, u in zip(across, LEAN))
     run(d, 20.0, 20.2, tuple(G * c for c in LEAN), spin)
     assert d.w_radps == pytest.approx(0.8, rel=0.03)
+
+
+def test_leaning_steadily_is_no_jolt():
+    d = MotionDetector()
+    run(d, 0.0, 20.0, tuple(G * c for c in LEAN))
+    assert d.jolt_mps2 < 0.05
+
+
+def test_the_walkers_own_levels_are_learnt_with_two_seconds():
+    """Two seconds of a steady sway (jolt RMS 2.8 m/s², tilting rate 0.5 rad/s): the jolt
+    level falls from its start-up 8 m/s² (64 m²/s⁴) with 2 s, as do the rate and gait levels."""
+    d = MotionDetector()
+    for k in range(400):
+        t = k / 200
+        d.update(t, 4.0 * math.sin(2 * math.pi * 2.0 * t), 0.0, G, 0.5 * math.cos(0.3), 0.5 * math.sin(0.3), 0.0)
+    assert not d.is_still
+    assert 26.0 < d.jolt_ms < 40.0  # about 8 + 56 e^-1 = 28.6 (33 here): neither learnt at once nor not at all
+    assert 0.35 < d.rate_ms < 0.7  # 0.25 + 0.75 e^-1 = 0.53
+    assert 0.05 < d.gait_ms < 0.15  # 0.25 e^-1 = 0.092 (the waist hardly moves up or down)
+
+
+@pytest.mark.parametrize("relax_s", [0.5, 2.0])
+def test_standing_still_relaxes_with_its_own_time_constant(relax_s):
+    params = MotionParams(still_relax_tau_s=relax_s, rate_level_initial_radps=0.5)
+    d = MotionDetector(params)
+    d.jolt_ms, d.rate_ms, d.activity_ms = 1.0, 0.01, 0.0
+    still(d, 0.0, 1.0)
+    assert d.jolt_ms == pytest.approx(64.0 - 63.0 * math.exp(-1.0 / relax_s), rel=0.03)
+    assert d.rate_ms == pytest.approx(0.25 - 0.24 * math.exp(-1.0 / relax_s), rel=0.03)
+
+
+def test_a_jolt_hold_of_zero_holds_nothing_back():
+    d = MotionDetector(MotionParams(jolt_hold_s=0.0))
+    d.update(0.0, 3.0, 4.0, G, 0.0, 0.0, 0.0)
+    assert d.jolt_ratio_held == pytest.approx(5.0 / 8.0)
+    d.update(0.005, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+    assert d.jolt_ratio_held < 5.0 / 8.0 * 0.9
