@@ -390,3 +390,50 @@ def test_a_jolt_hold_of_zero_holds_nothing_back():
     assert d.jolt_ratio_held == pytest.approx(5.0 / 8.0)
     d.update(0.005, 0.0, 0.0, G, 0.0, 0.0, 0.0)
     assert d.jolt_ratio_held < 5.0 / 8.0 * 0.9
+
+
+# -- a finding records what the detector saw at that sample -------------------------------------------------
+
+def expected_values(d: MotionDetector, rule: str) -> dict:
+    gait_rms = math.sqrt(d.gait_ms)
+    jolt_level = max(math.sqrt(d.jolt_ms), d.p.jolt_level_min_mps2)
+    return {
+        "tilt_rad": d.tilt_rad, "vertical_velocity_mps": d.v_mps, "tilt_rate_radps": d.w_radps,
+        "gait_rms_velocity_mps": gait_rms,
+        "inclination_change_rad": math.acos(min(1.0, d.uz)) - math.acos(min(1.0, d.rz)),
+        "jolt_mps2": d.jolt_mps2, "jolt_level_mps2": jolt_level, "tilt_rate_level_radps": d.rate_level_radps,
+        "jolt_score_ratio": d.jolt_score, "rule_" + rule: 1.0,
+    }
+
+
+def test_the_first_decision_comes_exactly_at_warmup_s_and_records_the_detectors_state():
+    d = MotionDetector(MotionParams(stumble_jolt_score_ratio=1.0))
+    for k in range(128):
+        assert d.update(k / 256, 0.0, 0.0, G, 0.0, 0.0, 0.0) is None
+    found = d.update(0.5, 100.0, 0.0, G, 10.0, 0.0, 0.0)  # a hard jolt and a fast turn of the trunk
+    assert found is not None and found.reason == "stumble" and found.t_s == 0.5
+    assert found.values == pytest.approx(expected_values(d, "jolt"), abs=1e-12)
+
+
+def test_a_fall_judged_by_the_learned_model_records_its_inputs_and_terms():
+    d = MotionDetector()
+    run(d, 0.0, 3.0, (0.0, 0.0, G))
+    found = None
+    for k in range(200):  # the waist drops and the trunk pitches
+        found = d.update(3.0 + k / 200, 0.0, 0.0, 0.3 * G, 2.0, 0.0, 0.0) or found
+        if found is not None:
+            break
+    assert found is not None and found.reason == "fall"
+    rule = next(name[len("rule_"):] for name in found.values if name.startswith("rule_"))
+    values = dict(found.values)
+    model_part = {name: values.pop(name) for name in list(values) if name.startswith("model_")}
+    assert values == pytest.approx(expected_values(d, rule), abs=1e-12)
+    inputs = features(TRAINED, -d.v_mps, math.sqrt(d.gait_ms), d.tilt_rad, d.w_radps, d.rate_level_radps,
+                      d.jolt_ratio_held)
+    expected_model = {"model_score_logit": d.model_score_logit, "model_threshold_logit": TRAINED.threshold_logit}
+    for name, weight, x in zip(fall_model.FEATURES, TRAINED.coefficients, inputs):
+        if weight:
+            expected_model["model_" + name] = x
+            expected_model["model_term_" + name + "_logit"] = weight * x
+    assert model_part == pytest.approx(expected_model, abs=1e-12)
+    assert d.model_score_logit == pytest.approx(fall_model.score(TRAINED, inputs), abs=1e-12)
