@@ -232,3 +232,19 @@ def test_failed_reads_every_other_sample_trip_the_core():
 def test_stale_and_frozen_limits_come_from_the_settings():
     d = armed(with_settings(imu={"timeout_s": 0.25, "frozen_s": 1.0}))
     assert "imu_stale" not in d.details(1.0 + 0.125)
+
+
+@pytest.mark.parametrize("failed,is_fault", [(2, False), (3, True)])
+def test_failed_reads_before_the_first_sample_count_from_zero(failed, is_fault):
+    d = Driver()
+    for k in range(failed):
+        d.core.imu_read_failed(0.001 * (k + 1))
+    assert ("imu_read_failed" in d.details(0.015625)) is is_fault
+
+
+def test_a_gap_of_exactly_the_timeout_keeps_the_gravity_window():
+    band = gravity_band()
+    assert band.add(0.0, 0.0, 0.0, 1.0) is None
+    assert band.add(0.05, 0.0, 0.0, 1.0) is None  # exactly timeout_s later: not a hole
+    assert all(band.add(0.05 + k / 64, 0.0, 0.0, 1.0) is None for k in range(1, 61))
+    assert band.add(1.0, 0.0, 0.0, 1.0) is not None  # the window that began at 0.0 closes at 1.0
