@@ -25,7 +25,7 @@ DEFAULTS = {
     "fall_topple_tilt_rad": 0.46, "fall_topple_rate_radps": 1.0, "fall_topple_velocity_mps": 0.4,
     "fall_topple_uprighting_rad": 0.35,
     "stumble_velocity_mps": 0.5, "stumble_velocity_ratio": 3.9, "stumble_rate_radps": 0.5,
-    "stumble_jolt_score_ratio": 10.5,
+    "stumble_jolt_score_ratio": 12.3,
 }
 
 
@@ -70,7 +70,7 @@ def test_stumble_at_its_default_thresholds(down, rate, gait_rms, rule):
     assert classify(P, 0.0, -down, rate, gait_rms, 0.0) == rule
 
 
-@pytest.mark.parametrize("score,rule", [(10.5, None), (past(10.5), "jolt")])
+@pytest.mark.parametrize("score,rule", [(12.3, None), (past(12.3), "jolt")])
 def test_jolt_at_its_default_threshold(score, rule):
     assert classify(P, 0.0, 0.2, 1.0, 0.3, 0.0, score) == rule
 
@@ -89,10 +89,11 @@ def test_a_fall_rule_wins_over_a_stumble_rule_in_the_same_sample():
 
 # -- the learned model's gate and inputs -------------------------------------------------------------
 
-@pytest.mark.parametrize("descent,tilt,is_judged", [
-    (0.4, 0.2, False), (past(0.4), 0.2, True), (0.6, 0.1, False), (0.6, past(0.1), True)])
-def test_the_model_is_judged_only_past_its_gate(descent, tilt, is_judged):
-    assert is_gated(TRAINED, descent, tilt) is is_judged
+@pytest.mark.parametrize("age,descent,tilt,is_judged", [
+    (1.0, 0.4, 0.2, False), (1.0, past(0.4), 0.2, True), (1.0, 0.6, 0.1, False), (1.0, 0.6, past(0.1), True),
+    (0.999, 0.6, 0.2, False)])
+def test_the_model_is_judged_only_past_its_gate_and_a_second_after_a_start(age, descent, tilt, is_judged):
+    assert is_gated(TRAINED, age, descent, tilt) is is_judged
 
 
 def test_the_models_inputs_are_the_logarithms_of_the_walkers_own_ratios():
