@@ -1,0 +1,290 @@
+"""The relay keeper's loop and the daemon's side of it, in this process: what the keeper does with the
+relay for each message the daemon sends, on a clock the test passes, and what the daemon reads back.
+
+The keeper's loop (`serve`) runs on a real socket pair with a desk relay; a scripted daemon sends
+its messages when the keeper's clock reaches their time, then closes its end. Nothing here waits
+on the wall clock beyond the keeper's own short waits for a message.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from drivers.fake import FakeRelay
+from monitor.service.loop.keeper_lease import KeeperLease, KeeperState
+from monitor.service.loop.relay_keeper import KeeperRelay, main, serve
+
+TICK_S = 1 / 64  # each reading of the keeper's clock is one tick later (exact in binary)
+LEASE_S = 4 * TICK_S
+IDLE_S = 0.001  # the keeper's wait for a message while released, in real seconds: kept short
+
+
+class ScriptedDaemon:
+    """The daemon's end of the socket: sends each message when the keeper's clock reaches its time,
+    and closes its end (the daemon exits) at `ends_s`."""
+
+    def __init__(self, script: list[tuple[float, bytes]], ends_s: float) -> None:
+        self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.script = sorted(script)
+        self.ends_s = ends_s
+        self.now_s = 0.0
+        self.is_ended = False
+
+    def clock(self) -> float:
+        self.now_s += TICK_S
+        while self.script and self.script[0][0] <= self.now_s:
+            self.ours.send(self.script.pop(0)[1])
+        if not self.is_ended and self.now_s >= self.ends_s:
+            self.is_ended = True
+            self.ours.shutdown(socket.SHUT_WR)  # the keeper reads the end of the daemon's messages
+        return self.now_s
+
+    def reports(self) -> list[bytes]:
+        self.ours.setblocking(False)
+        found = []
+        while True:
+            try:
+                message = self.ours.recv(256)
+            except BlockingIOError:
+                return found
+            if not message:
+                return found
+            found.append(message)
+
+
+class DeskRelay(FakeRelay):
+    """A desk relay whose monitoring contact the test sets, and that may refuse to energize."""
+
+    def __init__(self, clock, *, refuses: bool = False) -> None:
+        super().__init__(clock)
+        self.refuses = refuses
+        self.feedback_ok: bool | None = True  # None: the contact cannot be read
+
+    def energize(self) -> None:
+        if self.refuses:
+            raise OSError("pin busy")
+        super().energize()
+
+    @property
+    def is_feedback_ok(self) -> bool:
+        if self.feedback_ok is None:
+            raise OSError("contact unreadable")
+        return self.feedback_ok
+
+
+def keep(script: list[tuple[float, bytes]], ends_s: float, *, refuses: bool = False,
+         feedback: dict[float, bool | None] | None = None) -> tuple[DeskRelay, list[bytes], KeeperLease]:
+    """Run the keeper's loop to its end; the relay's changes and the keeper's reports."""
+    daemon = ScriptedDaemon(script, ends_s)
+    relay = DeskRelay(lambda: daemon.now_s, refuses=refuses)
+    feedback = dict(feedback or {})
+
+    def clock() -> float:
+        now_s = daemon.clock()
+        for at_s in sorted(t for t in feedback if t <= now_s):
+            relay.feedback_ok = feedback.pop(at_s)
+        return now_s
+
+    lease = KeeperLease(LEASE_S)
+    serve(daemon.theirs, relay, lease, clock=clock, idle_s=IDLE_S)
+    return relay, daemon.reports(), lease
+
+
+def t(ticks: int) -> float:
+    return ticks * TICK_S
+
+
+# -- the keeper's loop ---------------------------------------------------------------------------
+def test_a_heartbeat_energizes_the_relay_and_the_daemons_exit_releases_it_and_ends_the_keeper():
+    relay, reports, lease = keep([(t(1), b"E"), (t(3), b"E")], ends_s=t(5))
+    assert relay.changes == [(t(2), True), (t(6), False)]  # each message is read at the next reading
+    assert relay.is_closed and lease.state is KeeperState.ENDED
+    assert reports == []  # a relay that followed every command: nothing to report
+
+
+def test_heartbeats_within_the_lease_keep_the_relay_energized_without_a_break():
+    script = [(t(k), b"E") for k in range(1, 40, 4)]  # one every 4 readings: within the lease
+    relay, reports, _ = keep(script, ends_s=t(44))
+    assert [on for _, on in relay.changes] == [True, False]  # energized once, released at the end only
+    assert not any(r.startswith(b"X") for r in reports)
+
+
+def test_silence_beyond_the_lease_releases_the_relay_and_tells_the_daemon_when():
+    relay, reports, _ = keep([(t(1), b"E")], ends_s=t(20))
+    # read at t(2); t(6) is exactly the lease later (still held), t(8) is past it (two readings a turn)
+    assert relay.changes == [(t(2), True), (t(8), False)]
+    expiries = [json.loads(r[1:]) for r in reports if r.startswith(b"X")]
+    assert expiries == [[t(2), t(8)]]  # once, with the last heartbeat and the release
+
+
+def test_after_the_lease_ran_out_heartbeats_do_nothing_until_a_person_rearms():
+    script = [(t(1), b"E"), (t(10), b"E"), (t(12), b"E"), (t(14), b"A"), (t(16), b"E")]
+    relay, reports, _ = keep(script, ends_s=t(18))
+    assert relay.changes == [(t(2), True), (t(8), False), (t(16), True), (t(18), False)]
+
+
+def test_a_release_from_the_daemon_releases_at_once():
+    relay, _, _ = keep([(t(1), b"E"), (t(3), b"R")], ends_s=t(10))
+    assert relay.changes == [(t(2), True), (t(4), False)]
+
+
+def test_messages_it_does_not_know_change_nothing():
+    relay, reports, _ = keep([(t(1), b"Z"), (t(3), b"EE"), (t(5), b"hello")], ends_s=t(8))
+    assert relay.changes == [] and reports == []
+
+
+def test_a_relay_that_cannot_be_energized_stays_released_and_the_daemon_is_told(capsys):
+    relay, reports, _ = keep([(t(1), b"E"), (t(3), b"E")], ends_s=t(5), refuses=True)
+    assert relay.changes == [] and not relay.is_energized
+    assert reports == [b"F0", b"F1"]  # once, not at every heartbeat; following again once released
+    assert "could not be energized (OSError: pin busy)" in capsys.readouterr().err
+
+
+def test_a_relay_that_can_be_energized_again_is_reported_following():
+    daemon_script = [(t(1), b"E"), (t(3), b"R")]
+    relay, reports, _ = keep(daemon_script, ends_s=t(8), feedback={t(2): False, t(5): True})
+    assert reports == [b"F0", b"F1"]  # each change of the monitoring contact, once
+
+
+def test_a_monitoring_contact_that_cannot_be_read_counts_as_not_following():
+    relay, reports, _ = keep([(t(1), b"E")], ends_s=t(5), feedback={t(2): None})
+    assert reports == [b"F0"]
+
+
+def test_the_keeper_waits_for_a_message_while_released_and_ends_when_the_daemon_does():
+    relay, reports, lease = keep([], ends_s=t(6))
+    assert relay.changes == [] and lease.state is KeeperState.ENDED and relay.is_closed
+
+
+# -- the keeper process's start, in this process --------------------------------------------------
+built: list[dict] = []
+
+
+def desk_relay(section: dict) -> FakeRelay:
+    """The keeper's relay factory for these tests."""
+    built.append(section)
+    return FakeRelay(lambda: 0.0)
+
+
+def broken_relay(section: dict) -> FakeRelay:
+    raise KeyError("pin")
+
+
+def start_keeper(*args: str) -> tuple[int, list[bytes]]:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.shutdown(socket.SHUT_WR)  # the daemon is gone at once: the keeper ends after its start
+    code = main(["--fd", str(theirs.detach()), "--lease-s", "0.04", *args])
+    ours.setblocking(False)
+    said = []
+    while True:
+        try:
+            message = ours.recv(4096)
+        except BlockingIOError:
+            break
+        if not message:
+            break
+        said.append(message)
+    ours.close()
+    return code, said
+
+
+def test_the_keeper_builds_its_relay_from_the_factory_and_its_json_and_says_ready():
+    built.clear()
+    code, said = start_keeper("--relay", f"{__name__}:desk_relay", "--relay-args", '{"pin": 27}')
+    assert code == 0 and said == [b"K"] and built == [{"pin": 27}]
+
+
+def test_a_keeper_whose_relay_cannot_be_built_says_why_and_stops():
+    code, said = start_keeper("--relay", f"{__name__}:broken_relay")
+    assert code == 1 and said == [b"!KeyError: 'pin'"]
+
+
+def test_a_relay_factory_name_without_its_function_is_refused_with_a_message():
+    code, said = start_keeper("--relay", "drivers.fake")
+    assert code == 1 and said[0].startswith(b"!ValueError")
+
+
+# -- the daemon's side -------------------------------------------------------------------------------
+@pytest.fixture
+def pair():
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    relay = KeeperRelay(ours, None, LEASE_S)
+    theirs.setblocking(False)
+    yield relay, theirs
+    relay.close()
+    theirs.close()
+
+
+def received(theirs: socket.socket) -> list[bytes]:
+    found = []
+    while True:
+        try:
+            message = theirs.recv(16)
+        except BlockingIOError:
+            return found
+        if not message:
+            found.append(b"<end>")
+            return found
+        found.append(message)
+
+
+def test_the_daemon_sends_a_heartbeat_per_energize_a_release_and_a_rearm(pair):
+    relay, theirs = pair
+    assert not relay.is_energized
+    relay.energize()
+    assert relay.is_energized
+    relay.energize()
+    relay.release()
+    assert not relay.is_energized
+    relay.rearm()
+    assert received(theirs) == [b"E", b"E", b"R", b"A"]
+
+
+def test_the_daemon_follows_the_keepers_report_of_the_monitoring_contact(pair):
+    relay, theirs = pair
+    assert relay.is_feedback_ok
+    theirs.send(b"F0")
+    assert not relay.is_feedback_ok
+    theirs.send(b"F1")
+    assert relay.is_feedback_ok
+    assert relay.take_fault() is None
+
+
+def test_each_release_by_the_keeper_trips_once_in_order_with_how_long_it_heard_nothing(pair):
+    relay, theirs = pair
+    theirs.send(b"X[10.0, 10.25]")
+    theirs.send(b"X[20.0, 20.5]")
+    assert relay.take_fault() == ("relay_keeper_released", {"silent_s": 0.25}, {"lease_s": LEASE_S})
+    assert relay.take_fault() == ("relay_keeper_released", {"silent_s": 0.5}, {"lease_s": LEASE_S})
+    assert relay.take_fault() is None
+
+
+def test_a_garbled_release_report_still_trips_with_the_lease_as_the_silence(pair):
+    relay, theirs = pair
+    theirs.send(b"X[garbled")
+    theirs.send(b"X[1]")
+    expected = ("relay_keeper_released", {"silent_s": LEASE_S}, {"lease_s": LEASE_S})
+    assert relay.take_fault() == expected and relay.take_fault() == expected
+    assert relay.take_fault() is None
+
+
+def test_a_lost_keeper_trips_once_and_the_daemon_sends_nothing_more(pair):
+    relay, theirs = pair
+    theirs.send(b"X[1.0, 1.5]")
+    theirs.close()
+    assert relay.take_fault() == ("relay_keeper_lost", {}, {})  # the loss first: it is the worse news
+    assert relay.take_fault()[0] == "relay_keeper_released"
+    assert relay.take_fault() is None
+    relay.energize()  # no error, no wait
+    assert relay.dropped == 0 and relay.is_feedback_ok
+
+
+def test_closing_releases_the_relay_then_ends_the_keepers_socket(pair):
+    relay, theirs = pair
+    relay.energize()
+    relay.close()
+    assert received(theirs) == [b"E", b"R", b"<end>"]
+    relay.close()  # twice is harmless
