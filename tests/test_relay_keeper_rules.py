@@ -9,13 +9,15 @@ on the wall clock beyond the keeper's own short waits for a message.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import time
 
 import pytest
 
 from drivers.fake import FakeRelay
-from monitor.service.loop.keeper_lease import KeeperLease, KeeperState
-from monitor.service.loop.relay_keeper import KeeperRelay, main, serve
+from monitor.service.loop.keeper_lease import KeeperEvent, KeeperLease, KeeperState, next_state
+from monitor.service.loop.relay_keeper import KeeperError, KeeperRelay, main, serve
 
 TICK_S = 1 / 64  # each reading of the keeper's clock is one tick later (exact in binary)
 LEASE_S = 4 * TICK_S
@@ -95,6 +97,55 @@ def keep(script: list[tuple[float, bytes]], ends_s: float, *, refuses: bool = Fa
 
 def t(ticks: int) -> float:
     return ticks * TICK_S
+
+
+# -- the rules, every state and message -----------------------------------------------------------
+RULES = {  # (state, message) -> state; a row per state, in the order of KeeperEvent
+    KeeperState.RELEASED: [KeeperState.ENERGIZED, KeeperState.RELEASED, KeeperState.RELEASED,
+                           KeeperState.RELEASED, KeeperState.ENDED],
+    KeeperState.ENERGIZED: [KeeperState.ENERGIZED, KeeperState.RELEASED, KeeperState.ENERGIZED,
+                            KeeperState.EXPIRED, KeeperState.ENDED],
+    KeeperState.EXPIRED: [KeeperState.EXPIRED, KeeperState.EXPIRED, KeeperState.RELEASED,
+                          KeeperState.EXPIRED, KeeperState.ENDED],
+    KeeperState.ENDED: [KeeperState.ENDED] * 5,
+}
+
+
+@pytest.mark.parametrize("state", list(KeeperState))
+def test_every_state_answers_every_message_as_the_rules_say(state):
+    assert [next_state(state, event) for event in KeeperEvent] == RULES[state]
+
+
+def test_a_new_keeper_holds_the_relay_released_and_waits_idle():
+    lease = KeeperLease(LEASE_S)
+    assert lease.state is KeeperState.RELEASED and lease.is_energized is False
+    assert lease.wait_s(1.0, idle_s=0.25) == 0.25
+
+
+def test_a_rearm_while_energized_does_not_renew_the_lease():
+    lease = KeeperLease(LEASE_S)
+    lease.on(KeeperEvent.HEARTBEAT, 1.0)
+    lease.on(KeeperEvent.REARM, 1.0 + 3 * TICK_S)
+    assert lease.judge(1.0 + 5 * TICK_S) == (1.0, 1.0 + 5 * TICK_S)
+
+
+def test_a_lease_exactly_used_up_still_holds_and_a_tick_later_it_runs_out():
+    lease = KeeperLease(LEASE_S)
+    lease.on(KeeperEvent.HEARTBEAT, 2.0)
+    assert lease.judge(2.0 + LEASE_S) is None and lease.is_energized is True
+    assert lease.wait_s(2.0 + LEASE_S, idle_s=1.0) == 0.0
+    assert lease.judge(2.0 + LEASE_S + TICK_S) == (2.0, 2.0 + LEASE_S + TICK_S)
+
+
+def test_a_released_keeper_waits_idle_whatever_heartbeat_came_before():
+    lease = KeeperLease(LEASE_S)
+    lease.on(KeeperEvent.HEARTBEAT, 1.0)
+    assert lease.wait_s(1.0 + TICK_S, idle_s=1.0) == 3 * TICK_S
+    lease.on(KeeperEvent.RELEASE, 1.0 + TICK_S)
+    assert lease.wait_s(1.0 + TICK_S, idle_s=1.0) == 1.0
+    lease.on(KeeperEvent.HEARTBEAT, 2.0)
+    lease.judge(3.0)
+    assert lease.wait_s(3.0, idle_s=1.0) == 1.0  # expired: idle too
 
 
 # -- the keeper's loop ---------------------------------------------------------------------------
@@ -207,6 +258,58 @@ def test_a_relay_factory_name_without_its_function_is_refused_with_a_message():
     assert code == 1 and said[0].startswith(b"!ValueError")
 
 
+def reporting_relay(section: dict) -> FakeRelay:
+    """A keeper's relay that writes "built" and, when the keeper closes it, "closed" to a file."""
+    path = section["report"]
+
+    class Reporting(FakeRelay):
+        def close(self) -> None:
+            super().close()
+            with open(path, "a") as report:
+                report.write("closed\n")
+
+    with open(path, "a") as report:
+        report.write("built\n")
+    return Reporting(time.monotonic)
+
+
+def keeper_that_exits(section: dict) -> FakeRelay:
+    os._exit(3)
+
+
+def keeper_that_hangs(section: dict) -> FakeRelay:
+    time.sleep(3600)
+    raise AssertionError("not reached")
+
+
+def long_error(section: dict) -> FakeRelay:
+    raise ValueError("x" + "\u00e9" * 3000)  # cut at 4000 bytes, in the middle of a character
+
+
+def test_a_started_keeper_has_its_relay_built_and_closing_the_daemons_side_ends_it(tmp_path):
+    report = tmp_path / "relay.log"
+    relay = KeeperRelay.start(LEASE_S, f"{__name__}:reporting_relay", {"report": str(report)})
+    assert relay.lease_s == LEASE_S and relay.is_energized is False and relay.is_feedback_ok is True
+    relay.close()
+    assert report.read_text() == "built\nclosed\n"  # the keeper closed its relay and ended before close() returned
+
+
+def test_a_keeper_that_ends_before_it_is_ready_is_said_to_have_ended():
+    with pytest.raises(KeeperError, match=r"process ended before the relay was ready; its errors, if any, "
+                                          r"are on stderr \(the journal\)"):
+        KeeperRelay.start(LEASE_S, f"{__name__}:keeper_that_exits")
+
+
+def test_a_keeper_that_does_not_answer_in_time_is_said_not_to_have_answered_and_is_ended():
+    with pytest.raises(KeeperError, match="process did not answer before the relay was ready"):
+        KeeperRelay.start(LEASE_S, f"{__name__}:keeper_that_hangs", start_timeout_s=0.05)
+
+
+def test_a_long_error_from_the_keeper_is_cut_and_still_read():
+    with pytest.raises(KeeperError, match="the relay could not be opened: ValueError: x\u00e9+\ufffd$"):
+        KeeperRelay.start(LEASE_S, f"{__name__}:long_error")
+
+
 # -- the daemon's side -------------------------------------------------------------------------------
 @pytest.fixture
 def pair():
@@ -233,19 +336,19 @@ def received(theirs: socket.socket) -> list[bytes]:
 
 def test_the_daemon_sends_a_heartbeat_per_energize_a_release_and_a_rearm(pair):
     relay, theirs = pair
-    assert not relay.is_energized
+    assert relay.is_energized is False
     relay.energize()
-    assert relay.is_energized
+    assert relay.is_energized is True
     relay.energize()
     relay.release()
-    assert not relay.is_energized
+    assert relay.is_energized is False
     relay.rearm()
     assert received(theirs) == [b"E", b"E", b"R", b"A"]
 
 
 def test_the_daemon_follows_the_keepers_report_of_the_monitoring_contact(pair):
     relay, theirs = pair
-    assert relay.is_feedback_ok
+    assert relay.is_feedback_ok is True
     theirs.send(b"F0")
     assert not relay.is_feedback_ok
     theirs.send(b"F1")
@@ -288,3 +391,10 @@ def test_closing_releases_the_relay_then_ends_the_keepers_socket(pair):
     relay.close()
     assert received(theirs) == [b"E", b"R", b"<end>"]
     relay.close()  # twice is harmless
+
+
+def test_every_message_the_keeper_had_no_room_for_is_counted_once(pair):
+    relay, theirs = pair
+    for _ in range(20_000):  # far more than the socket holds
+        relay.energize()
+    assert len(received(theirs)) + relay.dropped == 20_000 and relay.dropped > 0
