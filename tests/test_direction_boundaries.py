@@ -1,0 +1,118 @@
+"""The walking direction at its edges: a turn at the turn rate and at the turn angle on both sides, what a
+turn records, what it does to the gait's evidence, and when the gait may speak at all.
+
+Turns are fed at four samples a second, slow enough that the smoothed rate is the rate itself, so each
+limit can be met exactly."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from monitor.config.schema import Config
+from monitor.safety.direction import Cue, Direction
+from tests.support import G
+from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, estimator, turn, walk
+
+DT_S = 0.25  # four samples a second: the turn smoothing settles within one sample
+TURN_RATE = Config().direction.turn_rate_radps
+
+
+def quarter_second_turn(e, rate_radps: float, samples: int, t0_s: float = 0.0) -> float:
+    """Still, then `samples` samples turning at rate_radps, then still again; the time the turn ended."""
+    e.sample(t0_s, 0.0, G, 0.0)
+    for k in range(1, samples + 1):
+        e.sample(t0_s + k * DT_S, 0.0, G, rate_radps)
+    end_s = t0_s + (samples + 1) * DT_S
+    e.sample(end_s, 0.0, G, 0.0)
+    return end_s
+
+
+def turned_deg(rate_radps: float, samples: int) -> float:
+    angle = 0.0
+    for _ in range(samples):
+        angle += rate_radps * DT_S
+    return math.degrees(angle)
+
+
+@pytest.mark.parametrize("rate, turns", [(TURN_RATE, True), (math.nextafter(TURN_RATE, 0.0), False)])
+def test_a_turn_at_the_turn_rate_counts_and_a_hair_slower_does_not(rate, turns):
+    samples = math.ceil(math.pi / (rate * DT_S)) + 1  # more than a half turn in all
+    e = estimator("forward", turn_min_deg=1.0)
+    quarter_second_turn(e, rate, samples)
+    assert (e.state is Direction.BACKWARD) == turns
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("above, turns", [(0.0, True), (1.0, False)])
+def test_a_turn_of_exactly_the_turn_angle_flips_and_a_hair_less_does_not(sign, above, turns):
+    rate, samples = sign * 2.0 * TURN_RATE, 5
+    angle_deg = abs(turned_deg(rate, samples))
+    min_deg = math.nextafter(angle_deg, math.inf) if above else angle_deg
+    e = estimator("forward", turn_min_deg=min_deg)
+    end_s = quarter_second_turn(e, rate, samples)
+    assert (e.state is Direction.BACKWARD) == turns
+    if turns:
+        (change,) = e.changes
+        assert change.t_s == end_s and change.cue is Cue.TURNED
+        assert change.turn_deg == turned_deg(rate, samples)  # the turn's own angle, with its sign
+
+
+def test_the_angle_of_a_turn_is_of_that_turn_only():
+    e = estimator("forward", turn_min_deg=100.0)
+    rate = 2.0 * TURN_RATE
+    samples = math.floor(math.radians(60.0) / (rate * DT_S))  # about 60 degrees
+    end_s = quarter_second_turn(e, rate, samples)
+    end_s = quarter_second_turn(e, rate, samples, t0_s=end_s + DT_S)  # and another: two turns of 60, not one of 120
+    assert e.state is Direction.FORWARD and not e.changes
+
+
+def test_after_a_turn_on_the_belt_the_evidence_so_far_counts_the_other_way_round():
+    e = estimator("forward")
+    walk(e, 0.0, 20.0, **FORWARD_WALK)
+    assert e.evidence == 1.0
+    walk(e, 20.0, 22.0, yaw_radps=turn(180.0, start_s=20.0))
+    assert e.state is Direction.BACKWARD and e.evidence == -1.0
+
+
+def test_after_a_turn_off_the_belt_the_evidence_starts_from_nothing():
+    e = estimator("forward", has_belt=False)
+    walk(e, 0.0, 20.0, **FORWARD_WALK)
+    walk(e, 20.0, 22.0, yaw_radps=turn(180.0, start_s=20.0))
+    assert e.state is Direction.UNKNOWN and e.evidence == 0.0
+
+
+def test_a_turn_forgets_the_gait_so_far_and_it_takes_the_gait_time_to_speak_again():
+    e = estimator("backward")
+    walk(e, 0.0, 20.0, **FORWARD_WALK)  # the gait corrects a wrong declaration
+    walk(e, 20.0, 22.0, yaw_radps=turn(180.0, start_s=20.0))
+    assert e.gait == "none"
+    ended_s, tau_s = e.changes[-1].t_s, Config().direction.gait_tau_s
+    walk(e, 22.0, ended_s + tau_s - 0.05, **FORWARD_WALK)
+    assert e.gait == "none"  # still warming up on the new facing
+    walk(e, ended_s + tau_s - 0.05, ended_s + tau_s + 0.05, **FORWARD_WALK)
+    assert e.gait == "walking"
+
+
+def test_the_evidence_never_goes_past_certain():
+    e = estimator("auto")
+    walk(e, 0.0, 60.0, **BACKWARD_WALK)
+    assert e.evidence == -1.0 and e.state is Direction.BACKWARD
+    e = estimator("auto")
+    walk(e, 0.0, 60.0, **FORWARD_WALK)
+    assert e.evidence == 1.0 and e.state is Direction.FORWARD
+
+
+def test_a_gait_judged_tells_its_cadence_and_bounce():
+    e = estimator("auto")
+    walk(e, 0.0, 20.0, **FORWARD_WALK)
+    assert e.step_hz == pytest.approx(1.8, rel=0.05)
+    assert 1.0 < e.bounce_mps2 < 3.0
+    assert e.raw_correlation == e.correlation > 0.5
+
+
+def test_a_running_gait_reports_the_raw_correlation_the_other_way_round():
+    e = estimator("auto")
+    walk(e, 0.0, 30.0, step_hz=2.7, bounce_mps2=6.0, lead_rad=1.5, running=True)
+    assert e.gait == "running" and e.correlation == -e.raw_correlation and e.correlation > 0.0
