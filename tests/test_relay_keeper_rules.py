@@ -292,6 +292,7 @@ def test_a_started_keeper_has_its_relay_built_and_closing_the_daemons_side_ends_
     assert relay.lease_s == LEASE_S and relay.is_energized is False and relay.is_feedback_ok is True
     relay.close()
     assert report.read_text() == "built\nclosed\n"  # the keeper closed its relay and ended before close() returned
+    relay.close()  # twice is harmless
 
 
 def test_a_keeper_that_ends_before_it_is_ready_is_said_to_have_ended():
@@ -398,3 +399,9 @@ def test_every_message_the_keeper_had_no_room_for_is_counted_once(pair):
     for _ in range(20_000):  # far more than the socket holds
         relay.energize()
     assert len(received(theirs)) + relay.dropped == 20_000 and relay.dropped > 0
+
+
+def test_a_closed_daemon_side_still_answers_without_an_error(pair):
+    relay, theirs = pair
+    relay.close()
+    assert relay.is_feedback_ok is True and relay.take_fault() == ("relay_keeper_lost", {}, {})
