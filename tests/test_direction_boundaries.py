@@ -13,7 +13,7 @@ import pytest
 from monitor.config.schema import Config
 from monitor.safety.direction import Cue, Direction
 from tests.support import G
-from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, estimator, turn, walk
+from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, RATE, estimator, gait, turn, walk
 
 DT_S = 0.25  # four samples a second: the turn smoothing settles within one sample
 TURN_RATE = Config().direction.turn_rate_radps
@@ -116,3 +116,23 @@ def test_a_running_gait_reports_the_raw_correlation_the_other_way_round():
     e = estimator("auto")
     walk(e, 0.0, 30.0, step_hz=2.7, bounce_mps2=6.0, lead_rad=1.5, running=True)
     assert e.gait == "running" and e.correlation == -e.raw_correlation and e.correlation > 0.0
+
+
+def bounce_when_first_judged(e, t0_s: float, t1_s: float) -> tuple[float, float]:
+    """The time and the vertical bounce when the gait is first called walking."""
+    for k in range(int(round((t1_s - t0_s) * RATE))):
+        t = t0_s + k / RATE
+        front, up = gait(t, **FORWARD_WALK)
+        e.sample(t, front, up, 0.0)
+        if e.gait == "walking":
+            return t, e.bounce_mps2
+    raise AssertionError("never judged walking")
+
+
+def test_the_first_bounce_judged_is_the_walks_own_not_the_step_from_nothing_to_gravity():
+    e = estimator("auto")
+    t_s, first = bounce_when_first_judged(e, 0.0, 20.0)
+    walk(e, t_s + 1 / RATE, 30.0, **FORWARD_WALK)
+    assert first == pytest.approx(e.bounce_mps2, rel=0.1)
+    e.gap()  # and again after a hole in the samples
+    assert bounce_when_first_judged(e, 40.0, 60.0)[1] == pytest.approx(e.bounce_mps2, rel=0.1)
