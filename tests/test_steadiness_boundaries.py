@@ -143,8 +143,20 @@ def test_the_session_means_count_every_step_with_a_variability_and_a_sway_in_its
     t_s = walk(s, [0.6] * 10, "forward")  # no sway yet: not counted
     assert s.session["forward"].as_dict() == {"steps": 0, "step_cv": None, "sway_radps": None}
     sway(s, 0.0, 0.25, 10.0, 40.0)
-    walk(s, [0.55, 0.65] * 4, "forward", t0_s=t_s)  # walking on: each step counts
+    cvs = []
+    for interval_s in [0.55, 0.65, 0.5, 0.7] * 2:  # walking on: each step counts
+        t_s += interval_s
+        s.step(t_s, "forward")
+        cvs.append(s.step_cv)
     forward = s.session["forward"].as_dict()
-    assert forward["steps"] == 8
-    assert 0.0 < forward["step_cv"] < 0.09 and forward["sway_radps"] == pytest.approx(0.25, rel=1e-3)
+    assert forward["steps"] == 8 and len(set(cvs)) == 8
+    assert forward["step_cv"] == pytest.approx(sum(cvs) / 8, rel=1e-12)
+    assert forward["sway_radps"] == pytest.approx(0.25, rel=1e-3)
     assert s.session["backward"].as_dict()["steps"] == 0
+
+
+def test_a_sample_long_after_the_last_is_the_whole_sway():
+    s = steadiness()
+    sway(s, 0.4, 0.0, 0.0, 30.0)
+    s.sample(30.0 + 25.0, 0.1, 0.0)  # more than the averaging time later: the old sway is gone
+    assert s.sway_radps == pytest.approx(0.1, rel=1e-12)
