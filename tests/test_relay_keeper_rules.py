@@ -3,13 +3,16 @@ relay for each message the daemon sends, on a clock the test passes, and what th
 
 The keeper's loop (`serve`) runs on a real socket pair with a desk relay; a scripted daemon sends
 its messages when the keeper's clock reaches their time, then closes its end. Nothing here waits
-on the wall clock beyond the keeper's own short waits for a message.
+on the wall clock beyond the keeper's own short waits for a message. Every test runs under a
+generous alarm (far beyond what any takes), so a keeper that would wait forever on its socket fails
+the test instead of hanging the run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import time
 
@@ -22,6 +25,23 @@ from monitor.service.loop.relay_keeper import KeeperError, KeeperRelay, main, se
 TICK_S = 1 / 64  # each reading of the keeper's clock is one tick later (exact in binary)
 LEASE_S = 4 * TICK_S
 IDLE_S = 0.001  # the keeper's wait for a message while released, in real seconds: kept short
+
+
+GUARD_S = 30.0  # no test here comes near it; a socket read that never returns would
+
+
+@pytest.fixture(autouse=True)
+def never_hangs():
+    def stuck(signum, frame):
+        raise TimeoutError(f"still waiting after {GUARD_S:.0f} s: something waits forever")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.setitimer(signal.ITIMER_REAL, GUARD_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class ScriptedDaemon:
@@ -278,7 +298,7 @@ def keeper_that_exits(section: dict) -> FakeRelay:
 
 
 def keeper_that_hangs(section: dict) -> FakeRelay:
-    time.sleep(3600)
+    time.sleep(60)
     raise AssertionError("not reached")
 
 
