@@ -30,10 +30,14 @@ IDLE_S = 0.001  # the keeper's wait for a message while released, in real second
 GUARD_S = 30.0  # no test here comes near it; a socket read that never returns would
 
 
+class StillWaiting(Exception):
+    """Not an OSError: nothing under test may take it for a socket's own timeout."""
+
+
 @pytest.fixture(autouse=True)
 def never_hangs():
     def stuck(signum, frame):
-        raise TimeoutError(f"still waiting after {GUARD_S:.0f} s: something waits forever")
+        raise StillWaiting(f"still waiting after {GUARD_S:.0f} s: something waits forever")
 
     previous = signal.signal(signal.SIGALRM, stuck)
     signal.setitimer(signal.ITIMER_REAL, GUARD_S)
@@ -271,6 +275,36 @@ def test_the_keeper_builds_its_relay_from_the_factory_and_its_json_and_says_read
 def test_a_keeper_whose_relay_cannot_be_built_says_why_and_stops():
     code, said = start_keeper("--relay", f"{__name__}:broken_relay")
     assert code == 1 and said == [b"!KeyError: 'pin'"]
+
+
+def unspeakable_error(section: dict) -> FakeRelay:
+    raise ValueError("pin \udcff")  # not encodable as UTF-8
+
+
+def test_an_error_that_cannot_be_encoded_is_still_said():
+    code, said = start_keeper("--relay", f"{__name__}:unspeakable_error")
+    assert code == 1 and said == [b"!ValueError: pin ?"]
+
+
+def test_a_long_error_is_cut_to_four_thousand_bytes():
+    code, said = start_keeper("--relay", f"{__name__}:long_error")
+    assert code == 1 and len(said[0]) == 1 + 4000 and said[0].startswith(b"!ValueError: x\xc3\xa9")
+
+
+def test_without_a_relay_factory_the_keeper_opens_the_gpio_relay_and_says_why_it_cannot():
+    section = {"pin": 17, "active_high": True, "feedback_pin": None, "feedback_closed_when_energized": True,
+               "feedback_settle_s": 0.05, "drive": "level"}
+    code, said = start_keeper("--relay-args", json.dumps(section))  # on a desk: no GPIO chip
+    assert code == 1 and said[0].startswith(b"!") and b"GPIO" in said[0]
+
+
+@pytest.mark.parametrize("left_out", ["--fd", "--lease-s"])
+def test_the_keeper_needs_its_socket_and_its_lease(left_out, capsys):
+    args = {"--fd": "99", "--lease-s": "0.04"}
+    del args[left_out]
+    with pytest.raises(SystemExit) as stopped:
+        main([word for pair in args.items() for word in pair])
+    assert stopped.value.code == 2 and f"{left_out}" in capsys.readouterr().err
 
 
 def test_a_relay_factory_name_without_its_function_is_refused_with_a_message():
