@@ -136,3 +136,21 @@ def test_the_first_bounce_judged_is_the_walks_own_not_the_step_from_nothing_to_g
     assert first == pytest.approx(e.bounce_mps2, rel=0.1)
     e.gap()  # and again after a hole in the samples
     assert bounce_when_first_judged(e, 40.0, 60.0)[1] == pytest.approx(e.bounce_mps2, rel=0.1)
+
+
+def test_the_bounce_is_the_vertical_movement_through_the_step_band():
+    """Status shows it, and walking and running are told apart by it: a step-frequency movement of
+    RMS 2 m/s^2 reads as 2 m/s^2 through the step band (one pole at 0.5 Hz, one at 3 Hz), no more."""
+    e = estimator("auto")
+    walk(e, 0.0, 30.0, **FORWARD_WALK)
+    f = FORWARD_WALK["step_hz"]
+    through_band = f / math.hypot(f, 0.5) / math.hypot(1.0, f / 3.0)
+    assert e.bounce_mps2 == pytest.approx(2.0 * through_band, rel=0.02)
+
+
+def test_after_a_hole_in_the_samples_standing_still_keeps_the_direction():
+    e = estimator("backward")
+    walk(e, 0.0, 5.0)
+    e.gap()
+    walk(e, 6.0, 10.0)
+    assert e.state is Direction.BACKWARD and not e.changes
