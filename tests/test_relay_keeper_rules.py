@@ -459,3 +459,23 @@ def test_a_closed_daemon_side_still_answers_without_an_error(pair):
     relay, theirs = pair
     relay.close()
     assert relay.is_feedback_ok is True and relay.take_fault() == ("relay_keeper_lost", {}, {})
+
+
+def test_the_keeper_explains_itself_and_its_arguments(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())  # whatever the terminal's width
+    assert stopped.value.code == 0
+    assert out.startswith("usage: treadguard-relay-keeper [-h] --fd FD --lease-s LEASE_S")
+    for line in ("The relay keeper: a small process of its own that owns the relay line and releases it when "
+                 "the loop's heartbeats stop. options:",
+                 "--fd FD the daemon's end of the socket pair",
+                 "--relay RELAY module:function building the relay driver",
+                 "--relay-args RELAY_ARGS its argument, a JSON object"):
+        assert line in out
+
+
+def test_a_keeper_that_cannot_be_started_says_why(monkeypatch):
+    monkeypatch.setattr("sys.executable", "/nonexistent/python3")
+    with pytest.raises(KeeperError, match=r"^the relay keeper process could not be started \(No such file or directory\)$"):
+        KeeperRelay.start(LEASE_S, f"{__name__}:desk_relay")
