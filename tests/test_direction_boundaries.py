@@ -154,3 +154,83 @@ def test_after_a_hole_in_the_samples_standing_still_keeps_the_direction():
     e.gap()
     walk(e, 6.0, 10.0)
     assert e.state is Direction.BACKWARD and not e.changes
+
+
+# -- the gait's limits, met exactly: the same samples twice, the limit set to what the first run measured
+EXACT_RATE = 128.0  # binary-exact sample times, so the warm-up time adds up exactly
+
+
+def gait_samples(until_s: float, **g):
+    for k in range(int(until_s * EXACT_RATE)):
+        t = k / EXACT_RATE
+        front, up = gait(t, **g)
+        yield t, front, up
+
+
+def measured_at(at_s: float, g: dict, **changed) -> dict:
+    """What the estimator saw at the sample at_s (a walk from 0 s)."""
+    e = estimator("auto", **changed)
+    seen = {}
+    for t, front, up in gait_samples(at_s + 1 / EXACT_RATE, **g):
+        before = e.evidence
+        e.sample(t, front, up, 0.0)
+        seen = dict(gait=e.gait, step_hz=e.step_hz, bounce=e.bounce_mps2, correlation=e.correlation,
+                    evidence_moved=e.evidence != before)
+    return seen
+
+
+RUN = dict(step_hz=2.7, bounce_mps2=6.0, lead_rad=1.5, running=True)
+
+
+@pytest.mark.parametrize("limit, g, name", [
+    ("walk_max_step_hz", FORWARD_WALK, "walking"), ("walk_max_vertical_mps2", FORWARD_WALK, "walking"),
+    ("run_min_step_hz", RUN, "running"), ("run_min_vertical_mps2", RUN, "running")])
+def test_a_gait_exactly_at_its_limit_is_that_gait_and_a_hair_beyond_is_not(limit, g, name):
+    at_s = 8.0
+    seen = measured_at(at_s, g)
+    assert seen["gait"] == name
+    value = seen["step_hz" if "step_hz" in limit else "bounce"]
+    assert measured_at(at_s, g, **{limit: value})["gait"] == name
+    beyond = math.nextafter(value, 0.0 if limit.startswith("walk") else math.inf)
+    assert measured_at(at_s, g, **{limit: beyond})["gait"] == "unsure"
+
+
+@pytest.mark.parametrize("nudge, counts", [(0.0, True), (1.0, False)])
+def test_a_correlation_exactly_at_the_minimum_is_evidence_and_a_hair_weaker_is_not(nudge, counts):
+    at_s = 4.0  # judged, and far from certain yet
+    correlation = abs(measured_at(at_s, BACKWARD_WALK)["correlation"])
+    minimum = math.nextafter(correlation, math.inf) if nudge else correlation
+    assert measured_at(at_s, BACKWARD_WALK, min_correlation=minimum)["evidence_moved"] == counts
+
+
+def test_the_gait_speaks_once_it_has_watched_exactly_its_time_and_not_a_sample_before():
+    tau_s = 3.0
+    e = estimator("auto", gait_tau_s=tau_s)
+    judged = []
+    for t, front, up in gait_samples(3.1, **FORWARD_WALK):
+        e.sample(t, front, up, 0.0)
+        judged.append((t, e.gait))
+    first = next(t for t, gait_name in judged if gait_name != "none")
+    assert first == tau_s  # tau_s of data since the first sample (at 0 s), exactly
+
+
+def test_a_short_gait_time_waits_for_the_steps_all_the_same():
+    e = estimator("auto", gait_tau_s=0.25)
+    walk(e, 0.0, 10.0, **FORWARD_WALK)
+    assert e.gait == "walking" and e.state is Direction.FORWARD
+
+
+def test_the_gait_stops_speaking_when_the_steps_stop_for_a_second_and_a_half():
+    e = estimator("auto")
+    walk(e, 0.0, 20.0, **FORWARD_WALK)
+    last_step_s = e.steps.last_step_s
+    t_s = last_step_s + 1.5
+    assert t_s - last_step_s == 1.5  # met exactly
+    t = 20.0
+    while t < t_s:
+        e.sample(t, 0.0, G, 0.0)
+        t += 1 / 256
+    e.sample(t_s, 0.0, G, 0.0)
+    assert e.gait != "none"  # still stepping at exactly 1.5 s
+    e.sample(t_s + 1 / 256, 0.0, G, 0.0)
+    assert e.gait == "none"
