@@ -479,3 +479,28 @@ def test_a_keeper_that_cannot_be_started_says_why(monkeypatch):
     monkeypatch.setattr("sys.executable", "/nonexistent/python3")
     with pytest.raises(KeeperError, match=r"^the relay keeper process could not be started \(No such file or directory\)$"):
         KeeperRelay.start(LEASE_S, f"{__name__}:desk_relay")
+
+
+def test_the_keepers_gpio_relay_is_the_one_the_relay_section_describes(monkeypatch):
+    from gpiozero.pins.mock import MockFactory
+
+    from monitor.service.loop.relay_keeper import gpio_relay
+
+    factory = MockFactory()
+    monkeypatch.setattr("drivers.gpio_backend.real_pin_factory", lambda: factory)  # a desk has no GPIO chip
+    section = {"pin": 17, "active_high": False, "feedback_pin": 27, "feedback_closed_when_energized": True,
+               "feedback_settle_s": 0.0, "drive": "level"}
+    relay = gpio_relay(section)
+    coil, contact = factory.pin(17), factory.pin(27)
+    assert coil.state is True and relay.is_feedback_ok is True  # released: active low, contact open
+    relay.energize()
+    assert coil.state is False and relay.is_energized is True
+    assert relay.is_feedback_ok is False  # energized, yet the monitoring contact is still open
+    contact.drive_low()
+    assert relay.is_feedback_ok is True
+    relay.release()
+    assert coil.state is True and relay.is_feedback_ok is False  # released, contact still closed: welded
+    relay.close()
+    pumped = gpio_relay({**section, "pin": 22, "active_high": True, "feedback_pin": None, "drive": "charge_pump"})
+    assert pumped.drive == "charge_pump" and factory.pin(22).state is False
+    pumped.close()
