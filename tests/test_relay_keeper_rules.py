@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import time
@@ -234,6 +235,35 @@ def test_the_keeper_waits_for_a_message_while_released_and_ends_when_the_daemon_
     assert relay.changes == [] and lease.state is KeeperState.ENDED and relay.is_closed
 
 
+class ResetSocket:
+    """The keeper's end of the socket, whose every read fails as a reset connection does."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def setblocking(self, flag: bool) -> None:
+        self.sock.setblocking(flag)
+
+    def send(self, message: bytes) -> int:
+        return self.sock.send(message)
+
+    def recv(self, size: int) -> bytes:
+        raise ConnectionResetError("reset by peer")
+
+
+def test_a_connection_that_fails_to_read_counts_as_the_daemon_gone():
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    relay = DeskRelay(lambda: 0.0)
+    lease = KeeperLease(LEASE_S)
+    serve(ResetSocket(theirs), relay, lease, clock=lambda: 0.0, idle_s=IDLE_S)
+    assert lease.state is KeeperState.ENDED and relay.is_closed
+    ours.close()
+    theirs.close()
+
+
 # -- the keeper process's start, in this process --------------------------------------------------
 built: list[dict] = []
 
@@ -327,6 +357,33 @@ def reporting_relay(section: dict) -> FakeRelay:
     return Reporting(time.monotonic)
 
 
+def pid_relay(section: dict) -> FakeRelay:
+    """A keeper's relay that writes the keeper's pid, then each change of its state, to a file."""
+    path = section["report"]
+
+    def say(line: str) -> None:
+        with open(path, "a") as report:
+            report.write(line + "\n")
+        if "fifo" in section:  # the test waits on it: opened for reading before the keeper started
+            fifo = os.open(section["fifo"], os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fifo, (line + "\n").encode())
+            os.close(fifo)
+
+    class Reporting(FakeRelay):
+        def energize(self) -> None:
+            if not self.is_energized:
+                say("energized")
+            super().energize()
+
+        def release(self) -> None:
+            if self.is_energized:
+                say("released")
+            super().release()
+
+    say(str(os.getpid()))
+    return Reporting(time.monotonic)
+
+
 def keeper_that_exits(section: dict) -> FakeRelay:
     os._exit(3)
 
@@ -347,6 +404,29 @@ def test_a_started_keeper_has_its_relay_built_and_closing_the_daemons_side_ends_
     relay.close()
     assert report.read_text() == "built\nclosed\n"  # the keeper closed its relay and ended before close() returned
     relay.close()  # twice is harmless
+
+
+def test_heartbeats_sent_while_the_keeper_is_not_running_are_each_read_as_one(tmp_path):
+    report, fifo = tmp_path / "relay.log", tmp_path / "relay.fifo"
+    os.mkfifo(fifo)
+    said = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    relay = KeeperRelay.start(60.0, f"{__name__}:pid_relay", {"report": str(report), "fifo": str(fifo)})
+    try:
+        keeper_pid = int(report.read_text().split()[0])  # written before the keeper said it was ready
+        os.kill(keeper_pid, signal.SIGSTOP)  # both heartbeats wait in its socket, side by side
+        try:
+            relay.energize()
+            relay.energize()
+        finally:
+            os.kill(keeper_pid, signal.SIGCONT)
+        heard = b""
+        while b"energized" not in heard:  # until the keeper energized its relay (the guard ends a wait for nothing)
+            select.select([said], [], [])
+            heard += os.read(said, 100)
+    finally:
+        relay.close()
+        os.close(said)
+    assert report.read_text().split()[1:] == ["energized", "released"]
 
 
 def test_a_keeper_that_ends_before_it_is_ready_is_said_to_have_ended():
