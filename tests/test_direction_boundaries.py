@@ -11,9 +11,9 @@ import math
 import pytest
 
 from monitor.config.schema import Config
-from monitor.safety.direction import Cue, Direction
+from monitor.safety.direction import Change, Cue, Direction, DirectionEstimator
 from tests.support import G
-from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, RATE, estimator, gait, turn, walk
+from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, RATE, estimator, first_change, gait, turn, walk
 
 DT_S = 0.25  # four samples a second: the turn smoothing settles within one sample
 TURN_RATE = Config().direction.turn_rate_radps
@@ -234,3 +234,75 @@ def test_the_gait_stops_speaking_when_the_steps_stop_for_a_second_and_a_half():
     assert e.gait != "none"  # still stepping at exactly 1.5 s
     e.sample(t_s + 1 / 256, 0.0, G, 0.0)
     assert e.gait == "none"
+
+
+# -- what a new estimator says, what each change records, and how fast the gait decides
+def test_an_estimator_built_without_saying_so_assumes_a_belt_sensor():
+    d = Config().direction
+    params = estimator().params
+    e = DirectionEstimator(params, estimator().steps, walking="forward", has_front=True, start_s=0.0)
+    quarter_second_turn(e, 2.0 * d.turn_rate_radps, 8)  # about 130 degrees or more at 1.2 rad/s
+    assert e.state is Direction.BACKWARD and e.changes[-1].cue is Cue.TURNED
+
+
+def test_before_any_gait_the_status_numbers_are_zero():
+    e = estimator("auto")
+    assert (e.correlation, e.raw_correlation, e.step_hz, e.bounce_mps2, e.evidence) == (0.0, 0.0, 0.0, 0.0, 0.0)
+    assert e.gait == "none"
+
+
+def test_a_turn_from_the_very_first_sample_is_measured_as_one_later():
+    angles = []
+    for start_s in (0.0, 5.0):
+        e = estimator("forward")
+        walk(e, start_s, start_s + 3.0, yaw_radps=turn(180.0, start_s=start_s))
+        angles.append(first_change(e).turn_deg)
+    assert angles[0] == pytest.approx(angles[1], rel=1e-6)
+
+
+def test_the_last_thousand_changes_are_kept_the_newest_last():
+    e = estimator("forward", turn_min_deg=1.0)
+    t_s = 0.0
+    for _ in range(1001):
+        t_s = quarter_second_turn(e, 2.0 * TURN_RATE, 1, t0_s=t_s + DT_S)
+    assert len(e.changes) == 1000 and e.changes[-1].t_s == t_s
+
+
+def test_a_turn_with_no_belt_sensor_records_when_and_how_far():
+    e = estimator("forward", has_belt=False, turn_min_deg=1.0)
+    rate, samples = 2.0 * TURN_RATE, 3
+    end_s = quarter_second_turn(e, rate, samples)
+    assert list(e.changes) == [Change(end_s, Direction.UNKNOWN, Cue.TURNED_UNSURE, turned_deg(rate, samples))]
+
+
+def test_with_no_fore_aft_movement_at_all_the_gait_gives_no_evidence():
+    e = estimator("auto")
+    for k in range(int(20 * RATE)):
+        t = k / RATE
+        _, up = gait(t, **FORWARD_WALK)
+        e.sample(t, 0.0, up, 0.0)  # a mount whose fore-aft axis reads exactly nothing
+    assert e.gait == "walking" and e.raw_correlation == 0.0 and e.state is Direction.UNKNOWN
+
+
+def test_a_faint_fore_aft_signature_is_read_as_well_as_a_strong_one():
+    e = estimator("auto")
+    for k in range(int(20 * RATE)):
+        t = k / RATE
+        front, up = gait(t, **BACKWARD_WALK)
+        e.sample(t, front * 0.001, up, 0.0)  # a thousandth of the usual fore-aft movement
+    assert e.state is Direction.BACKWARD and e.correlation < -0.9
+
+
+def test_a_clear_gait_decides_in_about_evidence_s_once_it_speaks():
+    evidence_s = Config().direction.evidence_s
+    e = estimator("auto")
+    spoke_s = None
+    for k in range(int(20 * RATE)):
+        t = k / RATE
+        front, up = gait(t, **FORWARD_WALK)
+        e.sample(t, front, up, 0.0)
+        if spoke_s is None and e.gait == "walking":
+            spoke_s = t
+    (change,) = e.changes
+    assert change.cue is Cue.GAIT_FORWARD and change.direction is Direction.FORWARD
+    assert evidence_s <= change.t_s - spoke_s <= evidence_s / 0.95  # |correlation| is above 0.95
