@@ -584,3 +584,12 @@ def test_the_keepers_gpio_relay_is_the_one_the_relay_section_describes(monkeypat
     pumped = gpio_relay({**section, "pin": 22, "active_high": True, "feedback_pin": None, "drive": "charge_pump"})
     assert pumped.drive == "charge_pump" and factory.pin(22).state is False
     pumped.close()
+
+
+def test_once_a_send_finds_the_keeper_gone_the_daemon_trips_once_and_reads_nothing_more(pair):
+    relay, theirs = pair
+    theirs.send(b"X[1.0, 1.5]")  # said just before it died, not yet read
+    theirs.close()
+    relay.energize()  # the send fails: the keeper is gone
+    assert relay.take_fault() == ("relay_keeper_lost", {}, {})
+    assert relay.take_fault() is None and relay.is_feedback_ok is True
