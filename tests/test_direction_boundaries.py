@@ -306,3 +306,24 @@ def test_a_clear_gait_decides_in_about_evidence_s_once_it_speaks():
     (change,) = e.changes
     assert change.cue is Cue.GAIT_FORWARD and change.direction is Direction.FORWARD
     assert evidence_s <= change.t_s - spoke_s <= evidence_s / 0.95  # |correlation| is above 0.95
+
+
+def test_a_slow_yaw_below_the_turn_rate_from_the_first_sample_is_no_turn_however_small_the_limit():
+    e = estimator("forward", turn_min_deg=1.0)
+    dt_s = 0.5 / (2 * math.pi * 0.7)  # the turn smoothing halves the gap to the rate at each sample
+    for k in range(100):
+        e.sample(k * dt_s, 0.0, G, 0.8 * TURN_RATE)
+    assert e.state is Direction.FORWARD and not e.changes
+
+
+def test_timestamps_that_jitter_read_the_gait_as_steady_ones_do():
+    def correlation(jitter_s: float) -> float:
+        e = estimator("auto")
+        t = 0.0
+        for k in range(int(20 * RATE)):
+            front, up = gait(t, **FORWARD_WALK)
+            e.sample(t, front, up, 0.0)
+            t += 1 / RATE + (jitter_s if k % 2 else -jitter_s)
+        return e.correlation
+
+    assert correlation(0.001) == pytest.approx(correlation(0.0), abs=0.02)
