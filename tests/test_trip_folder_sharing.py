@@ -68,6 +68,11 @@ def _interpreter() -> tuple[str, str] | None:
     return None
 
 
+def _words(run: subprocess.CompletedProcess) -> str:
+    """What a command said, its lines joined: the bench wraps its prose at 80 columns."""
+    return " ".join((run.stdout + run.stderr).split())
+
+
 def treadguard(*args: str) -> list[str]:
     return [PYTHON[0], "-c", MAIN, *args]
 
@@ -165,9 +170,9 @@ def test_the_folder_checks_still_hold_for_a_shared_folder(place):
         trips.chmod(mode)
         run = as_user(DAEMON_USER, treadguard("run", "--bench", "--speed", "20", "--trip-dir", str(trips)),
                       place[DAEMON_USER])
-        assert words in run.stdout + run.stderr and not list(trips.glob("trip-*"))
+        assert words in _words(run) and not list(trips.glob("trip-*"))
     os.chown(trips, pwd.getpwnam(BRIDGE_USER).pw_uid, share)
     trips.chmod(0o2750)
     run = as_user(DAEMON_USER, treadguard("run", "--bench", "--speed", "20", "--trip-dir", str(trips)),
                   place[DAEMON_USER])
-    assert "not to treadguard's uid" in run.stdout + run.stderr
+    assert "not to treadguard's uid" in _words(run)
