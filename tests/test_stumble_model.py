@@ -51,6 +51,7 @@ def test_weights_are_non_negative_so_a_larger_jolt_rotation_or_sag_never_lowers_
 
 def test_gate_both_sides():
     assert is_gated(TRAINED, TRAINED.gate_jolt_score_ratio + EPS)
+    assert not is_gated(TRAINED, TRAINED.gate_jolt_score_ratio)  # the gate is "more than", not "at least"
     assert not is_gated(TRAINED, TRAINED.gate_jolt_score_ratio - EPS)
 
 
