@@ -21,7 +21,8 @@ from monitor import compiled
 
 ROOT = Path(__file__).resolve().parents[1]
 PATHS = shared_traces()
-IS_BUILT = (compiled.BUILD_DIR / compiled.MANIFEST).is_file()
+IS_BUILT = (compiled.BUILD_DIR / compiled.MANIFEST).is_file() and json.loads(
+    (compiled.BUILD_DIR / compiled.MANIFEST).read_text(encoding="utf-8")).get("python") == sys.implementation.cache_tag
 
 CHILD = """
 import json
@@ -32,7 +33,7 @@ print(json.dumps({"build": compiled.BUILD, "decisions": decisions(shared_traces(
 
 
 @pytest.mark.skipif(not PATHS, reason="../shared/data not beside the repository")
-@pytest.mark.skipif(not IS_BUILT, reason="no compiled build: run `python bench/build_compiled.py` (CI does)")
+@pytest.mark.skipif(not IS_BUILT, reason="no compiled build for this Python: run `python bench/build_compiled.py` (CI does, for 3.11)")
 def test_the_compiled_build_makes_every_recorded_decision_on_the_shared_recordings():
     child = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True,
                            env={**os.environ, compiled.ENV: "1"}, timeout=600)
