@@ -118,31 +118,17 @@ class Daemon:
                     self._driver_failed(now_s, "imu", f"read() returned samples that are not readings "
                                                       f"({type(err).__name__}: {err})")
         if devices.belt is not None and core.has_belt:
-            belt_reading: object  # what the driver returned: judged below, it may not be a reading
-            try:
-                belt_reading = devices.belt.read()
-            except Exception:  # no reading: the staleness check decides
-                belt_reading = None
-            except BaseException as err:
-                belt_reading = None
-                self._driver_failed(now_s, "belt", f"read() raised {type(err).__name__}", err)
+            belt_reading = self._reading(now_s, "belt", devices.belt.read)
             if isinstance(belt_reading, BeltReading):
                 core.ingest_belt(belt_reading.t_s, belt_reading.speed_mps)
             elif belt_reading is not None:
                 self._driver_failed(now_s, "belt", f"read() returned {_kind(belt_reading)}, not a BeltReading")
         if devices.range_sensor is not None and core.has_range:
-            reading: object  # likewise
-            try:
-                reading = devices.range_sensor.read()
-            except Exception:
-                reading = None
-            except BaseException as err:
-                reading = None
-                self._driver_failed(now_s, "range", f"read() raised {type(err).__name__}", err)
-            if isinstance(reading, RangeReading):
-                core.ingest_range(reading.t_s, reading.distance_m)
-            elif reading is not None:
-                self._driver_failed(now_s, "range", f"read() returned {_kind(reading)}, not a RangeReading")
+            range_reading = self._reading(now_s, "range", devices.range_sensor.read)
+            if isinstance(range_reading, RangeReading):
+                core.ingest_range(range_reading.t_s, range_reading.distance_m)
+            elif range_reading is not None:
+                self._driver_failed(now_s, "range", f"read() returned {_kind(range_reading)}, not a RangeReading")
         try:
             is_feedback_ok = devices.relay.is_feedback_ok
         except Exception:  # the monitoring contact cannot be read: it cannot vouch for the relay
@@ -252,6 +238,17 @@ class Daemon:
                 gc_policy.stop()
             self.devices.close(contain_all=bool(self._previous_handlers))
         return self.stats
+
+    def _reading(self, now_s: float, device: str, read: Callable[[], object]) -> object:
+        """What a belt or range driver's read() returned, or None when it raised: an ordinary
+        exception is no reading (the staleness check decides), anything else a driver failure."""
+        try:
+            return read()
+        except Exception:
+            return None
+        except BaseException as err:
+            self._driver_failed(now_s, device, f"read() raised {type(err).__name__}", err)
+            return None
 
     def _driver_failed(self, now_s: float, device: str, cause: str, err: BaseException | None = None) -> None:
         """A driver raised what no driver may, or returned what is not a reading: a latched
