@@ -19,6 +19,7 @@ from monitor.cli.record import run_record
 from monitor.config.schema import Config
 from monitor.formats import trace_reader as trace_module
 from monitor.formats.trace_reader import read_trace
+from monitor.service.loop.deadline import DeadlineRelay
 from tests.commands_support import ScriptedClock, TurningBelt
 from tests.drivers_support import clocked_factory
 from tests.fake_i2c import FakeMpu6050
@@ -186,3 +187,44 @@ def test_a_failed_read_at_the_time_of_a_sample_still_gives_increasing_times():
     recorder.imu(ImuBatch([ImuSample(1.005, 0, 0, 9.8, 0, 0, 0)], []))
     trace = recorder.to_trace("t.csv", {}, 1.0, has_belt=False, has_range=False)
     assert trace.t_s.tolist() == [0.0, 1e-6, pytest.approx(0.005)] and trace.imu_ok.tolist() == [True, False, True]
+
+
+def test_while_recording_the_relay_runs_only_on_the_loops_lease_as_in_run(tmp_path, monkeypatch):
+    """A recording energizes the relay as `run` does, so a loop that stops renewing its lease
+    (stuck in a read, a pause) has the relay released by the lease's watchdog, and the trip says so."""
+    rig = Rig(monkeypatch, with_settings(Config(), imu={"mount": IDENTITY_MOUNT}, belt={"enabled": False}))
+    permits = []
+
+    def permit_on_the_rigs_clock(relay, lease_s):
+        permits.append(DeadlineRelay(relay, lease_s, clock=rig.clock.now, threaded=False))
+        return permits[-1]
+
+    seen = {}
+    started = []
+
+    def script(verdict, core):
+        started.append(verdict.t_s)
+        t_s = verdict.t_s - started[0]
+        if t_s >= 0.5 and "reset" not in seen:
+            seen["reset"] = t_s
+            os.kill(os.getpid(), signal.SIGUSR1)  # the person arms it
+        if t_s >= 1.0 and "stall" not in seen:
+            seen["stall"] = t_s
+            seen["energized before"] = rig.relay_pin.state
+            permit = permits[0]
+            for _ in range(100):  # the loop's thread is stuck for 0.5 s; the watchdog checks each 5 ms
+                rig.clock.advance(0.005)
+                permit.check()
+            seen["energized after"] = rig.relay_pin.state
+        if t_s >= 2.0 and "ctrl-c" not in seen:
+            seen["ctrl-c"] = t_s
+            os.kill(os.getpid(), signal.SIGINT)
+
+    path = tmp_path / "stall.csv"
+    code, out = rig.record(path, on_tick=script, make_permit=permit_on_the_rigs_clock)
+    assert code == 0 and len(permits) == 1
+    assert permits[0].lease_s == pytest.approx(Config().loop.deadline_ticks / Config().loop.rate_hz)
+    assert seen["energized before"] is True and seen["energized after"] is False  # released within the stall
+    assert "if the monitor freezes:" in out
+    assert "tripped at 1.5" in out and "(sensor_fault: loop_stalled)" in out  # the first tick after the stall
+    assert [s.state for s in rig.relay_pin.states] == [False, True, False]  # and it stayed released

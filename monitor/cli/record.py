@@ -30,7 +30,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from drivers.interfaces import READ_FAILED, BeltReading, BeltSensor, Imu, ImuBatch, RangeReading, RangeSensor
+from drivers.interfaces import READ_FAILED, BeltReading, BeltSensor, Imu, ImuBatch, RangeReading, RangeSensor, Relay
 from monitor.cli.common import EXIT_FAILED, EXIT_OK, fail, report_config_error
 from monitor.config.load import ConfigError, load_config
 from monitor.config.schema import Config
@@ -41,6 +41,9 @@ from monitor.safety.direction import calibrated_facing
 from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
+from monitor.service.loop.deadline import DeadlineRelay
+from monitor.service.loop.stop_guard import protection
+from monitor.service.sessions.permit import open_permitted
 
 MIN_STEP_S = 1e-6  # trace times must strictly increase
 
@@ -168,9 +171,16 @@ def check_destination(path: str) -> str | None:
 
 def run_record(path: str, config: Config, *, seconds: float | None = None, clock: LoopClock | None = None,
                i2c_bus: Any = None, pin_factory: Any = None,
-               on_tick: Callable[[Verdict, SafetyCore], Any] | None = None, out: TextIO | None = None) -> int:
-    """Run the daemon and record its sensors until stopped or `seconds` passed; write the trace."""
-    from monitor.service.sessions.hardware import HardwareError, open_devices
+               on_tick: Callable[[Verdict, SafetyCore], Any] | None = None, out: TextIO | None = None,
+               make_permit: Callable[[Relay, float], DeadlineRelay] | None = None,
+               relay_keeper: tuple[str, dict] | None = None) -> int:
+    """Run the daemon and record its sensors until stopped or `seconds` passed; write the trace.
+
+    The relay is opened as `run` opens it (monitor.service.sessions.permit): behind the
+    loop's lease and, with relay.drive = "level", the relay keeper process. Tests pass
+    what run_hardware's tests pass: a clock, a fake bus, a pin factory, a permit, a keeper.
+    """
+    from monitor.service.sessions.hardware import HardwareError
 
     out = out or sys.stdout
     if seconds is not None and not (seconds > 0 and math.isfinite(seconds)):
@@ -180,7 +190,8 @@ def run_record(path: str, config: Config, *, seconds: float | None = None, clock
         return fail(f"{problem}; nothing was recorded")
     clock = clock or MonotonicClock()
     try:
-        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory)
+        devices, has_keeper = open_permitted(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory,
+                                             make_permit=make_permit, relay_keeper=relay_keeper)
     except HardwareError as err:
         return fail(f"{err}; if the treadguard service is running, stop it first "
                     f"(`sudo systemctl stop treadguard`); nothing was recorded", EXIT_FAILED)
@@ -198,6 +209,8 @@ def run_record(path: str, config: Config, *, seconds: float | None = None, clock
     until = f"for {seconds:g} s" if seconds is not None else "until Ctrl-C"
     print(f"treadguard record: recording to {path} {until}, with the monitor guarding as in `run`. "
           f"The relay stays released until a reset (`kill -USR1 {os.getpid()}`) while every check passes.",
+          file=out, flush=True)
+    print(f"treadguard record: if the monitor freezes: {protection(config, has_keeper=has_keeper)}",
           file=out, flush=True)
     try:
         stats = daemon.run(until_s=None if seconds is None else start_s + seconds)

@@ -15,8 +15,7 @@ from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Verdict
 from monitor.service.loop.clock import MonotonicClock
 from monitor.service.loop.daemon import Daemon, LoopClock
-from monitor.service.loop.deadline import DeadlineRelay, lease_for
-from monitor.service.loop.relay_keeper import GPIO_RELAY, KeeperError, KeeperRelay
+from monitor.service.loop.deadline import DeadlineRelay
 from monitor.service.loop.stop_guard import protection
 from monitor.service.loop.tick_budget import GcPolicy, TickBudget
 from monitor.service.loop.warm_up import warm_up
@@ -28,6 +27,7 @@ from monitor.service.outputs.progress import load as load_progress
 from monitor.service.outputs.sideline import Sideline
 from monitor.service.outputs.status_socket import StatusService
 from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_OK, fail
+from monitor.service.sessions.permit import open_permitted
 from monitor.service.trips.trip_record import RecordRefused, TripRecorder, open_folder, record_part
 from monitor.service.trips.worker_process import ProcessSideline
 
@@ -48,7 +48,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     real path.
     """
     from monitor.config.bus_load import check_config
-    from monitor.service.sessions.hardware import HardwareError, open_devices
+    from monitor.service.sessions.hardware import HardwareError
 
     is_real_time = clock is None  # tests pass a simulated clock: no scheduling or memory changes then
     clock = clock or MonotonicClock()
@@ -58,21 +58,12 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
             return fail(f"{bus_load.refusal()}; nothing was started, the relay stays released")
         print(f"treadguard: {bus_load.describe()}", flush=True)
     # Permission to run expires: the relay is energized only while the loop renews its lease.
-    lease_s = lease_for(config.loop.rate_hz, config.loop.deadline_ticks)
-    keeper_relay = None
-    relay_keeper = relay_keeper if relay_keeper is not None else default_relay_keeper(config, pin_factory)
-    if relay_keeper is not None:
-        try:
-            keeper_relay = KeeperRelay.start(lease_s, *relay_keeper)
-        except KeeperError as err:
-            return fail(f"[relay] {err}; nothing was started, the relay stays released", EXIT_FAILED)
     try:
-        devices = open_devices(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory, relay=keeper_relay)
+        devices, has_keeper = open_permitted(config, clock, i2c_bus=i2c_bus, pin_factory=pin_factory,
+                                             make_permit=make_permit, relay_keeper=relay_keeper)
     except HardwareError as err:
-        return fail(f"{err}; the relay stays released", EXIT_FAILED)
-    print(f"treadguard: if the monitor freezes: {protection(config, has_keeper=keeper_relay is not None)}",
-          flush=True)
-    devices.relay = (make_permit or DeadlineRelay)(devices.relay, lease_s)
+        return fail(f"{err}; nothing was started, the relay stays released", EXIT_FAILED)
+    print(f"treadguard: if the monitor freezes: {protection(config, has_keeper=has_keeper)}", flush=True)
     if is_real_time:
         from monitor.service.loop.realtime import prepare_process
 
@@ -120,7 +111,7 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
     if served is not None and console is not None:
         served.publisher.extras.append(console.status)
     if served is not None:  # `treadguard status` says what releases the relay if this process freezes
-        guard = {"frozen_guard": protection(config, has_keeper=keeper_relay is not None)}
+        guard = {"frozen_guard": protection(config, has_keeper=has_keeper)}
         served.publisher.extras.append(lambda: guard)
     daemon.install_signal_handlers(on_reset=console.remote_arm if console is not None else None)
     _enable_stack_dumps()
@@ -151,17 +142,6 @@ def run_hardware(config: Config, *, clock: LoopClock | None = None, i2c_bus: Any
 # What the trip-record worker gets to finish at a stop, so that a stopped or stuck one is ended and
 # said within systemd's TimeoutStopSec=5s (then SIGTERM, 1 s, and SIGKILL).
 RECORDS_CLOSE_S = 2.0
-
-
-def default_relay_keeper(config: Config, pin_factory: Any) -> tuple[str, dict] | None:
-    """The relay keeper a real run needs: the level drive on the Pi's own GPIO. The charge pump's
-    circuit needs none, and tests that pass a pin factory of their own pass their keeper too."""
-    if pin_factory is not None or config.relay.driver != "gpio" or config.relay.drive != "level":
-        return None
-    relay = config.relay
-    return GPIO_RELAY, {"pin": relay.pin, "active_high": relay.active_high, "feedback_pin": relay.feedback_pin,
-                        "feedback_closed_when_energized": relay.feedback_closed_when_energized,
-                        "feedback_settle_s": relay.feedback_settle_s, "drive": relay.drive}
 
 
 def _open_console(config: Config, devices: Any, clock: LoopClock, core: SafetyCore) -> Any:
