@@ -257,3 +257,15 @@ def test_check_says_what_releases_the_relay_if_the_monitor_freezes_with_each_dri
     assert says in " ".join(out.split())
     paragraph = out[out.index("If the monitor freezes"):].split("\n\n")[0]
     assert all(len(line) <= 80 for line in paragraph.splitlines())
+
+
+def test_in_a_terminal_of_80_columns_every_finding_and_problem_fits(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    bench = Bench(monkeypatch, address=0x69)
+    person = Person(("moving the belt", ""), ("type yes", "yes"), ("click", "y"))
+    code, out = bench.check(Config(), person)
+    assert code == 1
+    assert [line for line in out.splitlines() if len(line) > 80] == []
+    problem = " ".join(out.split())  # the words are all there, only wrapped
+    assert "PROBLEM: no MPU-6050-family IMU answers at I2C address 0x68" in problem
+    assert "PROBLEM: no pulses from GPIO 27 while the belt moved" in problem

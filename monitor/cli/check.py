@@ -25,7 +25,7 @@ from typing import Any, Callable, TextIO
 
 from drivers.console import ArmButton, ConsoleBuzzer, StatusLight
 from monitor.cli.check_console import check_button, check_buzzer, check_light, open_console_device
-from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error
+from monitor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail, report_config_error, said
 from monitor.cli.devices import (
     STANDARD_GRAVITY_MPS2,
     Ask,
@@ -82,7 +82,7 @@ class Report:
     def found(self, line: str) -> None:
         """A finding, printed at once (the person sees progress between the prompts)."""
         self.lines.append(line)
-        print(f"   {line}", file=self.out, flush=True)
+        print(said(line, self.out, "   "), file=self.out, flush=True)
 
     def problem(self, line: str) -> None:
         self.problems.append(line)
@@ -96,8 +96,8 @@ def check_command(args: argparse.Namespace) -> int:
             return report_config_error(err, "nothing was checked")
     else:
         config = Config()
-        print("treadguard check: no --config given: checking the default parts and pins "
-              "(see `treadguard config --example`)")
+        print(said("treadguard check: no --config given: checking the default parts and pins "
+                   "(see `treadguard config --example`)", sys.stdout))
     return run_check(config)
 
 
@@ -166,7 +166,7 @@ def run_check(config: Config, *, ask: Ask = input, clock: CommandClock | None = 
 def _print_report(report: Report, out: TextIO) -> None:
     if report.problems:
         for problem in report.problems:
-            print(f"   PROBLEM: {problem}", file=out)
+            print(said(f"PROBLEM: {problem}", out, "   ", "         "), file=out)
     else:
         print(f"   {report.verdict}", file=out)
 
@@ -312,8 +312,9 @@ def _check_relay(relay: Any, config: Config, clock: CommandClock, ask: Ask, repo
     report.found(f"opened on GPIO {cfg.pin} ({how}), released"
                  + (f"; monitoring contact on GPIO {cfg.feedback_pin}" if has_feedback else
                     "; no monitoring contact configured"))
-    print("   The relay test closes the relay's contacts for a moment: the same as putting the safety key\n"
-          "   in. STOP THE BELT AND UNPLUG THE TREADMILL (or take its safety key out) first.", file=out)
+    print("   The relay test closes the relay's contacts for a moment: the same as putting\n"
+          "   the safety key in. STOP THE BELT AND UNPLUG THE TREADMILL (or take its safety\n"
+          "   key out) first.", file=out)
     answer = ask("Is the belt stopped and the treadmill unplugged? Type yes to click the relay, "
                  "anything else to skip: ")
     if not is_yes(answer):

@@ -30,11 +30,11 @@ def wrapped(text: str, indent: str = "", more: str = "  ") -> str:
                          break_long_words=False, break_on_hyphens=False)
 
 
-def said(text: str, stream: Any) -> str:
+def said(text: str, stream: Any, indent: str = "", more: str = "  ") -> str:
     """A message for a person: fitted to the terminal when `stream` is one (or COLUMNS says how
     wide), one whole line otherwise, so that a log or the journal keeps each message on one line."""
     is_terminal = hasattr(stream, "isatty") and stream.isatty()
-    return wrapped(text) if is_terminal or "COLUMNS" in os.environ else text
+    return wrapped(text, indent, more) if is_terminal or "COLUMNS" in os.environ else indent + text
 
 
 def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
