@@ -4,9 +4,7 @@ files, and where the bench keeps its trip records."""
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,27 +12,18 @@ if TYPE_CHECKING:
     from monitor.config.load import ConfigError
     from monitor.config.schema import Config
 
-from monitor.service.sessions.exit_status import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail  # noqa: F401 (shared by every command)
-
-MAX_COLUMNS = 80
-
-
-def width() -> int:
-    """The terminal's width, at most MAX_COLUMNS (COLUMNS when set, 80 when not a terminal)."""
-    return max(40, min(MAX_COLUMNS, shutil.get_terminal_size((MAX_COLUMNS, 24)).columns))
-
-
-def wrapped(text: str, indent: str = "", more: str = "  ") -> str:
-    """Prose fitted to width(): words never split (a long path stays whole on its own line)."""
-    return textwrap.fill(text, width(), initial_indent=indent, subsequent_indent=indent + more,
-                         break_long_words=False, break_on_hyphens=False)
-
-
-def said(text: str, stream: Any, indent: str = "", more: str = "  ") -> str:
-    """A message for a person: fitted to the terminal when `stream` is one (or COLUMNS says how
-    wide), one whole line otherwise, so that a log or the journal keeps each message on one line."""
-    is_terminal = hasattr(stream, "isatty") and stream.isatty()
-    return wrapped(text, indent, more) if is_terminal or "COLUMNS" in os.environ else indent + text
+from monitor.service.sessions.exit_status import (  # noqa: F401 (shared by every command)
+    EXIT_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    MAX_COLUMNS,
+    fail,
+    said,
+    width,
+    wrapped,
+)
 
 
 def report_config_error(err: "ConfigError", consequence: str, code: int = EXIT_USAGE) -> int:
