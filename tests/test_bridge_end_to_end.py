@@ -306,7 +306,9 @@ def test_the_dashboard_shows_a_backward_walker_s_direction_ceiling_and_steadines
             shot = screenshot(url, tmp_path / "profile", tmp_path / "dashboard.png", size="1200,1300")
             if os.environ.get("TREADGUARD_DASHBOARD_PNG"):  # how docs/dashboard.png is made
                 shutil.copy(shot, os.environ["TREADGUARD_DASHBOARD_PNG"])
-        assert view.latest.is_armed, view.latest  # nothing stopped a walker under their ceiling
+        # the ceiling never stopped a walker under it (a loop made late by a busy machine may: loop_late)
+        last = view.latest
+        assert not (last.is_tripped and last.trip is not None and last.trip.reason == "backward_ceiling"), last.trip
     finally:
         view.close()
         bridge.stop()
