@@ -159,6 +159,7 @@ class DaemonView:
 def start_home(tmp: Path, *, drift: bool, belt: list[str], walking: str = "forward"):
     belt = belt + ["--tick-stats", str(tmp / "ticks.json")]
     (tmp / "run").mkdir(mode=0o700)
+    (tmp / "progress").mkdir(exist_ok=True)  # the backward ceiling's file, kept in the test's own folder
     broker = Broker(tmp).start()
     config = tmp / "treadguard.toml"
     config.write_text(config_text(tmp, broker.port, drift=drift, walking=walking))
