@@ -20,6 +20,7 @@ from pathlib import Path
 
 from monitor.bridge.session_log import SessionLog, check_integrity, read_sessions, read_trips
 from monitor.bridge.status_client import Backoff, StatusClient
+from monitor.formats.progress_file import Progress, save_progress
 from tests.browser_support import CHROMIUM, dump_dom, screenshot
 from tests.mqtt_support import Broker, Subscriber, needs_mosquitto
 
@@ -48,7 +49,7 @@ def state(message) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def config_text(tmp: Path, broker_port: int, *, drift: bool) -> str:
+def config_text(tmp: Path, broker_port: int, *, drift: bool, walking: str = "forward") -> str:
     # loop.late_s and the in-process deadline are widened (0.1 s and 4 ticks = 40 ms by default): on a
     # busy test machine, without the service's real-time priority, a tick can come that late for
     # reasons of its own, and these tests are about the bridge (the late ticks are counted).
@@ -56,6 +57,10 @@ def config_text(tmp: Path, broker_port: int, *, drift: bool) -> str:
 [loop]
 late_s = 0.3
 deadline_ticks = 10
+[session]
+walking = "{walking}"
+[ceiling]
+progress_file = "{tmp / "progress" / "progress.json"}"
 [imu]
 driver = "mpu6050"
 mount = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
@@ -151,12 +156,13 @@ class DaemonView:
         self.client.stop()
 
 
-def start_home(tmp: Path, *, drift: bool, belt: list[str]):
+def start_home(tmp: Path, *, drift: bool, belt: list[str], walking: str = "forward"):
     belt = belt + ["--tick-stats", str(tmp / "ticks.json")]
     (tmp / "run").mkdir(mode=0o700)
+    (tmp / "progress").mkdir(exist_ok=True)  # the backward ceiling's file, kept in the test's own folder
     broker = Broker(tmp).start()
     config = tmp / "treadguard.toml"
-    config.write_text(config_text(tmp, broker.port, drift=drift))
+    config.write_text(config_text(tmp, broker.port, drift=drift, walking=walking))
     daemon = Process("-m", "tests.daemon_harness", str(config), *belt)
     daemon.wait_for(r"treadguard: running")
     view = DaemonView(str(tmp / "run" / "status.sock"))
@@ -169,7 +175,7 @@ def start_home(tmp: Path, *, drift: bool, belt: list[str]):
 @needs_mosquitto
 def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_the_will_says_offline(tmp_path):
     # the walker steps for a few seconds once the belt runs, then stops stepping: a drift trip.
-    # docs/dashboard.png: TREADGUARD_WALK_S=45 TREADGUARD_DASHBOARD_PNG=docs/dashboard.png pytest -k discovery
+    # a picture of the trip: TREADGUARD_WALK_S=45 TREADGUARD_DASHBOARD_PNG=trip.png pytest -k discovery
     walk_s = os.environ.get("TREADGUARD_WALK_S", "3")
     broker, daemon, view, bridge, url = start_home(tmp_path, drift=True,
                                                    belt=["--belt-mps", "1.1", "--walk-s", walk_s])
@@ -213,7 +219,7 @@ def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_
             assert 'class="badge tripped">TRIPPED<' in dom and "drift" in dom and tripped.trip.detail in dom
             assert "walking now" in dom and "live, updated" in dom
             shot = screenshot(url, tmp_path / "profile", tmp_path / "dashboard.png")
-            if os.environ.get("TREADGUARD_DASHBOARD_PNG"):  # how docs/dashboard.png is made
+            if os.environ.get("TREADGUARD_DASHBOARD_PNG"):  # a picture of the dashboard after a trip
                 shutil.copy(shot, os.environ["TREADGUARD_DASHBOARD_PNG"])
 
         # The trip's page: the daemon's record of it (trip_dir) with its explanation and plot.
@@ -246,6 +252,65 @@ def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_
     finally:
         if watcher is not None:
             watcher.close()
+        view.close()
+        bridge.stop()
+        daemon.stop()
+        broker.stop()
+
+
+def earlier_backward_sessions(db: Path) -> None:
+    """Four earlier sessions in the bridge's log, one a day, walking backwards steadier each time:
+    what a trend over sessions needs before today's session, which the real daemon walks."""
+    from monitor.bridge.sessions import SessionEnded, SessionStarted, SessionTotals
+
+    db.parent.mkdir()
+    log = SessionLog(str(db))
+    first = time.time() - 4 * 86400
+    for day, cv in enumerate((0.072, 0.061, 0.048, 0.041)):
+        t0 = first + day * 86400
+        totals = SessionTotals(t0, t0 + 900, forward_s=300, backward_s=600, distance_m=420, top_speed_mps=0.6,
+                               forward_cv_s=0.025 * 300, forward_sway_s=0.35 * 300, forward_measured_s=300,
+                               backward_cv_s=cv * 600, backward_sway_s=(0.5 - 0.03 * day) * 600,
+                               backward_measured_s=600, backward_ceiling_mps=0.5 + 0.1 * (day // 2))
+        log.record(SessionStarted(totals))
+        log.record(SessionEnded(totals))
+    log.close()
+
+
+@needs_mosquitto
+def test_the_dashboard_shows_a_backward_walker_s_direction_ceiling_and_steadiness_from_the_daemon(tmp_path):
+    # The real daemon, set up for walking backwards with a ceiling of 0.6 m/s kept from earlier
+    # sessions; the belt runs just under it. docs/dashboard.png (a minute of walking first):
+    # TREADGUARD_WALK_S=60 TREADGUARD_DASHBOARD_PNG=docs/dashboard.png pytest tests/test_bridge_end_to_end.py \
+    #   -k backward_walker
+    earlier_backward_sessions(tmp_path / "bridge" / "sessions.sqlite")
+    (tmp_path / "progress").mkdir()
+    save_progress(str(tmp_path / "progress" / "progress.json"), Progress(0.6))
+    broker, daemon, view, bridge, url = start_home(tmp_path, drift=False, walking="backward",
+                                                   belt=["--belt-mps", "0.55", "--walk-s", "600"])
+    try:
+        daemon.wait_for(r"backward ceiling 0\.6 m/s \(from ")  # the kept ceiling, said at start
+        daemon.signal(signal.SIGUSR1)
+        view.wait_for(lambda s: s.is_armed, what="armed")
+        # steadiness needs 16 steps; the walker keeps stepping, the belt keeps running under the ceiling
+        walking = view.wait_for(lambda s: s.step_cv is not None and s.belt_mps is not None and s.belt_mps > 0.5,
+                                timeout_s=30.0, what="steadiness measured on a moving belt")
+        assert walking.walking == "backward" and walking.is_armed
+        assert walking.ceiling_mps == 0.6 and not walking.ceiling_over
+        time.sleep(float(os.environ.get("TREADGUARD_WALK_S", "0")))  # only for the picture: a longer chart
+        if CHROMIUM is not None:
+            dom = dump_dom(url, tmp_path / "profile")
+            assert '<dd id="walking">backward</dd>' in dom and '<dd id="ceiling">0.60 m/s</dd>' in dom
+            assert "step time variability" in dom and "walking now" in dom and "live, updated" in dom
+            assert 'aria-label="step time variability over the sessions"' in dom
+            assert "7.2 % · 0.50 rad/s" in dom  # the oldest session in the trend
+            shot = screenshot(url, tmp_path / "profile", tmp_path / "dashboard.png", size="1200,1300")
+            if os.environ.get("TREADGUARD_DASHBOARD_PNG"):  # how docs/dashboard.png is made
+                shutil.copy(shot, os.environ["TREADGUARD_DASHBOARD_PNG"])
+        # the ceiling never stopped a walker under it (a loop made late by a busy machine may: loop_late)
+        last = view.latest
+        assert not (last.is_tripped and last.trip is not None and last.trip.reason == "backward_ceiling"), last.trip
+    finally:
         view.close()
         bridge.stop()
         daemon.stop()
