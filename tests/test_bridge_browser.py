@@ -83,7 +83,7 @@ def test_chromium_shows_the_direction_the_ceiling_and_a_steadiness_trend(tmp_pat
         url = f"http://127.0.0.1:{bridge.server.address[1]}/"
         dom = dump_dom(url, tmp_path / "profile")
         assert '<dd id="walking">backward</dd>' in dom and '<dd id="ceiling">0.60 m/s</dd>' in dom
-        assert "step time variability 3.1 %, sway 0.42 rad/s" in dom
+        assert "step time variability 3.1&nbsp;%, sway 0.42 rad/s" in dom
         assert 'aria-label="step time variability over the sessions"' in dom
         assert "7.2 % · 0.50 rad/s" in dom and "4.1 % · 0.50 rad/s" in dom  # the oldest and the newest
         picture = screenshot(url, tmp_path / "profile", tmp_path / "dashboard.png", size="1200,1300")

@@ -120,7 +120,7 @@ def live_texts(view: LiveView) -> dict[str, str]:
         "ceiling": (_number(state["backward_ceiling_mps"], "m/s", 2)
                     + (" (above it: slow the belt)" if state["above_backward_ceiling"] else "")),
         "steadiness": ("—" if state["step_time_cv_pct"] is None else
-                       f"step time variability {state['step_time_cv_pct']:.1f} %, sway "
+                       f"step time variability {state['step_time_cv_pct']:.1f}\u00a0%, sway "  # "%" never alone on a line
                        + _number(state["sway_radps"], "rad/s", 2)),
     }
 
