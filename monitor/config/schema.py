@@ -75,9 +75,10 @@ class DirectionConfig:
         2.0, "a fully clear gait signature decides the direction after this long (a weaker one takes longer; "
         "changing a decided direction takes twice as long)", min=0.5, max=30.0)
     min_correlation: float = setting(
-        0.2, "a gait signature weaker than this (correlation of the vertical jerk with the fore-aft "
+        0.1, "a gait signature weaker than this (correlation of the vertical jerk with the fore-aft "
         "acceleration; medians over each dev recording: walking 0.11 to 0.71, running -0.33 to -0.78) is no "
-        "evidence either way",
+        "evidence either way; 0.1 is what bench/evaluate_direction.py --hold-out derives with each person left "
+        "out (no recording went even 1 % of its gait the wrong way past -0.008)",
         min=0.0, max=0.9)
     walk_max_step_hz: float = setting(
         2.3, "walking: a cadence up to this (dev recordings: walking 1.2 to 2.4 steps/s, jogging 2.35 and up)",
