@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.safety import stumble_model
+from monitor.safety import fall_model, stumble_model
 from monitor.safety.motion import MotionDetector, MotionParams
 
 G = 9.80665
@@ -73,6 +73,20 @@ def test_with_every_velocity_at_its_most_the_same_pitch_is_not_found():
     d = MotionDetector(replace(NO_MODELS, **FAST))
     stand(d, 0.0, 3.0)
     assert pitch_over(d, 3.0, 2.0, 0.3) is None
+
+
+def test_the_learned_fall_score_is_judged_from_its_own_gate_whatever_the_rules_velocities():
+    """The rules' velocities raised to 1 m/s, the learned fall score's gate is still 0.4 m/s:
+    a trunk tilting while the waist sinks past 0.4 m/s is judged by the model (here one that
+    always says "fall") before any rule's velocity is reached."""
+    eager = replace(fall_model.TRAINED, intercept=100.0)
+    params = MotionParams(fall_drop_velocity_mps=1.0, fall_topple_velocity_mps=1.0, stumble_velocity_mps=1.0,
+                          stumble_model_enabled=False)
+    d = MotionDetector(params, eager)
+    stand(d, 0.0, 3.0)
+    found = pitch_over(d, 3.0, 0.5, 0.3, force_g=0.9)
+    assert found is not None and found.reason == "fall" and rule_of(found) == "model"
+    assert 0.4 < -found.values["vertical_velocity_mps"] < 0.5
 
 
 # -- the learned stumble score: judged past its gate, recorded with its inputs and terms ---------
