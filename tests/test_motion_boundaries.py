@@ -139,7 +139,7 @@ def test_a_new_detector_starts_upright_at_rest_with_jogging_levels():
     assert d.mean_av == G
     assert d.gait_ms == pytest.approx(0.5 ** 2) and d.jolt_ms == pytest.approx(8.0 ** 2)
     assert d.rate_ms == pytest.approx(1.0 ** 2) and d.activity_ms == pytest.approx(8.0 ** 2)
-    assert d.rate_level_radps == 1.0 and d.model_score_logit == -math.inf and not d.is_still
+    assert d.rate_level_radps == 1.0 and d.model_score_logit == -math.inf and d.is_still is False
 
 
 def test_standing_still_is_recognised_only_once_the_start_up_activity_has_faded():
