@@ -96,9 +96,10 @@ def _eager_stumble_model() -> stumble_model.StumbleModel:
 
 
 def test_a_stumble_judged_by_the_learned_score_records_its_inputs_and_terms():
-    """A hard sideways jolt with a fast trunk roll while the waist sags: the jolt score passes
-    the model's gate (3) long before the jolt rule's 12.3, and the finding shows the score,
-    its threshold, and each input that carries weight with its term, as `trips show` prints."""
+    """A hard forward jolt with a fast sideways roll of the trunk while the waist sags: the
+    jolt score passes the model's gate (3) long before the jolt rule's 12.3, and the finding
+    records the score, its threshold, and each input that carries weight with its term (the
+    terms `trips show` lists when it explains a learned stumble)."""
     model = _eager_stumble_model()
     d = MotionDetector(replace(MotionParams(), fall_model_enabled=False), stumbles=model)
     stand(d, 0.0, 3.0)
