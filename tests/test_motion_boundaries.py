@@ -80,6 +80,11 @@ def test_the_learned_model_fires_only_past_its_threshold(excess, rule):
     assert classify(P, 0.0, 0.2, 0.0, 0.3, 0.0, 0.0, excess) == rule
 
 
+@pytest.mark.parametrize("excess,rule", [(0.0, None), (past(0.0), "stumble_model"), (-math.inf, None)])
+def test_the_learned_stumble_score_fires_only_past_its_threshold(excess, rule):
+    assert classify(P, 0.0, 0.2, 0.0, 0.3, 0.0, 0.0, -math.inf, excess) == rule
+
+
 def test_a_fall_rule_wins_over_a_stumble_rule_in_the_same_sample():
     assert classify(P, 0.5, -1.5, 2.0, 0.1, 0.0, 50.0, 5.0) == "drop"
     assert classify(P, 0.47, -0.8, 2.0, 0.1, 0.0, 50.0, 5.0) == "topple"
@@ -134,7 +139,7 @@ def test_a_new_detector_starts_upright_at_rest_with_jogging_levels():
     assert d.mean_av == G
     assert d.gait_ms == pytest.approx(0.5 ** 2) and d.jolt_ms == pytest.approx(8.0 ** 2)
     assert d.rate_ms == pytest.approx(1.0 ** 2) and d.activity_ms == pytest.approx(8.0 ** 2)
-    assert d.rate_level_radps == 1.0 and d.model_score_logit == -math.inf and not d.is_still
+    assert d.rate_level_radps == 1.0 and d.model_score_logit == -math.inf and d.is_still is False
 
 
 def test_standing_still_is_recognised_only_once_the_start_up_activity_has_faded():

@@ -220,8 +220,9 @@ class MotionDetector:
         if params.stumble_model_enabled and stumbles.gate_jolt_score_ratio < self._decide_jolt_score:
             self._decide_jolt_score = stumbles.gate_jolt_score_ratio
         self._g0 = STANDARD_GRAVITY_MPS2
+        # the descent above which something may be decided (a rule's velocity, or the fall model's gate)
         self._min_down_mps = min(params.fall_drop_velocity_mps, params.fall_topple_velocity_mps,
-                                 params.stumble_velocity_mps)
+                                 params.stumble_velocity_mps, model.gate_descent_mps)
         self._reset()
 
     # state ------------------------------------------------------------------
