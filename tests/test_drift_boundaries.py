@@ -1,5 +1,6 @@
 """Stopped-stepping drift at its start-up and re-arm constants: where the carried distance starts,
-and when a second rise of the waist counts as a new step.
+when a second rise of the waist counts as a new step, the no-step limit met exactly, how the
+walker's own period is taken from their steps, what the step band keeps, and a hole in the data.
 
 Times are multiples of 1/64 s and belt speeds multiples of 1/16 m/s, so the carried
 distance is exact and a trip lands on a known tick.
@@ -7,12 +8,14 @@ distance is exact and a trip lands on a known tick.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
 from monitor.config.schema import Config, DriftConfig
-from monitor.safety.drift import StepTracker
+from monitor.safety.drift import StepDrift, StepTracker
+from monitor.safety.verdict import Problem
 from tests.support import Driver, G, with_settings
 
 RATE = 256.0
@@ -119,3 +122,100 @@ def test_a_second_rise_is_a_new_step_only_after_the_signal_fell_to_half_the_thre
         late = [t for t in found if t >= 4.0]
         outcomes.add(len(late))
     assert outcomes >= {1, 2}  # the sweep holds dips that re-arm and dips that do not
+
+
+# -- the no-step limit met exactly, and the walker's own period -------------------------------------------
+
+def tracker(drift: DriftConfig = DriftConfig()) -> StepTracker:
+    return StepTracker(
+        band_low_hz=drift.step_band_low_hz, band_high_hz=drift.step_band_high_hz,
+        level_tau_s=drift.step_level_tau_s, level_ratio=drift.step_level_ratio, floor_mps2=drift.step_floor_mps2,
+        period_ratio=drift.no_step_period_ratio, longest_ratio=drift.no_step_longest_ratio,
+        min_no_step_s=drift.min_no_step_s, max_no_step_s=drift.max_no_step_s,
+        steps_to_learn=drift.steps_to_learn, start_s=0.0)
+
+
+def steps_of(periods_s: list[float]):
+    """Walking whose every step lasts its own period (one sine cycle of the waist per step)."""
+    out, t0 = [], 0.0
+    for period_s in periods_s:
+        n = round(period_s * RATE)
+        out += [(t0 + k / RATE, G + 2.0 * math.sin(2 * math.pi * k / n)) for k in range(n)]
+        t0 += n / RATE
+    return out
+
+
+def test_a_walker_standing_from_the_start_trips_at_exactly_the_no_step_limit_with_the_carry_since_start():
+    """No step since the start and the belt moving: the first tick at max_no_step_s trips, carried from the start."""
+    drift = DriftConfig()
+    for at_s in (math.nextafter(drift.max_no_step_s, 0.0), drift.max_no_step_s):
+        check = StepDrift(tracker(drift), min_belt_mps=drift.min_belt_mps, max_carry_m=drift.max_carry_m, start_s=0.0)
+        problems: list[Problem] = []
+        check.check(at_s, 1.0, problems)
+        if at_s < drift.max_no_step_s:
+            assert problems == []
+        else:
+            assert problems == [Problem("drift", "stopped_stepping", at_s, {
+                "no_step_s": at_s, "no_step_limit_s": drift.max_no_step_s, "carried_m": at_s, "belt_mps": 1.0})]
+
+
+@pytest.mark.parametrize("step_s,is_learnt", [(0.5, True), (0.5 + 1 / RATE, False)])
+def test_steps_exactly_max_no_step_s_apart_are_a_gait_and_a_sample_further_apart_are_pauses(step_s, is_learnt):
+    steps = tracker(dataclasses.replace(DriftConfig(), max_no_step_s=0.5))
+    found = [t for t, v in steps_of([step_s] * 20) if steps.sample(t, v)]
+    assert len(found) >= 18
+    assert (steps.period_s == 0.5) is is_learnt
+    assert (steps.period_s is None) is not is_learnt
+
+
+def test_the_period_is_the_middle_of_five_different_step_intervals():
+    steps = tracker()
+    for t, v in steps_of([0.4, 0.7, 0.5, 0.6, 0.8] * 3):
+        steps.sample(t, v)
+    assert steps.period_s == pytest.approx(0.6, abs=3 / RATE)
+
+
+def test_the_period_forgets_the_oldest_step_interval_first():
+    """After a slow first step and a change of cadence, the period is the last five steps' alone."""
+    steps = tracker()
+    for t, v in steps_of([0.8, 0.6, 0.4, 0.4, 0.4, 0.6, 0.6, 0.6]):
+        steps.sample(t, v)
+    assert steps.period_s == pytest.approx(0.4, abs=3 / RATE)
+
+
+# -- the step band's corners, and a hole in the data --------------------------------------------------------
+
+def band_gain(frequency_hz: float, cycles: int = 20) -> float:
+    """The steady peak of the band-passed signal for a 1 m/s² sine of the waist at this frequency."""
+    steps = tracker()
+    n = round(cycles / frequency_hz * RATE)
+    peak = 0.0
+    for k in range(n):
+        steps.sample(k / RATE, G + math.sin(2 * math.pi * frequency_hz * k / RATE))
+        if k > n // 2:
+            peak = max(peak, abs(steps.band_mps2))
+    return peak
+
+
+def test_the_step_band_keeps_its_documented_share_at_each_corner_and_most_of_a_gait_between():
+    """One first-order stage from step_band_low_hz keeps 1/sqrt(2) of a sway at that frequency; the
+    two smoothing stages to step_band_high_hz keep half of a jolt at that one; a 1 Hz gait keeps most."""
+    drift = DriftConfig()
+    assert band_gain(drift.step_band_low_hz) == pytest.approx(1 / math.sqrt(2), abs=0.03)
+    assert band_gain(drift.step_band_high_hz) == pytest.approx(0.5, abs=0.03)
+    assert band_gain(1.0) == pytest.approx(0.86, abs=0.03)
+
+
+@pytest.mark.parametrize("hole_s", [1.0, 3.0])
+def test_the_first_sample_after_a_hole_in_the_data_is_no_step_whatever_it_reads(hole_s):
+    """Mid-stride (at the bottom of a step) the data stops, and comes back reading 1 m/s² under gravity:
+    the filters start again on that sample, so it is no step; after a hole longer than step_level_tau_s
+    the walker's own step size is forgotten too."""
+    steps = tracker()
+    walking = [(k / RATE, G + 2.0 * math.sin(2 * math.pi * k / RATE / 0.5)) for k in range(round(4.375 * RATE))]
+    for t, v in walking:
+        steps.sample(t, v)
+    assert steps.level_mps2 > 0.5
+    assert steps.sample(walking[-1][0] + hole_s, G - 1.0) is False
+    assert steps.band_mps2 == 0.0
+    assert (steps.level_mps2 == 0.0) is (hole_s > DriftConfig().step_level_tau_s)
