@@ -37,10 +37,7 @@ class GravityBand:
         self.low_mps2 = low_mps2
         self.high_mps2 = high_mps2
         self.hole_s = hole_s
-        self._start_s: float | None = None
-        self._last_s = 0.0
-        self._sum = 0.0
-        self._count = 0
+        self._start_s: float | None = None  # no window open: _last_s, _sum and _count are set when one opens
 
     def add(self, t_s: float, ax: float, ay: float, az: float) -> Problem | None:
         """One good sample; a Problem when it closes a window whose mean is out of the band."""
@@ -130,8 +127,7 @@ class FailedReadRate:
     def __init__(self, *, window_s: float, max_in_window: int) -> None:
         self.window_s = window_s
         self.max_in_window = max_in_window
-        self._start_s: float | None = None
-        self._count = 0
+        self._start_s: float | None = None  # no window open: _count is set when one opens
 
     def add(self, t_s: float) -> Problem | None:
         """One failed read; a Problem when the window holds more than allowed."""
