@@ -14,7 +14,7 @@ import math
 import pytest
 
 from monitor.config.schema import Config, DriftConfig
-from monitor.safety.drift import StepDrift, StepTracker
+from monitor.safety.drift import RangeDrift, StepDrift, StepTracker
 from monitor.safety.verdict import Problem
 from tests.support import Driver, G, with_settings
 
@@ -219,3 +219,15 @@ def test_the_first_sample_after_a_hole_in_the_data_is_no_step_whatever_it_reads(
     assert steps.sample(walking[-1][0] + hole_s, G - 1.0) is False
     assert steps.band_mps2 == 0.0
     assert (steps.level_mps2 == 0.0) is (hole_s > DriftConfig().step_level_tau_s)
+
+
+def test_a_range_sensor_that_has_not_read_yet_is_no_drift_and_its_first_reading_counts():
+    """Before the first reading there is no position to judge (the range sensor's own health check
+    says it is missing); the first reading near the rear edge is judged at once."""
+    drift = RangeDrift(rear_edge_m=1.5, min_rear_margin_m=0.5)
+    problems: list[Problem] = []
+    drift.check(1.0, problems)
+    assert problems == []
+    drift.update(1.0, 1.25)
+    drift.check(1.0, problems)
+    assert problems == [Problem("drift", "near_rear_edge", 1.0, {"rear_margin_m": 0.25, "min_rear_margin_m": 0.5})]
