@@ -124,8 +124,8 @@ def _bounded_repr(value: Any, limit: int) -> str:
         return out + "}"
     if isinstance(value, str):
         return quoted(value[:limit])
-    if isinstance(value, int) and not isinstance(value, bool) and _digits(value) > 20:
-        return shown(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return shown(value)  # a huge one by its number of digits
     return repr(value)
 
 
