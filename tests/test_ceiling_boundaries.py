@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.config.schema import Config
 from monitor.safety.ceiling import BackwardCeiling, CeilingEvent, CeilingEventKind, CeilingParams
+from monitor.safety.core import SafetyCore
 from monitor.safety.verdict import BACKWARD_CEILING, Problem
+from tests.support import IDENTITY_MOUNT, standing, with_settings
 
 PARAMS = CeilingParams(min_mps=0.25, max_mps=1.0, step_mps=0.25, near_mps=0.125, rise_after_s=8.0,
                        confirm_s=2.0)
@@ -150,3 +153,23 @@ def test_walking_steadily_below_near_counts_nothing_but_keeps_the_count():
     left = c.rise_in_s
     run(c, 4.0, 6.0, belt_mps=0.3)
     assert c.rise_in_s == left
+
+
+# -- in the core: only a steady walker earns a rise ------------------------------------------------------
+
+def test_a_backward_walker_who_is_not_stepping_steadily_never_earns_a_higher_ceiling():
+    """Standing on a running belt near the ceiling for all of rise_after_s is not steady walking:
+    the ceiling stays where it was (the walker has no steps to judge)."""
+    config = with_settings(Config(), drift={"enabled": False}, ceiling={"rise_after_s": 30.0})
+    core = SafetyCore(config, start_s=0.0, walking="backward", imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=False, ceiling_mps=0.5)
+    rate_hz = 32.0
+    samples = standing(0.0, 31.0, rate_hz, seed=6)
+    core.request_reset()
+    for sample in samples:
+        t = sample[0]
+        core.ingest_imu([sample])
+        core.ingest_belt(t, 0.45)
+        assert core.tick(t).is_relay_energized, t
+    assert not core.steadiness.is_steady
+    assert core.ceiling.ceiling_mps == 0.5 and list(core.ceiling_log) == []
