@@ -80,21 +80,19 @@ class ChannelLiveness:
     def __init__(self, *, stuck_s: float, gyro_zero_s: float) -> None:
         self.stuck_s = stuck_s
         self.gyro_zero_s = gyro_zero_s
+        # No sample yet: _changed_s and _any_changed_s are set by the first.
         self._values: tuple[float, ...] | None = None
-        self._changed_s = [0.0] * 6
-        self._any_changed_s = 0.0
         self._zero_since_s: float | None = None
 
     def add(self, t_s: float, values: tuple[float, ...]) -> Problem | None:
         """One good sample; a Problem while a channel is stuck or the gyro is exactly zero."""
         last = self._values
         self._values = values
-        changed = self._changed_s
-        if last is None:
-            for i in range(6):
-                changed[i] = t_s
+        if last is None:  # the first sample: every channel has just changed
+            self._changed_s = [t_s] * len(values)
             self._any_changed_s = t_s
         else:
+            changed = self._changed_s
             for i in range(6):
                 if values[i] != last[i]:
                     changed[i] = t_s
@@ -109,6 +107,7 @@ class ChannelLiveness:
         else:
             self._zero_since_s = None
         any_changed_s = self._any_changed_s
+        changed = self._changed_s
         for i in range(6):
             since_s = changed[i]
             if since_s < any_changed_s and t_s - since_s >= self.stuck_s:
