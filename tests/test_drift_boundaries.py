@@ -231,3 +231,43 @@ def test_a_range_sensor_that_has_not_read_yet_is_no_drift_and_its_first_reading_
     drift.update(1.0, 1.25)
     drift.check(1.0, problems)
     assert problems == [Problem("drift", "near_rear_edge", 1.0, {"rear_margin_m": 0.25, "min_rear_margin_m": 0.5})]
+
+
+# -- the step and its re-arm, met exactly -------------------------------------------------------------------
+
+def band_after(drift: DriftConfig, samples, from_s: float) -> list[tuple[float, float]]:
+    """(t, band-passed value) from from_s on; the floor changes no filter, so any floor gives the same values."""
+    steps = tracker(drift)
+    out = []
+    for t, v in samples:
+        steps.sample(t, v)
+        if t >= from_s:
+            out.append((t, steps.band_mps2))
+    return out
+
+
+LOOSE = dataclasses.replace(DriftConfig(), step_level_ratio=0.1)  # the floor alone sets the threshold
+
+
+def test_a_rise_that_peaks_exactly_at_the_floor_is_no_step_and_one_a_hair_over_it_is():
+    samples = double_rise(0.3)
+    peak_s, peak = max(band_after(LOOSE, samples, 4.0)[:round(0.5 * RATE)], key=lambda tz: tz[1])
+    for floor, is_step in [(peak, False), (math.nextafter(peak, 0.0), True)]:
+        steps = tracker(dataclasses.replace(LOOSE, step_floor_mps2=floor))
+        found = [t for t, v in samples if steps.sample(t, v)]
+        assert (peak_s in found) is is_step
+
+
+def test_a_valley_exactly_at_half_the_threshold_rearms_and_one_a_hair_over_it_does_not():
+    """Between the two lobes of double_rise the band-passed value falls to its lowest at the valley:
+    a floor of exactly twice that value puts the valley exactly at half the threshold."""
+    samples = double_rise(0.3)
+    band = band_after(LOOSE, samples, 4.0)
+    first_s = max(band[:round(0.5 * RATE)], key=lambda tz: tz[1])[0]
+    second_s = max((tz for tz in band if tz[0] > 4.45), key=lambda tz: tz[1])[0]
+    valley = min(z for t, z in band if first_s < t < second_s)
+    assert valley > 0.0
+    for floor, steps_after in [(2 * valley, 2), (math.nextafter(2 * valley, 0.0), 1)]:
+        steps = tracker(dataclasses.replace(LOOSE, step_floor_mps2=floor))
+        found = [t for t, v in samples if steps.sample(t, v)]
+        assert len([t for t in found if t >= 4.0]) == steps_after, floor
