@@ -271,3 +271,12 @@ def test_a_valley_exactly_at_half_the_threshold_rearms_and_one_a_hair_over_it_do
         steps = tracker(dataclasses.replace(LOOSE, step_floor_mps2=floor))
         found = [t for t, v in samples if steps.sample(t, v)]
         assert len([t for t in found if t >= 4.0]) == steps_after, floor
+
+
+def test_a_step_under_way_at_the_first_sample_is_counted():
+    """The monitor starts while the walker is at the top of a step (already walking, 0.5 s steps):
+    the slow mean starts at gravity, so that step counts, not only the next one half a second on."""
+    walking = [(k / RATE, G + 2.0 * math.sin(2 * math.pi * (k / RATE / 0.5 + 0.25))) for k in range(round(2 * RATE))]
+    steps = tracker()
+    found = [t for t, v in walking if steps.sample(t, v)]
+    assert found[0] < 0.1 and len(found) == 5  # one per half second from the first
