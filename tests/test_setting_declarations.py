@@ -281,3 +281,18 @@ def test_the_depth_of_a_list_is_measured_to_1001_levels_and_no_further():
         for _ in range(depth - 1):
             exact = [exact]
         assert nesting(exact) == depth
+
+
+@pytest.mark.parametrize("length,is_ok", [(4095, True), (4096, False)])
+def test_a_folder_path_of_4095_characters_is_accepted_and_one_more_is_refused(length, is_ok):
+    """Linux refuses a path of 4096 characters (PATH_MAX counts the terminating NUL): "File name too long"."""
+    one = folder_fields()["one"]
+    path = "/var/lib"
+    while len(path) + 201 < length:
+        path += "/" + "a" * 200
+    path += "/" + "b" * (length - len(path) - 1)
+    assert len(path) == length
+    value, error = check_value(one, path)
+    assert (error is None) is is_ok
+    if not is_ok:
+        assert "which no folder can be called (control characters or too long)" in error
