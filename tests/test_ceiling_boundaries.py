@@ -3,10 +3,15 @@ again, and each limit on both sides, on a passed-in clock."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
+from monitor.config.schema import Config
 from monitor.safety.ceiling import BackwardCeiling, CeilingEvent, CeilingEventKind, CeilingParams
+from monitor.safety.core import SafetyCore
 from monitor.safety.verdict import BACKWARD_CEILING, Problem
+from tests.support import IDENTITY_MOUNT, standing, with_settings
 
 PARAMS = CeilingParams(min_mps=0.25, max_mps=1.0, step_mps=0.25, near_mps=0.125, rise_after_s=8.0,
                        confirm_s=2.0)
@@ -150,3 +155,58 @@ def test_walking_steadily_below_near_counts_nothing_but_keeps_the_count():
     left = c.rise_in_s
     run(c, 4.0, 6.0, belt_mps=0.3)
     assert c.rise_in_s == left
+
+
+# -- in the core: only a steady walker earns a rise ------------------------------------------------------
+
+def test_a_backward_walker_who_is_not_stepping_steadily_never_earns_a_higher_ceiling():
+    """Standing on a running belt near the ceiling for all of rise_after_s is not steady walking:
+    the ceiling stays where it was (the walker has no steps to judge)."""
+    config = with_settings(Config(), drift={"enabled": False}, ceiling={"rise_after_s": 30.0})
+    core = SafetyCore(config, start_s=0.0, walking="backward", imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=False, ceiling_mps=0.5)
+    rate_hz = 32.0
+    samples = standing(0.0, 31.0, rate_hz, seed=6)
+    core.request_reset()
+    for sample in samples:
+        t = sample[0]
+        core.ingest_imu([sample])
+        core.ingest_belt(t, 0.45)
+        assert core.tick(t).is_relay_energized, t
+    assert not core.steadiness.is_steady
+    assert core.ceiling.ceiling_mps == 0.5 and list(core.ceiling_log) == []
+
+
+def ceiling_after_steady_walking(range_m: float | None, *, has_range: bool) -> float:
+    """The ceiling after rise_after_s (30 s) of steadiness near it, steady steps every half second and little sway,
+    the range sensor (if any) reading range_m throughout; a reading given to a core without a range
+    sensor as well, which must play no part."""
+    config = with_settings(Config(), drift={"enabled": False}, ceiling={"rise_after_s": 30.0},
+                           range={"enabled": has_range, "rear_edge_m": 2.0})
+    core = SafetyCore(config, start_s=0.0, walking="backward", imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=has_range, ceiling_mps=0.5)
+    core.request_reset()
+    for k, sample in enumerate(standing(0.0, 38.5, 32.0, seed=7)):  # steady once the sway is known (~7 s)
+        t = sample[0]
+        core.ingest_imu([sample])
+        core.ingest_belt(t, 0.45)
+        if range_m is not None:
+            core.ingest_range(t, range_m)
+        core.steadiness.sample(t, 0.01, 0.01)
+        if k % 16 == 0:
+            core.steadiness.step(t, "backward")
+        assert core.tick(t).is_relay_energized, t
+    return core.ceiling.ceiling_mps
+
+
+@pytest.mark.parametrize("range_m,ceiling_mps", [(1.25, 0.6), (math.nextafter(1.25, 2.0), 0.5)])
+def test_a_steady_walker_exactly_at_the_drift_pre_warning_edge_earns_a_rise_and_a_hair_nearer_does_not(
+        range_m, ceiling_mps):
+    """The pre-warning zone starts min_rear_margin_m + warning_zone_m (0.75 m) from the rear edge (2 m):
+    a waist exactly 1.25 m from the sensor is outside it."""
+    assert ceiling_after_steady_walking(range_m, has_range=True) == pytest.approx(ceiling_mps)
+
+
+def test_without_a_range_sensor_a_range_reading_plays_no_part_in_steadiness():
+    assert ceiling_after_steady_walking(1.9, has_range=False) == pytest.approx(0.6)
+    assert ceiling_after_steady_walking(None, has_range=False) == pytest.approx(0.6)

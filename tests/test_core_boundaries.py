@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
@@ -166,3 +167,23 @@ def test_a_mount_given_by_the_caller_wins_over_the_config():
     assert core.history[-1] == core2.history[-1]  # the raw sample is kept as it came
     assert core.motion.jolt_mps2 == pytest.approx(math.hypot(1.0, 2.0))
     assert core2.motion.jolt_mps2 == pytest.approx(math.hypot(1.0, G, 2.0 - G))
+
+
+def test_a_failed_read_reported_at_the_time_of_a_sample_is_judged_before_that_sample():
+    """Three failed reads in a row (the limit is two), the third stamped with the time of the next
+    good sample: the read failed before that sample came, so it is the third in a row."""
+    d = armed()
+    good = standing(1.0, 1.1, RATE, seed=4)
+    t1, t2, t3 = good[1][0], good[2][0], good[3][0]
+    samples = [good[0], good[3]]  # the reads at t1 and t2 gave nothing
+    d.core.ingest_imu(samples, [HealthEvent(t3, READ_FAILED), HealthEvent(t1, READ_FAILED),
+                                HealthEvent(t2, READ_FAILED)])
+    assert ("imu_read_failed", t3) in [(p.detail, p.t_s) for p in d.core.tick(1.015625).problems]
+
+
+def test_driver_events_of_the_same_time_are_judged_in_the_order_the_driver_reported_them():
+    for kinds in ([OVERFLOW, DEVICE_RESET], [DEVICE_RESET, OVERFLOW]):
+        d = armed()
+        d.core.ingest_imu(standing(1.0, 1.01, RATE, seed=5), [HealthEvent(1.005, kind) for kind in kinds])
+        problems = d.tick(1.015625).problems
+        assert [p.detail for p in problems if p.detail != "loop_late"] == [f"imu_{kind}" for kind in kinds]

@@ -20,6 +20,8 @@ import time
 import pytest
 
 from drivers.fake import FakeRelay
+from monitor.service.loop.clock import SimulatedClock
+from monitor.service.loop.deadline import DeadlineRelay
 from monitor.service.loop.keeper_lease import KeeperEvent, KeeperLease, KeeperState, next_state
 from monitor.service.loop.relay_keeper import KeeperError, KeeperRelay, main, serve
 
@@ -482,6 +484,15 @@ def test_the_daemon_sends_a_heartbeat_per_energize_a_release_and_a_rearm(pair):
     assert relay.is_energized is False
     relay.rearm()
     assert received(theirs) == [b"E", b"E", b"R", b"A"]
+
+
+def test_a_person_rearming_the_daemons_lease_rearms_the_keepers_too(pair):
+    """After the keeper's lease ran out it follows heartbeats again only once told of the re-arm."""
+    relay, theirs = pair
+    permit = DeadlineRelay(relay, LEASE_S, clock=SimulatedClock(0.0), threaded=False)
+    permit.rearm()
+    permit.energize()
+    assert received(theirs) == [b"A", b"E"]
 
 
 def test_the_daemon_follows_the_keepers_report_of_the_monitoring_contact(pair):

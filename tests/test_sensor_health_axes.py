@@ -248,3 +248,41 @@ def test_a_gap_of_exactly_the_timeout_keeps_the_gravity_window():
     assert band.add(0.05, 0.0, 0.0, 1.0) is None  # exactly timeout_s later: not a hole
     assert all(band.add(0.05 + k / 64, 0.0, 0.0, 1.0) is None for k in range(1, 61))
     assert band.add(1.0, 0.0, 0.0, 1.0) is not None  # the window that began at 0.0 closes at 1.0
+
+
+# -- what an out-of-range or unreadable sample leaves behind ------------------------------------------------
+
+@pytest.mark.parametrize("channel", range(6))
+def test_out_of_range_on_each_channel_records_the_largest_acceleration_and_rate_of_all_three_axes(channel):
+    """The figures `trips show` prints are the largest of all three axes, whichever one broke its limit."""
+    d = armed()
+    values = [0.5, -1.5, 2.5, 0.25, -0.75, 1.25]  # the largest of each kind on its last axis
+    values[channel] = 160.0 if channel < 3 else -36.0
+    accel = max(abs(v) for v in values[:3])
+    gyro = max(abs(v) for v in values[3:])
+    d.imu([(1.0 + 1 / RATE, *values)])
+    found = [p for p in d.tick(1.0 + 1 / 64).problems if p.detail == "imu_out_of_range"]
+    assert [p.values for p in found] == [{"max_abs_accel_mps2": accel, "max_abs_gyro_radps": gyro}]
+
+
+@pytest.mark.parametrize("channel", range(6))
+def test_a_sample_with_a_value_that_is_not_a_number_is_not_kept_to_explain_a_trip(channel):
+    """A failed read is counted as one and left out of the seconds kept around a trip (and out of
+    every detector): only samples the core could use are shown as what the walker did."""
+    d = armed()
+    values = list(LIVELY)
+    values[channel] = math.nan
+    d.imu([(1.0 + 1 / RATE, *LIVELY), (1.0 + 2 / RATE, *values), (1.0 + 3 / RATE, *LIVELY)])
+    d.tick(1.0 + 1 / 64)
+    kept = [s for s in d.core.history if s[0] > 1.0]
+    assert [s[0] for s in kept] == [1.0 + 1 / RATE, 1.0 + 3 / RATE]
+    assert all(math.isfinite(v) for s in d.core.history for v in s)
+
+
+@pytest.mark.parametrize("step_s,is_fault", [(0.0, True), (1 / RATE, False)])
+def test_a_sample_at_the_time_of_the_last_good_one_is_a_fault_and_is_not_kept(step_s, is_fault):
+    d = armed()
+    d.imu([(1.0 + 1 / RATE, *LIVELY), (1.0 + 1 / RATE + step_s, *[v + 1e-3 for v in LIVELY])])
+    assert ("imu_time_not_increasing" in d.details(1.0 + 1 / 64)) is is_fault
+    kept = [s[0] for s in d.core.history if s[0] > 1.0]
+    assert kept == ([1.0 + 1 / RATE] if is_fault else [1.0 + 1 / RATE, 1.0 + 2 / RATE])

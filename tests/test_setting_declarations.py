@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from monitor.safety.settings import check_value, describe_bounds, quoted, setting, shown
+from monitor.safety.settings import check_value, describe_bounds, nesting, quoted, setting, shown
 
 
 def declared():
@@ -226,3 +226,73 @@ def test_an_empty_or_unnameable_folder_is_refused_with_an_example():
     assert "which no folder can be called" in check_value(two, "/home/a\x7fb")[1]
     assert "which no folder can be called" in check_value(two, "/home/a\x1fb")[1]
     assert "a relative path" in check_value(two, "home/x")[1]
+
+
+# -- a vector with one bound, a root ending in a letter, the largest integers, the deepest lists -----------
+
+@pytest.mark.parametrize("bound,inside,outside,words", [
+    ({"min": 0.0}, [0.0, 5.0], [0.0, -0.5], "at least 0"),
+    ({"max": 1.0}, [1.0, -5.0], [1.5, 0.0], "at most 1"),
+    ({"above": 0.0}, [0.25, 5.0], [0.25, 0.0], "above 0"),
+])
+def test_a_vector_with_a_single_bound_checks_each_number_against_it(bound, inside, outside, words):
+    @dataclasses.dataclass(frozen=True)
+    class OneBound:
+        gains: list = setting([1.0, 1.0], "a gain per side", **bound)
+
+    f = dataclasses.fields(OneBound)[0]
+    assert check_value(f, inside) == (inside, None)
+    assert check_value(f, outside)[1] == f"is {shown(outside)}, must be 2 numbers, each {words}"
+
+
+def test_a_root_folder_ending_in_any_letter_admits_only_what_is_inside_it():
+    @dataclasses.dataclass(frozen=True)
+    class Roots:
+        folder: str = setting("/srv/X/trips", "where records go", kind="path", under=("/srv/X",))
+
+    f = dataclasses.fields(Roots)[0]
+    assert check_value(f, "/srv/X/trips") == ("/srv/X/trips", None)
+    assert "a system or device path" in check_value(f, "/srv/Y")[1]
+    assert check_value(f, "/etc/X")[1].startswith('is "/etc/X", a system or device path;')  # named once, as given
+
+
+@pytest.mark.parametrize("value,is_number", [(2 ** 1023, True), (2 ** 1023 + 1, False), (2 ** 1024, False)])
+def test_an_integer_up_to_two_to_the_1023_is_a_number_and_a_larger_one_is_named_too_large(value, is_number):
+    @dataclasses.dataclass(frozen=True)
+    class Unbounded:
+        rate_hz: float = setting(1.0, "a number with no bounds")
+
+    checked, error = check_value(dataclasses.fields(Unbounded)[0], value)
+    if is_number:
+        assert error is None and checked == float(value)
+    else:
+        assert error == f"is {shown(value)}, too large for a number; must be a finite number"
+
+
+def test_the_depth_of_a_list_is_measured_to_1001_levels_and_no_further():
+    """Deep enough to refuse any list a setting could hold (at most 3 levels); a hostile file's
+    list a hundred thousand levels deep costs no more to refuse."""
+    value: list = []
+    for _ in range(1500):
+        value = [value]
+    assert nesting(value) == 1001 and shown(value) == "a list nested 1001 levels deep"
+    for depth in (1000, 1001):
+        exact: list = [1]
+        for _ in range(depth - 1):
+            exact = [exact]
+        assert nesting(exact) == depth
+
+
+@pytest.mark.parametrize("length,is_ok", [(4095, True), (4096, False)])
+def test_a_folder_path_of_4095_characters_is_accepted_and_one_more_is_refused(length, is_ok):
+    """Linux refuses a path of 4096 characters (PATH_MAX counts the terminating NUL): "File name too long"."""
+    one = folder_fields()["one"]
+    path = "/var/lib"
+    while len(path) + 201 < length:
+        path += "/" + "a" * 200
+    path += "/" + "b" * (length - len(path) - 1)
+    assert len(path) == length
+    value, error = check_value(one, path)
+    assert (error is None) is is_ok
+    if not is_ok:
+        assert "which no folder can be called (control characters or too long)" in error

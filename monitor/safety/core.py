@@ -189,7 +189,7 @@ class SafetyCore:
 
     def relay_feedback_failed(self, now_s: float) -> None:
         """The relay's monitoring contact disagrees with the command: judged at the next tick."""
-        self._events.append(Problem(SENSOR_FAULT, "relay_feedback", now_s, {}))
+        self._events.append(Problem(SENSOR_FAULT, "relay_feedback", now_s))
 
     def loop_fault(self, now_s: float, detail: str, values: dict[str, float],
                    limits: dict[str, float] | None = None) -> None:

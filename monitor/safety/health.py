@@ -37,10 +37,7 @@ class GravityBand:
         self.low_mps2 = low_mps2
         self.high_mps2 = high_mps2
         self.hole_s = hole_s
-        self._start_s: float | None = None
-        self._last_s = 0.0
-        self._sum = 0.0
-        self._count = 0
+        self._start_s: float | None = None  # no window open: _last_s, _sum and _count are set when one opens
 
     def add(self, t_s: float, ax: float, ay: float, az: float) -> Problem | None:
         """One good sample; a Problem when it closes a window whose mean is out of the band."""
@@ -83,21 +80,19 @@ class ChannelLiveness:
     def __init__(self, *, stuck_s: float, gyro_zero_s: float) -> None:
         self.stuck_s = stuck_s
         self.gyro_zero_s = gyro_zero_s
+        # No sample yet: _changed_s and _any_changed_s are set by the first.
         self._values: tuple[float, ...] | None = None
-        self._changed_s = [0.0] * 6
-        self._any_changed_s = 0.0
         self._zero_since_s: float | None = None
 
     def add(self, t_s: float, values: tuple[float, ...]) -> Problem | None:
         """One good sample; a Problem while a channel is stuck or the gyro is exactly zero."""
         last = self._values
         self._values = values
-        changed = self._changed_s
-        if last is None:
-            for i in range(6):
-                changed[i] = t_s
+        if last is None:  # the first sample: every channel has just changed
+            self._changed_s = [t_s] * len(values)
             self._any_changed_s = t_s
         else:
+            changed = self._changed_s
             for i in range(6):
                 if values[i] != last[i]:
                     changed[i] = t_s
@@ -112,6 +107,7 @@ class ChannelLiveness:
         else:
             self._zero_since_s = None
         any_changed_s = self._any_changed_s
+        changed = self._changed_s
         for i in range(6):
             since_s = changed[i]
             if since_s < any_changed_s and t_s - since_s >= self.stuck_s:
@@ -130,14 +126,11 @@ class FailedReadRate:
     def __init__(self, *, window_s: float, max_in_window: int) -> None:
         self.window_s = window_s
         self.max_in_window = max_in_window
-        self._start_s: float | None = None
-        self._count = 0
+        self._start_s: float | None = None  # no window open: _count is set when one opens
 
     def add(self, t_s: float) -> Problem | None:
         """One failed read; a Problem when the window holds more than allowed."""
-        start_s = self._start_s
-        if start_s is None or t_s - start_s >= self.window_s:
-            start_s = t_s
+        if self._start_s is None or t_s - self._start_s >= self.window_s:
             self._start_s = t_s
             self._count = 1
         else:
@@ -145,7 +138,7 @@ class FailedReadRate:
         if self._count <= self.max_in_window:
             return None
         return Problem(SENSOR_FAULT, "imu_reads_failing", t_s,
-                       {"failed_reads": float(self._count), "within_s": t_s - start_s},
+                       {"failed_reads": float(self._count), "within_s": t_s - self._start_s},
                        {"failed_reads_in_window_max": float(self.max_in_window),
                         "failed_reads_window_s": self.window_s})
 
@@ -181,7 +174,7 @@ class ImuHealth:
         if not (abs(ax) <= limit_a and abs(ay) <= limit_a and abs(az) <= limit_a
                 and abs(gx) <= limit_g and abs(gy) <= limit_g and abs(gz) <= limit_g):
             if not all(map(math.isfinite, values)):  # NaN or inf: nothing was read
-                self.report(t_s, READ_FAILED, "a value that is not a finite number")
+                self._read_failed(t_s)
                 return False
             self._events.append(Problem(SENSOR_FAULT, "imu_out_of_range", t_s, {
                 "max_abs_accel_mps2": max(abs(ax), abs(ay), abs(az)),
@@ -211,19 +204,23 @@ class ImuHealth:
     def report(self, t_s: float, kind: str, detail: str) -> None:
         """A health event from the driver (or an empty trace cell)."""
         if kind == READ_FAILED:
-            self.failed_in_a_row += 1
-            if self.failed_in_a_row > self.failed_reads_max:
-                self._events.append(Problem(SENSOR_FAULT, "imu_read_failed", t_s,
-                                            {"failed_reads_in_a_row": float(self.failed_in_a_row)},
-                                            {"failed_reads_max": float(self.failed_reads_max)}))
-            if self.failed_rate is not None:
-                problem = self.failed_rate.add(t_s)
-                if problem is not None:
-                    self._events.append(problem)
+            self._read_failed(t_s)
         elif kind in (OVERFLOW, DEVICE_RESET):
-            self._events.append(Problem(SENSOR_FAULT, f"imu_{kind}", t_s, {}))
+            self._events.append(Problem(SENSOR_FAULT, f"imu_{kind}", t_s))
         else:
-            self._events.append(Problem(SENSOR_FAULT, "imu_unknown_event", t_s, {}))
+            self._events.append(Problem(SENSOR_FAULT, "imu_unknown_event", t_s))
+
+    def _read_failed(self, t_s: float) -> None:
+        """One read that gave nothing usable: counted in a row and over the window."""
+        self.failed_in_a_row += 1
+        if self.failed_in_a_row > self.failed_reads_max:
+            self._events.append(Problem(SENSOR_FAULT, "imu_read_failed", t_s,
+                                        {"failed_reads_in_a_row": float(self.failed_in_a_row)},
+                                        {"failed_reads_max": float(self.failed_reads_max)}))
+        if self.failed_rate is not None:
+            problem = self.failed_rate.add(t_s)
+            if problem is not None:
+                self._events.append(problem)
 
     def check(self, now_s: float, problems: list[Problem]) -> None:
         """Append this tick's IMU health problems."""

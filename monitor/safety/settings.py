@@ -19,7 +19,7 @@ from typing import Any, Callable, cast
 
 MAX_NESTING = 3  # list levels a setting may have; a 3x3 mount has 2
 MAX_SHOWN = 60  # characters of a value repeated back in a message
-MAX_PATH_CHARS = 4096  # Linux PATH_MAX
+MAX_PATH_CHARS = 4096  # Linux PATH_MAX, which counts the terminating NUL: a path has at most 4095 characters
 ROTATION_TOLERANCE = 1e-3
 _ROTATION_EXAMPLE = "[[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
 
@@ -124,8 +124,8 @@ def _bounded_repr(value: Any, limit: int) -> str:
         return out + "}"
     if isinstance(value, str):
         return quoted(value[:limit])
-    if isinstance(value, int) and not isinstance(value, bool) and _digits(value) > 20:
-        return shown(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return shown(value)  # a huge one by its number of digits
     return repr(value)
 
 
@@ -283,7 +283,7 @@ def _check_path(field: dataclasses.Field, value: str) -> tuple[Any, str | None]:
     example = _default(field)
     if not value:
         return value, f'is empty, must be {allowed}, e.g. "{example}"'
-    if len(value) > MAX_PATH_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if len(value) >= MAX_PATH_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in value):
         return value, f"is {quoted(value)}, which no folder can be called (control characters or too long); must be {allowed}"
     if not value.startswith("/"):
         return value, f'is {quoted(value)}, a relative path (it would depend on the folder the service starts in); must be {allowed}, e.g. "{example}"'
