@@ -11,8 +11,9 @@ import math
 import pytest
 
 from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
 from monitor.safety.direction import Change, Cue, Direction, DirectionEstimator
-from tests.support import G
+from tests.support import IDENTITY_MOUNT, G, with_settings
 from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, RATE, estimator, first_change, gait, turn, walk
 
 DT_S = 0.25  # four samples a second: the turn smoothing settles within one sample
@@ -327,3 +328,39 @@ def test_timestamps_that_jitter_read_the_gait_as_steady_ones_do():
         return e.correlation
 
     assert correlation(0.001) == pytest.approx(correlation(0.0), abs=0.02)
+
+
+# -- in the core: the mount faces the declared way ----------------------------------------------------------
+
+def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0) -> SafetyCore:
+    """A core fed a walker's own gait for until_s, the mount calibrated facing the declared way (so a
+    backward walker's sensor x points to the rear), the belt at 1 m/s."""
+    config = with_settings(Config(), drift={"enabled": False}, session={"walking": walking})
+    core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=False)
+    for k in range(int(until_s * 100)):
+        t = k / 100
+        samples = []
+        for j in range(2):
+            ts = t + j / RATE
+            front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=lead_rad)
+            sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
+            samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway))
+        core.ingest_imu(samples)
+        core.ingest_belt(t, 1.0)
+        if k == 1:
+            core.request_reset()
+        core.tick(t)
+    return core
+
+
+@pytest.mark.parametrize("walking", ["forward", "backward"])
+def test_a_walker_stepping_the_way_they_face_stays_the_declared_direction_and_their_steps_count_for_it(walking):
+    """Their gait read along their own front (the sensor's x, turned round for a walker declared
+    backward) says they walk the way declared: no change, the limit of that direction, and their
+    steps judged for steadiness and counted in that direction's session."""
+    core = core_after_walking(walking, lead_rad=1.5)
+    assert core.direction.state is Direction(walking) and list(core.direction.changes) == []
+    assert core.speed_limit_mps() == (4.5 if walking == "forward" else 1.8)
+    assert core.steadiness.step_cv is not None
+    assert core.steadiness.session[walking].steps > 0
