@@ -332,9 +332,9 @@ def test_timestamps_that_jitter_read_the_gait_as_steady_ones_do():
 
 # -- in the core: the mount faces the declared way ----------------------------------------------------------
 
-def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0) -> SafetyCore:
-    """A core fed a walker's own gait for until_s, the mount calibrated facing the declared way (so a
-    backward walker's sensor x points to the rear), the belt at 1 m/s."""
+def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, belt_mps: float = 0.45) -> SafetyCore:
+    """A core fed a walker's own gait for until_s (or until it trips), the mount calibrated facing the
+    declared way (so a backward walker's sensor x points to the rear), the belt at belt_mps."""
     config = with_settings(Config(), drift={"enabled": False}, session={"walking": walking})
     core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=True,
                       has_range=False)
@@ -347,10 +347,11 @@ def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0) -> 
             sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
             samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway))
         core.ingest_imu(samples)
-        core.ingest_belt(t, 1.0)
+        core.ingest_belt(t, belt_mps)
         if k == 1:
             core.request_reset()
-        core.tick(t)
+        if core.tick(t).is_new_trip:
+            break
     return core
 
 
@@ -364,3 +365,14 @@ def test_a_walker_stepping_the_way_they_face_stays_the_declared_direction_and_th
     assert core.speed_limit_mps() == (4.5 if walking == "forward" else 1.8)
     assert core.steadiness.step_cv is not None
     assert core.steadiness.session[walking].steps > 0
+
+
+def test_a_walker_found_to_face_the_rear_above_the_backward_limit_trips_confirm_s_after_the_change():
+    """The lower limit counts from the tick that learnt the new direction, not from the next belt reading."""
+    core = core_after_walking("forward", lead_rad=-1.5, belt_mps=2.0)
+    change = list(core.direction.changes)[0]
+    assert change.direction is Direction.BACKWARD
+    problem = core.trip.problems[0]
+    assert problem.detail == "belt_overspeed" and problem.values["max_speed_mps"] == 1.8
+    assert core.trip.t_s - change.t_s == pytest.approx(0.3, abs=0.005)
+    assert problem.values["over_for_s"] == pytest.approx(0.3, abs=0.005)
