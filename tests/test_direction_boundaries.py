@@ -334,7 +334,8 @@ def test_timestamps_that_jitter_read_the_gait_as_steady_ones_do():
 
 def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, belt_mps: float = 0.45) -> SafetyCore:
     """A core fed a walker's own gait for until_s (or until it trips), the mount calibrated facing the
-    declared way (so a backward walker's sensor x points to the rear), the belt at belt_mps."""
+    declared way (so a backward walker's sensor x points to the rear), the belt at belt_mps
+    (by default under a new backward walker's ceiling)."""
     config = with_settings(Config(), drift={"enabled": False}, session={"walking": walking})
     core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=True,
                       has_range=False)
