@@ -332,12 +332,13 @@ def test_timestamps_that_jitter_read_the_gait_as_steady_ones_do():
 
 # -- in the core: the mount faces the declared way ----------------------------------------------------------
 
-def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, belt_mps: float = 0.45) -> SafetyCore:
+def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, belt_mps: float | None = 0.45,
+                       yaw_radps=lambda t: 0.0) -> SafetyCore:
     """A core fed a walker's own gait for until_s (or until it trips), the mount calibrated facing the
     declared way (so a backward walker's sensor x points to the rear), the belt at belt_mps
-    (by default under a new backward walker's ceiling)."""
+    (by default under a new backward walker's ceiling; None: no belt sensor), turning at yaw_radps."""
     config = with_settings(Config(), drift={"enabled": False}, session={"walking": walking})
-    core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=True,
+    core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=belt_mps is not None,
                       has_range=False)
     for k in range(int(until_s * 100)):
         t = k / 100
@@ -346,9 +347,10 @@ def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, bel
             ts = t + j / RATE
             front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=lead_rad)
             sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
-            samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway))
+            samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway + yaw_radps(ts)))
         core.ingest_imu(samples)
-        core.ingest_belt(t, belt_mps)
+        if belt_mps is not None:
+            core.ingest_belt(t, belt_mps)
         if k == 1:
             core.request_reset()
         if core.tick(t).is_new_trip:
@@ -377,3 +379,11 @@ def test_a_walker_found_to_face_the_rear_above_the_backward_limit_trips_confirm_
     assert problem.detail == "belt_overspeed" and problem.values["max_speed_mps"] == 1.8
     assert core.trip.t_s - change.t_s == pytest.approx(0.3, abs=0.005)
     assert problem.values["over_for_s"] == pytest.approx(0.3, abs=0.005)
+
+
+@pytest.mark.parametrize("belt_mps,cue", [(0.45, Cue.TURNED), (None, Cue.TURNED_UNSURE)])
+def test_a_half_turn_in_the_core_flips_the_facing_on_a_belt_and_leaves_it_for_the_gait_without_one(belt_mps, cue):
+    """With a belt sensor the walker is on a treadmill, so a half turn changes the way they face it;
+    without one they may have stepped off, and the turn alone says nothing sure."""
+    core = core_after_walking("forward", lead_rad=1.5, until_s=8.0, belt_mps=belt_mps, yaw_radps=turn(180.0))
+    assert list(core.direction.changes)[0].cue is cue
