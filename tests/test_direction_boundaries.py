@@ -387,3 +387,26 @@ def test_a_half_turn_in_the_core_flips_the_facing_on_a_belt_and_leaves_it_for_th
     without one they may have stepped off, and the turn alone says nothing sure."""
     core = core_after_walking("forward", lead_rad=1.5, until_s=8.0, belt_mps=belt_mps, yaw_radps=turn(180.0))
     assert list(core.direction.changes)[0].cue is cue
+
+
+@pytest.mark.parametrize("gap_samples,is_found", [(8, True), (9, False)])
+def test_samples_exactly_the_imu_timeout_apart_are_no_hole_and_a_sample_further_apart_are(gap_samples, is_found):
+    """A walker declared forward walks backwards, and every 2 s the samples pause: for exactly the
+    IMU timeout (1/16 s here) the gait's statistics go on and the walker is found out; one sample
+    longer is a hole, each restarts the gait's statistics, and 2 s is too short to judge a gait."""
+    rate_hz = 128.0
+    config = with_settings(Config(), drift={"enabled": False}, imu={"timeout_s": 1 / 16})
+    core = SafetyCore(config, start_s=0.0, walking="forward", imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=False)
+    k = 0
+    while k < 12 * rate_hz:
+        ts = k / rate_hz
+        front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=-1.5)
+        sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)
+        core.ingest_imu([(ts, front, sway, up, sway, -sway, 0.5 * sway)])
+        core.ingest_belt(ts, 0.45)
+        if k == 1:
+            core.request_reset()
+        core.tick(ts)
+        k += gap_samples if k % 256 == 255 else 1
+    assert (core.direction.state is Direction.BACKWARD) is is_found
