@@ -243,3 +243,17 @@ def test_a_stumble_walking_backwards_is_logged_with_its_time_the_belt_speed_and_
     core._events.append(Problem("stumble", "stumble_detected", 1.0, {}))  # as the motion detector reports one
     tick_standing(core, 1.0, 1.0 + 1 / 32, 0.5)
     assert core.ceiling_log[-1] == CeilingEvent(1.0, CeilingEventKind.LOWERED, pytest.approx(0.4), 0.5)
+
+
+def test_the_ceiling_log_keeps_the_last_thousand_events_so_a_long_session_stays_flat_in_memory():
+    """A belt crossing the ceiling back and forth warns each time it goes over: 1001 warnings."""
+    core = core_on_a_belt()
+    core.request_reset()
+    samples = standing(0.0, 2002 / 32, 32.0, seed=9)
+    for k, sample in enumerate(samples):
+        core.ingest_imu([sample])
+        core.ingest_belt(sample[0], 0.75 if k % 2 else 0.45)
+        core.tick(sample[0])
+    assert len(core.ceiling_log) == 1000
+    assert [e.kind for e in core.ceiling_log] == [CeilingEventKind.WARNED] * 1000
+    assert core.ceiling_log[0].t_s == samples[3][0]  # the first warning (at sample 1) dropped
