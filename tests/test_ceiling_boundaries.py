@@ -210,3 +210,50 @@ def test_a_steady_walker_exactly_at_the_drift_pre_warning_edge_earns_a_rise_and_
 def test_without_a_range_sensor_a_range_reading_plays_no_part_in_steadiness():
     assert ceiling_after_steady_walking(1.9, has_range=False) == pytest.approx(0.6)
     assert ceiling_after_steady_walking(None, has_range=False) == pytest.approx(0.6)
+
+
+def core_on_a_belt(walking: str = "backward") -> SafetyCore:
+    config = with_settings(Config(), drift={"enabled": False})
+    return SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=False, ceiling_mps=0.5)
+
+
+def tick_standing(core: SafetyCore, t0_s: float, t1_s: float, belt_mps: float) -> list:
+    verdicts = []
+    for sample in standing(t0_s, t1_s, 32.0, seed=8):
+        t = sample[0]
+        core.ingest_imu([sample])
+        core.ingest_belt(t, belt_mps)
+        verdicts.append(core.tick(t))
+    return verdicts
+
+
+def test_the_ceiling_trip_is_logged_with_its_time_and_the_belt_speed():
+    core = core_on_a_belt()
+    core.request_reset()
+    trip = next(v for v in tick_standing(core, 0.0, 8.0, 0.75) if v.is_new_trip)
+    assert trip.trip.reason == BACKWARD_CEILING
+    assert core.ceiling_log[-1] == CeilingEvent(trip.t_s, CeilingEventKind.TRIPPED, 0.5, 0.75)
+
+
+def test_a_stumble_walking_backwards_is_logged_with_its_time_the_belt_speed_and_the_lower_ceiling():
+    core = core_on_a_belt()
+    core.request_reset()
+    tick_standing(core, 0.0, 1.0, 0.5)
+    core._events.append(Problem("stumble", "stumble_detected", 1.0, {}))  # as the motion detector reports one
+    tick_standing(core, 1.0, 1.0 + 1 / 32, 0.5)
+    assert core.ceiling_log[-1] == CeilingEvent(1.0, CeilingEventKind.LOWERED, pytest.approx(0.4), 0.5)
+
+
+def test_the_ceiling_log_keeps_the_last_thousand_events_so_a_long_session_stays_flat_in_memory():
+    """A belt crossing the ceiling back and forth warns each time it goes over: 1001 warnings."""
+    core = core_on_a_belt()
+    core.request_reset()
+    samples = standing(0.0, 2002 / 32, 32.0, seed=9)
+    for k, sample in enumerate(samples):
+        core.ingest_imu([sample])
+        core.ingest_belt(sample[0], 0.75 if k % 2 else 0.45)
+        core.tick(sample[0])
+    assert len(core.ceiling_log) == 1000
+    assert [e.kind for e in core.ceiling_log] == [CeilingEventKind.WARNED] * 1000
+    assert core.ceiling_log[0].t_s == samples[3][0]  # the first warning (at sample 1) dropped

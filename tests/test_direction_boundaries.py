@@ -11,8 +11,9 @@ import math
 import pytest
 
 from monitor.config.schema import Config
+from monitor.safety.core import SafetyCore
 from monitor.safety.direction import Change, Cue, Direction, DirectionEstimator
-from tests.support import G
+from tests.support import IDENTITY_MOUNT, G, with_settings
 from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, RATE, estimator, first_change, gait, turn, walk
 
 DT_S = 0.25  # four samples a second: the turn smoothing settles within one sample
@@ -327,3 +328,85 @@ def test_timestamps_that_jitter_read_the_gait_as_steady_ones_do():
         return e.correlation
 
     assert correlation(0.001) == pytest.approx(correlation(0.0), abs=0.02)
+
+
+# -- in the core: the mount faces the declared way ----------------------------------------------------------
+
+def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, belt_mps: float | None = 0.45,
+                       yaw_radps=lambda t: 0.0) -> SafetyCore:
+    """A core fed a walker's own gait for until_s (or until it trips), the mount calibrated facing the
+    declared way (so a backward walker's sensor x points to the rear), the belt at belt_mps
+    (by default under a new backward walker's ceiling; None: no belt sensor), turning at yaw_radps."""
+    config = with_settings(Config(), drift={"enabled": False}, session={"walking": walking})
+    core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=IDENTITY_MOUNT, has_belt=belt_mps is not None,
+                      has_range=False)
+    for k in range(int(until_s * 100)):
+        t = k / 100
+        samples = []
+        for j in range(2):
+            ts = t + j / RATE
+            front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=lead_rad)
+            sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
+            samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway + yaw_radps(ts)))
+        core.ingest_imu(samples)
+        if belt_mps is not None:
+            core.ingest_belt(t, belt_mps)
+        if k == 1:
+            core.request_reset()
+        if core.tick(t).is_new_trip:
+            break
+    return core
+
+
+@pytest.mark.parametrize("walking", ["forward", "backward"])
+def test_a_walker_stepping_the_way_they_face_stays_the_declared_direction_and_their_steps_count_for_it(walking):
+    """Their gait read along their own front (the sensor's x, turned round for a walker declared
+    backward) says they walk the way declared: no change, the limit of that direction, and their
+    steps judged for steadiness and counted in that direction's session."""
+    core = core_after_walking(walking, lead_rad=1.5)
+    assert core.direction.state is Direction(walking) and list(core.direction.changes) == []
+    assert core.speed_limit_mps() == (4.5 if walking == "forward" else 1.8)
+    assert core.steadiness.step_cv is not None
+    assert core.steadiness.session[walking].steps > 0
+
+
+def test_a_walker_found_to_face_the_rear_above_the_backward_limit_trips_confirm_s_after_the_change():
+    """The lower limit counts from the tick that learnt the new direction, not from the next belt reading."""
+    core = core_after_walking("forward", lead_rad=-1.5, belt_mps=2.0)
+    change = list(core.direction.changes)[0]
+    assert change.direction is Direction.BACKWARD
+    problem = core.trip.problems[0]
+    assert problem.detail == "belt_overspeed" and problem.values["max_speed_mps"] == 1.8
+    assert core.trip.t_s - change.t_s == pytest.approx(0.3, abs=0.005)
+    assert problem.values["over_for_s"] == pytest.approx(0.3, abs=0.005)
+
+
+@pytest.mark.parametrize("belt_mps,cue", [(0.45, Cue.TURNED), (None, Cue.TURNED_UNSURE)])
+def test_a_half_turn_in_the_core_flips_the_facing_on_a_belt_and_leaves_it_for_the_gait_without_one(belt_mps, cue):
+    """With a belt sensor the walker is on a treadmill, so a half turn changes the way they face it;
+    without one they may have stepped off, and the turn alone says nothing sure."""
+    core = core_after_walking("forward", lead_rad=1.5, until_s=8.0, belt_mps=belt_mps, yaw_radps=turn(180.0))
+    assert list(core.direction.changes)[0].cue is cue
+
+
+@pytest.mark.parametrize("gap_samples,is_found", [(8, True), (9, False)])
+def test_samples_exactly_the_imu_timeout_apart_are_no_hole_and_a_sample_further_apart_are(gap_samples, is_found):
+    """A walker declared forward walks backwards, and every 2 s the samples pause: for exactly the
+    IMU timeout (1/16 s here) the gait's statistics go on and the walker is found out; one sample
+    longer is a hole, each restarts the gait's statistics, and 2 s is too short to judge a gait."""
+    rate_hz = 128.0
+    config = with_settings(Config(), drift={"enabled": False}, imu={"timeout_s": 1 / 16})
+    core = SafetyCore(config, start_s=0.0, walking="forward", imu_mount=IDENTITY_MOUNT, has_belt=True,
+                      has_range=False)
+    k = 0
+    while k < 12 * rate_hz:
+        ts = k / rate_hz
+        front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=-1.5)
+        sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)
+        core.ingest_imu([(ts, front, sway, up, sway, -sway, 0.5 * sway)])
+        core.ingest_belt(ts, 0.45)
+        if k == 1:
+            core.request_reset()
+        core.tick(ts)
+        k += gap_samples if k % 256 == 255 else 1
+    assert (core.direction.state is Direction.BACKWARD) is is_found
