@@ -69,6 +69,17 @@ def test_features_floor_noise_and_normalise_to_the_walker():
     assert features(m, 3.0, 4.0, 1.0, 0.3, 0.3, 0.3, 0.1)[1] > features(m, 3.0, 4.0, 1.0, 1.2, 0.3, 0.3, 0.1)[1]
 
 
+def test_features_above_their_floors_are_the_walkers_own_values():
+    m = replace(TRAINED, gait_floor_mps=0.2)
+    jolt_ratio, rate_ratio, descent_ratio, tilt, jolt, rate = features(m, 3.0, 4.0, 1.5, 0.5, 0.6, 0.4, 0.3)
+    assert jolt_ratio == pytest.approx(math.log(3.0))
+    assert rate_ratio == pytest.approx(math.log(1.5 / 0.5))
+    assert descent_ratio == pytest.approx(math.log(0.6 / 0.4))  # descent and gait level both above their floors
+    assert tilt == pytest.approx(math.log(0.3))
+    assert jolt == pytest.approx(math.log(12.0))
+    assert rate == pytest.approx(math.log(1.5))
+
+
 def test_score_is_intercept_plus_weighted_inputs():
     m = StumbleModel(1.0, (2.0, 0.0, 0.5, 0.0, 0.0, 0.0), 3.0, 3.0, 0.2)
     assert score(m, (1.0, 9.0, 2.0, 9.0, 9.0, 9.0)) == pytest.approx(1.0 + 2.0 + 1.0)
