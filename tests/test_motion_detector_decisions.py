@@ -168,6 +168,15 @@ def test_the_first_trunk_rate_is_judged_against_the_configured_start_up_level(le
     assert d.jolt_score == pytest.approx(5.0 / 8.0 * 1.0 / level_radps, abs=1e-12)
 
 
+@pytest.mark.parametrize("level_mps", [0.2, 1.0])
+def test_the_sag_of_the_first_steps_is_judged_against_the_configured_start_up_gait_level(level_mps):
+    """The stumble rule asks for a sag 3.9 x the walker's gait level; before any gait is seen
+    that level is gait_rms_initial_mps, as configured."""
+    d = MotionDetector(MotionParams(gait_rms_initial_mps=level_mps))
+    d.update(0.0, 0.0, 0.0, G, 0.0, 0.0, 0.0)
+    assert math.sqrt(d.gait_ms) == pytest.approx(level_mps, abs=1e-12)
+
+
 def test_with_no_activity_level_set_standing_is_never_recognised_even_on_a_silent_sensor():
     """still_activity_mps2 = 0 switches the standing-still relaxation off: even a sensor
     that reads exactly gravity and nothing else (activity exactly zero) is not standing."""
