@@ -31,6 +31,9 @@ class GravityBand:
     """
 
     __slots__ = ("window_s", "low_mps2", "high_mps2", "hole_s", "_start_s", "_last_s", "_sum", "_count")
+    _last_s: float  # these three are set when a window opens (declared here for the compiled build)
+    _sum: float
+    _count: int
 
     def __init__(self, *, window_s: float, low_mps2: float, high_mps2: float, hole_s: float) -> None:
         self.window_s = window_s
@@ -76,6 +79,8 @@ class ChannelLiveness:
     """
 
     __slots__ = ("stuck_s", "gyro_zero_s", "_values", "_changed_s", "_any_changed_s", "_zero_since_s")
+    _changed_s: list[float]  # these two are set by the first sample (declared here for the compiled build)
+    _any_changed_s: float
 
     def __init__(self, *, stuck_s: float, gyro_zero_s: float) -> None:
         self.stuck_s = stuck_s
@@ -122,6 +127,7 @@ class FailedReadRate:
     working, even though it never fails several times in a row."""
 
     __slots__ = ("window_s", "max_in_window", "_start_s", "_count")
+    _count: int  # set when a window opens (declared here for the compiled build)
 
     def __init__(self, *, window_s: float, max_in_window: int) -> None:
         self.window_s = window_s
