@@ -410,3 +410,25 @@ def test_samples_exactly_the_imu_timeout_apart_are_no_hole_and_a_sample_further_
         core.tick(ts)
         k += gap_samples if k % 256 == 255 else 1
     assert (core.direction.state is Direction.BACKWARD) is is_found
+
+
+def decided_at_s(samples_per_s: float, walk_kind: dict) -> tuple[float, Direction]:
+    """When, and which way, the gait decides a walker's direction, sampled this often."""
+    e = estimator("auto")
+    for k in range(int(30 * samples_per_s)):
+        t = k / samples_per_s
+        front, up = gait(t, **walk_kind)
+        e.sample(t, front, up, 0.0)
+        if e.changes:
+            return t, e.state
+    raise AssertionError(f"no direction decided in 30 s at {samples_per_s} samples a second")
+
+
+@pytest.mark.parametrize("walk_kind, facing", [(FORWARD_WALK, Direction.FORWARD), (BACKWARD_WALK, Direction.BACKWARD)])
+def test_a_slow_imu_finds_the_direction_about_as_soon_as_a_fast_one(walk_kind, facing):
+    """Samples 125 ms apart (an IMU set to 8 Hz, with imu.timeout_s raised to let them through): every
+    sample passes the gait's 3 Hz smoothing whole, so the walker is found within a second of 200 Hz."""
+    fast_s, fast_facing = decided_at_s(200.0, walk_kind)
+    slow_s, slow_facing = decided_at_s(8.0, walk_kind)
+    assert fast_facing is slow_facing is facing
+    assert slow_s - fast_s < 1.0
