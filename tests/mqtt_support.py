@@ -3,6 +3,7 @@ and a subscriber that keeps every message it sees."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import pwd
 import shutil
@@ -77,6 +78,9 @@ class Message:
     retain: bool
 
 
+_SUBSCRIBERS = itertools.count()
+
+
 class Subscriber:
     """Subscribes to `#` and keeps what arrives; wait_for() waits (bounded) for a message."""
 
@@ -85,7 +89,9 @@ class Subscriber:
 
         self.messages: list[Message] = []
         self._cond = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-subscriber-{port}")
+        # each its own client id: a broker drops a client when another connects with the same id
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=f"test-subscriber-{port}-{next(_SUBSCRIBERS)}")
         self.client.on_message = self._on_message
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(topics, qos=1)
         self.client.connect("127.0.0.1", port)

@@ -183,10 +183,17 @@ def test_home_assistant_sees_discovery_and_a_trip_nothing_published_arms_it_and_
     try:
         watcher = Subscriber(broker.port)
         watcher.wait_for(lambda m: m.topic == f"{BASE}/availability" and m.payload == b"online", what="online")
-        for entity in ENTITIES:
-            config = watcher.wait_for(lambda m: m.topic == f"homeassistant/{entity}/config" and m.retain,
-                                      what=f"discovery of {entity}")
-            assert json.loads(config.payload)["availability_topic"] == f"{BASE}/availability"
+        for entity in ENTITIES:  # seen live or retained, whichever came first
+            watcher.wait_for(lambda m: m.topic == f"homeassistant/{entity}/config", what=f"discovery of {entity}")
+        # A Home Assistant that starts after the bridge still finds every entity: discovery is retained.
+        late = Subscriber(broker.port, "homeassistant/#")
+        try:
+            for entity in ENTITIES:
+                config = late.wait_for(lambda m: m.topic == f"homeassistant/{entity}/config" and m.retain,
+                                       what=f"retained discovery of {entity}")
+                assert json.loads(config.payload)["availability_topic"] == f"{BASE}/availability"
+        finally:
+            late.close()
 
         # Nothing that arrives over MQTT reaches the daemon: publish everywhere, retained and not.
         for topic in GUESSES + [m.topic + "/set" for m in watcher.messages]:
