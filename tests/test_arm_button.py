@@ -65,3 +65,16 @@ def test_a_stuck_button_needs_a_new_press_after_release():
 
 def test_released_at_start_and_never_pressed_asks_nothing():
     assert play([], until_s=30.0) == []
+
+
+def test_a_hold_arms_at_the_first_look_past_the_second_when_no_look_lands_on_it():
+    """The loop looks at the button when it can (here every 30 ms from 7 ms): a person holding it
+    1.5 s is asked to arm at the first look after 1 s, not only at a look exactly 1 s in."""
+    button, events = Button(), []
+    for k in range(100):
+        now_s = 0.007 + 0.03 * k
+        button, event = step(button, 0.1 <= now_s < 1.6, now_s, hold_s=HOLD_S, stuck_s=STUCK_S)
+        if event is not None:
+            events.append((round(now_s, 3), event))
+    pressed_s = 0.127  # the first look at the pressed button
+    assert events == [(round(pressed_s + 1.02, 3), ButtonEvent.ARM)]  # looks 0.99 s and 1.02 s after the press

@@ -106,7 +106,8 @@ def test_sway_means_nothing_until_about_seven_seconds_of_it():
 def test_a_sample_that_goes_back_in_time_is_ignored():
     s = steadiness()
     sway(s, 0.2, 0.0, 0.0, 20.0)
-    s.sample(10.0, 5.0, 5.0)
+    s.sample(10.0, 5.0, 5.0)  # a clock stepped back: a wild sample that must change nothing
+    assert s.sway_radps == pytest.approx(0.2, rel=1e-6)
     s.sample(20.01, 0.2, 0.0)
     assert s.sway_radps == pytest.approx(0.2, rel=1e-6)
 
