@@ -227,3 +227,17 @@ def test_the_real_watchdog_thread_releases_a_relay_the_loop_stopped_renewing():
     finally:
         permit.close()
     assert permit._watch_thread is None
+
+
+@pytest.mark.parametrize("renewed_s", [0.01, 10.0, 86400.0])
+def test_how_long_after_the_last_renewal_the_relay_went_is_the_same_whatever_the_clock_reads(renewed_s):
+    """The trip says how long after the loop's last renewal the relay was released, just after boot
+    (a monotonic clock near zero) as much as after a day."""
+    clock = SimulatedClock(renewed_s)
+    permit = DeadlineRelay(FakeRelay(clock), 0.04, clock=clock, threaded=False)
+    permit.energize()
+    permit.renew()
+    clock.t_s = renewed_s + 0.05
+    assert permit.check()
+    expiry = permit.take_expiry()
+    assert expiry.renewed_s == pytest.approx(renewed_s) and expiry.overdue_s == pytest.approx(0.05)
