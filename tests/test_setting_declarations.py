@@ -109,6 +109,13 @@ def test_a_string_of_sixty_characters_is_shown_whole_and_one_more_is_cut():
     assert quoted("c" * 61) == '"' + "c" * 57 + '..."'
 
 
+def test_a_list_of_sixty_characters_is_shown_whole_and_one_more_is_cut_visibly():
+    sixty, sixty_one = [1] * 20, [10] + [1] * 19  # "[1, 1, ...]": 60 characters; with a 10 first: 61
+    assert len(repr(sixty)) == 60 and len(repr(sixty_one)) == 61
+    assert shown(sixty) == repr(sixty)
+    assert shown(sixty_one) == repr(sixty_one)[:57] + "..."  # never a list that looks whole but is not
+
+
 def test_control_characters_are_escaped_and_printable_ones_kept():
     assert quoted("a\x1fb c\x7fd\x80e~") == '"a\\x1fb c\\x7fd\x80e~"'
     assert quoted("\x00") == '"\\x00"'
