@@ -75,6 +75,17 @@ class Driver:
         return [p.detail for p in self.tick(now_s).problems]
 
 
+def armed(config: Config = Config(), **core_args) -> Driver:
+    """A core that stood still for a second (256 Hz samples), was armed at 0 s and has run armed
+    for a second of 64 Hz ticks: where most core tests start."""
+    d = Driver(config, **core_args)
+    d.imu(standing(0.0, 1.0, 256.0))
+    d.arm(0.0)
+    for k in range(1, 65):
+        assert d.tick(k / 64).is_relay_energized
+    return d
+
+
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A uniformly random rotation matrix (QR of a Gaussian matrix, sign-fixed)."""
     q, r = np.linalg.qr(rng.normal(size=(3, 3)))

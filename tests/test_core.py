@@ -14,18 +14,9 @@ from monitor.config.schema import Config
 from monitor.safety.core import MAX_PLAUSIBLE_BELT_MPS, MAX_PLAUSIBLE_RANGE_M, SafetyCore
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Problem
-from tests.support import IDENTITY_MOUNT, Driver, G, standing, with_settings
+from tests.support import IDENTITY_MOUNT, Driver, G, armed, standing, with_settings
 
 RATE = 256.0  # samples per second: 1/256 s is exact
-
-
-def armed(config=Config(), **args) -> Driver:
-    d = Driver(config, **args)
-    d.imu(standing(0.0, 1.0, RATE))
-    d.arm(0.0)
-    for k in range(1, 65):
-        assert d.tick(k / 64).is_relay_energized
-    return d
 
 
 # -- the latch, as the core drives it ----------------------------------------------------------

@@ -14,20 +14,11 @@ from drivers.interfaces import DEVICE_RESET, OVERFLOW, READ_FAILED, HealthEvent
 from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.latch import LatchState
-from tests.support import IDENTITY_MOUNT, Driver, G, standing, with_settings
+from tests.support import IDENTITY_MOUNT, Driver, G, armed, standing, with_settings
 
 RATE = 256.0
 HAIR = 1e-6
 X_TURN = [[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]  # a quarter turn about x
-
-
-def armed(config=Config(), **args) -> Driver:
-    d = Driver(config, **args)
-    d.imu(standing(0.0, 1.0, RATE))
-    d.arm(0.0)
-    for k in range(1, 65):
-        assert d.tick(k / 64).is_relay_energized
-    return d
 
 
 @pytest.mark.parametrize("interval_s,is_late", [(0.1 - HAIR, False), (0.1 + HAIR, True)])

@@ -9,21 +9,11 @@ import math
 import pytest
 
 from drivers.interfaces import READ_FAILED, HealthEvent
-from monitor.config.schema import Config
 from monitor.safety.health import ChannelLiveness, FailedReadRate, GravityBand
-from tests.support import Driver, G, standing, with_settings
+from tests.support import Driver, G, armed, with_settings
 
 RATE = 256.0
 STEP = 1 / RATE
-
-
-def armed(config=Config()) -> Driver:
-    d = Driver(config)
-    d.imu(standing(0.0, 1.0, RATE))
-    d.arm(0.0)
-    for k in range(1, 65):
-        assert d.tick(k / 64).is_relay_energized
-    return d
 
 
 def moving(t0_s: float, t1_s: float, *, accel=None, gyro=None) -> list[tuple]:

@@ -11,19 +11,10 @@ import pytest
 from drivers.interfaces import READ_FAILED
 from monitor.config.schema import Config
 from monitor.safety.health import CHANNELS, ChannelLiveness, FailedReadRate, GravityBand
-from tests.support import Driver, G, standing, with_settings
+from tests.support import Driver, G, armed, standing, with_settings
 
 RATE = 256.0
 LIVELY = (0.11, -0.23, G, 0.013, -0.027, 0.031)  # a reading with six different values
-
-
-def armed(config=Config()) -> Driver:
-    d = Driver(config)
-    d.imu(standing(0.0, 1.0, RATE))
-    d.arm(0.0)
-    for k in range(1, 65):
-        assert d.tick(k / 64).is_relay_energized
-    return d
 
 
 def ticking(d: Driver, samples, until_s: float) -> set[str]:

@@ -13,18 +13,9 @@ from drivers.interfaces import READ_FAILED, HealthEvent
 from monitor.config.schema import Config
 from monitor.safety.latch import LatchState
 from monitor.safety.verdict import Problem, Trip
-from tests.support import Driver, G, standing, with_settings
+from tests.support import Driver, G, armed, standing, with_settings
 
 RATE = 256.0
-
-
-def armed(config=Config(), **args) -> Driver:
-    d = Driver(config, **args)
-    d.imu(standing(0.0, 1.0, RATE))
-    d.arm(0.0)
-    for k in range(1, 65):
-        assert d.tick(k / 64).is_relay_energized
-    return d
 
 
 def only_problem(verdict) -> Problem:
