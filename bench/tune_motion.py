@@ -16,7 +16,7 @@ one threshold set from data:
                                                w > fall_topple_rate_radps, not uprighting
     stumble_velocity_ratio    -v / gait RMS,   where -v > stumble_velocity_mps,
                                                w > stumble_rate_radps
-    stumble_jolt_score_ratio  jolt score,      everywhere
+    stumble_jolt_score_ratio  jolt score,      where -v > stumble_jolt_descent_ratio x gait RMS
 
 with margin 1.25, so each of these thresholds sits 25 % above the worst
 moment of normal gait seen in training. Falls and stumbles are never looked
@@ -108,7 +108,7 @@ def conditional_maxima(rows: list[dict], p: MotionParams) -> dict[str, tuple[flo
                                      & (incl > -p.fall_topple_uprighting_rad)),
             "stumble_velocity_ratio": (down / np.maximum(grms, 1e-9),
                                        ok & (down > p.stumble_velocity_mps) & (w > p.stumble_rate_radps)),
-            "stumble_jolt_score_ratio": (score, ok),
+            "stumble_jolt_score_ratio": (score, ok & (down > p.stumble_jolt_descent_ratio * grms)),
         }
         for key, (value, mask) in candidates.items():
             if mask.any():
@@ -137,7 +137,7 @@ def margins(rows: list[dict], p: MotionParams) -> dict[str, tuple[float, str]]:
             (d > p.stumble_velocity_mps) & (d > p.stumble_velocity_ratio * g), w),
         "stumble_velocity_ratio": lambda t, d, w, g, i, s: (
             (d > p.stumble_velocity_mps) & (w > p.stumble_rate_radps), d / np.maximum(g, 1e-9)),
-        "stumble_jolt_score_ratio": lambda t, d, w, g, i, s: (np.ones_like(s, dtype=bool), s),
+        "stumble_jolt_score_ratio": lambda t, d, w, g, i, s: (d > p.stumble_jolt_descent_ratio * g, s),
     }
     best: dict[str, tuple[float, str]] = {k: (-np.inf, "") for k in rules}
     for row in rows:

@@ -148,11 +148,24 @@ def test_stumble_thresholds_both_sides():
 
 
 def test_jolt_score_threshold_both_sides():
-    """The jolt rule alone: no descent, no tilt; only the score decides."""
+    """The jolt rule alone: no tilt, the waist sagging a little past the walker's own
+    rhythm (too little for the sag rule); only the score decides."""
     k = P.stumble_jolt_score_ratio
-    assert classify(P, 0.0, +0.2, 1.0, 0.3, 0.0, k + EPS) == "jolt"
-    assert classify(P, 0.0, +0.2, 1.0, 0.3, 0.0, k - EPS) is None
-    assert classify(P, 0.0, +0.2, 1.0, 0.3, 0.0) is None  # the score defaults to 0
+    sag = -(P.stumble_jolt_descent_ratio * 0.3 + 0.01)
+    assert classify(P, 0.0, sag, 1.0, 0.3, 0.0, k + EPS) == "jolt"
+    assert classify(P, 0.0, sag, 1.0, 0.3, 0.0, k - EPS) is None
+    assert classify(P, 0.0, sag, 1.0, 0.3, 0.0) is None  # the score defaults to 0
+
+
+def test_a_jolt_with_the_waist_level_or_rising_is_no_stumble():
+    """Breaking into a jog, turning or stopping: as large a jolt and trunk turn as a
+    stumble, but the waist does not sag past the walker's own rhythm."""
+    k = P.stumble_jolt_score_ratio * 3
+    gait = 0.3
+    descent = P.stumble_jolt_descent_ratio * gait
+    assert classify(P, 0.0, -(descent + EPS), 1.0, gait, 0.0, k) == "jolt"
+    assert classify(P, 0.0, -(descent - EPS), 1.0, gait, 0.0, k) is None
+    assert classify(P, 0.0, +0.5, 1.0, gait, 0.0, k) is None  # rising: a jog's push-off
 
 
 def test_tilt_without_descent_is_not_a_topple():
@@ -432,8 +445,10 @@ def test_standing_still_is_not_a_trap_for_the_first_steps():
         for r in standing(10.0, 200.0):
             assert d.update(*r) is None
         assert d.is_still == (params.still_activity_mps2 > 0.0)
-        return _calm_steps(d, 10.0, 1.5, jolt_mps2=10.0, rate_radps=1.2)
-    eager = replace(P, stumble_jolt_score_ratio=10.5)  # a jolt rule as eager as it was tuned on 14 people
+        # hard steps whose jolt points down, so the waist sags with each: the jolt rule may judge them
+        return _calm_steps(d, 10.0, 1.5, jolt_mps2=-10.0, rate_radps=1.2)
+    # a jolt rule as eager as it was tuned on 14 people, and with no sag asked: only the levels are on trial
+    eager = replace(P, stumble_jolt_score_ratio=10.5, stumble_jolt_descent_ratio=0.0)
     assert run(eager) is None
     trapped = run(replace(eager, still_activity_mps2=0.0))  # never counts as still: the old behaviour
     assert trapped is not None and "rule_jolt" in trapped.values

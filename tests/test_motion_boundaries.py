@@ -25,7 +25,7 @@ DEFAULTS = {
     "fall_topple_tilt_rad": 0.46, "fall_topple_rate_radps": 1.0, "fall_topple_velocity_mps": 0.4,
     "fall_topple_uprighting_rad": 0.35,
     "stumble_velocity_mps": 0.5, "stumble_velocity_ratio": 3.9, "stumble_rate_radps": 0.5,
-    "stumble_jolt_score_ratio": 12.3,
+    "stumble_jolt_score_ratio": 8.8, "stumble_jolt_descent_ratio": 1.1,
 }
 
 
@@ -70,9 +70,12 @@ def test_stumble_at_its_default_thresholds(down, rate, gait_rms, rule):
     assert classify(P, 0.0, -down, rate, gait_rms, 0.0) == rule
 
 
-@pytest.mark.parametrize("score,rule", [(12.3, None), (past(12.3), "jolt")])
-def test_jolt_at_its_default_threshold(score, rule):
-    assert classify(P, 0.0, 0.2, 1.0, 0.3, 0.0, score) == rule
+@pytest.mark.parametrize("score,down,rule", [
+    (8.8, 0.4, None), (past(8.8), 0.4, "jolt"),
+    (9.0, 1.1 * 0.3, None), (9.0, past(1.1 * 0.3), "jolt"),  # the sag: 1.1 x a gait level of 0.3 m/s
+])
+def test_jolt_at_its_default_thresholds(score, down, rule):
+    assert classify(P, 0.0, -down, 1.0, 0.3, 0.0, score) == rule
 
 
 @pytest.mark.parametrize("excess,rule", [(0.0, None), (past(0.0), "model"), (-math.inf, None)])
@@ -413,10 +416,10 @@ def expected_values(d: MotionDetector, rule: str) -> dict:
 
 
 def test_the_first_decision_comes_exactly_at_warmup_s_and_records_the_detectors_state():
-    d = MotionDetector(MotionParams(stumble_jolt_score_ratio=1.0))
+    d = MotionDetector(MotionParams(stumble_jolt_score_ratio=1.0, stumble_jolt_descent_ratio=0.0))
     for k in range(128):
         assert d.update(k / 256, 0.0, 0.0, G, 0.0, 0.0, 0.0) is None
-    found = d.update(0.5, 100.0, 0.0, G, 10.0, 0.0, 0.0)  # a hard jolt and a fast turn of the trunk
+    found = d.update(0.5, 100.0, 0.0, G - 30.0, 10.0, 0.0, 0.0)  # a hard jolt, a fast turn of the trunk, a sag
     assert found is not None and found.reason == "stumble" and found.t_s == 0.5
     assert found.values == pytest.approx(expected_values(d, "jolt"), abs=1e-12)
 

@@ -140,14 +140,14 @@ def test_after_a_hole_the_warm_up_starts_again():
     """A hard jolt with a fast trunk turn (a jolt rule set to 1 so it surely fires) right
     after a 0.5 s hole is not judged: the detector restarted and warms up again; the same
     jolt 0.5 s after the hole is."""
-    params = MotionParams(stumble_jolt_score_ratio=1.0)
+    params = MotionParams(stumble_jolt_score_ratio=1.0, stumble_jolt_descent_ratio=0.0)
     d = MotionDetector(params)
     stand(d, 0.0, 3.0)
-    assert d.update(3.5, 100.0, 0.0, G, 10.0, 0.0, 0.0) is None
+    assert d.update(3.5, 100.0, 0.0, G - 30.0, 10.0, 0.0, 0.0) is None
     d2 = MotionDetector(params)
     stand(d2, 0.0, 3.0)
     stand(d2, 3.5, 4.0)
-    found = d2.update(4.0, 100.0, 0.0, G, 10.0, 0.0, 0.0)
+    found = d2.update(4.0, 100.0, 0.0, G - 30.0, 10.0, 0.0, 0.0)
     assert found is not None and rule_of(found) == "jolt"
 
 

@@ -94,7 +94,7 @@ def test_learned_stumble_rule_both_sides_of_its_threshold():
     assert classify(P, **quiet, stumble_model_excess_logit=-EPS) is None
     assert classify(P, **quiet) is None  # not judged at this sample
     # the physics jolt rule, the backstop, is named first when both fire
-    loud = dict(quiet, jolt_score_ratio=P.stumble_jolt_score_ratio + EPS)
+    loud = dict(quiet, jolt_score_ratio=P.stumble_jolt_score_ratio + EPS, vertical_velocity_mps=-0.3)
     assert classify(P, **loud, stumble_model_excess_logit=EPS) == "jolt"
 
 

@@ -49,10 +49,13 @@ Decisions (``classify``), v < 0 being downward:
   of the waist far outside the walker's own rhythm (so jogging's large
   bounce does not count, a walker's sudden sag does);
 * stumble, "jolt": (j / jolt_level, held for ``jolt_hold_s``) x (w / rate_level)
-  > ``stumble_jolt_score_ratio``: a foot-strike or trip jolt far above the
-  walker's own, together with a trunk rotation far above the walker's own.
-  Both factors are relative to the same walker a few seconds earlier, so a
-  jogger's hard heel strikes (large jolt, large rate level) do not count.
+  > ``stumble_jolt_score_ratio`` while -v > ``stumble_jolt_descent_ratio`` x
+  the walker's gait RMS: a foot-strike or trip jolt far above the walker's
+  own, together with a trunk rotation far above the walker's own, as the
+  waist sags. Both factors are relative to the same walker a few seconds
+  earlier, so a jogger's hard heel strikes (large jolt, large rate level) do
+  not count; the sag tells a stumble from a walker breaking into a jog or
+  turning, whose waist stays level or rises.
 * stumble, "stumble_model": the learned score of
   ``monitor.safety.stumble_model`` (the jolt, the trunk rate and the sag, each
   against the walker's own level, and the tilt) above its trained threshold;
@@ -159,8 +162,11 @@ class MotionParams:
         min=0.0, max=5.0)
     # --- stumble, rule 2: a jolt and a trunk rotation far above the walker's own ---
     stumble_jolt_score_ratio: float = setting(
-        12.3, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this; both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait (22 people; 9.82, an older person breaking into a jog; before them 8.37, a walker stopping and turning). The milder stumbles under it are the learned stumble score's",
+        8.8, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this while the waist sags (stumble_jolt_descent_ratio); both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait while the waist sagged (22 people; 7.0). The milder stumbles under it are the learned stumble score's",
         min=1.0, max=100.0)
+    stumble_jolt_descent_ratio: float = setting(
+        1.1, "the jolt rule also asks the waist to go down faster than this x the walker's gait RMS vertical velocity at the same moment: a stumble sags, while a walker breaking into a jog, turning or stopping scores as high a jolt with the waist level or rising (normal gait with a jolt score above 9 sagged at most 0.95 x its level, most stumbles more than 1.1 x)",
+        min=0.0, max=10.0)
     jolt_filter_tau_s: float = setting(
         0.03, "low-pass of the jolt (dynamic acceleration magnitude); keeps a foot strike (~50 ms) and removes single-sample spikes, so 50 Hz and 2 kHz sensors see the same peak",
         above=0.0, max=0.2)
@@ -478,7 +484,8 @@ def classify(p: MotionParams, tilt_rad: float, vertical_velocity_mps: float,
     if (down > p.stumble_velocity_mps and tilt_rate_radps > p.stumble_rate_radps
             and down > p.stumble_velocity_ratio * gait_rms_velocity_mps):
         return "stumble"
-    if jolt_score_ratio > p.stumble_jolt_score_ratio:
+    if (jolt_score_ratio > p.stumble_jolt_score_ratio
+            and down > p.stumble_jolt_descent_ratio * gait_rms_velocity_mps):
         return "jolt"
     if stumble_model_excess_logit > 0.0:
         return "stumble_model"
