@@ -332,3 +332,19 @@ def test_the_relay_line_never_drives_the_energizing_level_before_energize_on_lgp
     relay.close()
     assert fake_lgpio.lines[RELAY_PIN][-1][0] == "input"  # let go: the pull resistor holds it released
     factory.close()
+
+
+
+def test_a_pin_whose_pull_cannot_be_set_still_gives_a_relay_that_starts_released_and_works(clock, factory):
+    """GPIO 2 has a fixed pull-up (gpiozero raises PinFixedPull, its own error, when asked for a
+    pull-down): the relay is made all the same, released, and it energizes and releases. (An
+    active-high relay there is held energized by that pull-up whenever the pin is an input,
+    which is why `treadguard check` refuses GPIO 2 and 3 for the relay beside a real IMU.)"""
+    relay = GpioRelay(2, clock, active_high=True, pin_factory=factory)
+    pin = factory.pin(2)
+    assert not relay.is_energized and pin.timeline[-1] == ("output", False)
+    relay.energize()
+    assert relay.is_energized and pin.timeline[-1] == ("output", True)
+    relay.release()
+    assert not relay.is_energized and pin.timeline[-1] == ("output", False)
+    relay.close()
