@@ -151,7 +151,7 @@ def test_every_sentence_names_the_value_and_its_threshold():
     assert f"(more than {Config().motion.fall_topple_velocity_mps:.2f} m/s)" in topple
     sag = explain("stumble_detected", {"vertical_velocity_mps": -0.8, "gait_rms_velocity_mps": 0.1,
                                        "tilt_rate_radps": 0.7, "rule_stumble": 1.0}, DEFAULTS)
-    assert "more than 3.9 x the walk's own bounce of 0.10 m/s = 0.39 m/s" in sag
+    assert "more than 4.1 x the walk's own bounce of 0.10 m/s = 0.41 m/s" in sag
     learned = explain("stumble_detected", {
         "jolt_mps2": 9.5, "jolt_level_mps2": 3.1, "tilt_rate_radps": 0.9, "tilt_rate_level_radps": 0.4,
         "vertical_velocity_mps": -0.2, "stumble_model_score_logit": 7.9, "stumble_model_threshold_logit": 7.3,

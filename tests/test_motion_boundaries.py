@@ -24,8 +24,8 @@ DEFAULTS = {
     "fall_drop_velocity_mps": 1.0, "fall_drop_tilt_rad": 0.37,
     "fall_topple_tilt_rad": 0.46, "fall_topple_rate_radps": 1.0, "fall_topple_velocity_mps": 0.4,
     "fall_topple_uprighting_rad": 0.35,
-    "stumble_velocity_mps": 0.5, "stumble_velocity_ratio": 3.9, "stumble_rate_radps": 0.5,
-    "stumble_jolt_score_ratio": 8.8, "stumble_jolt_descent_ratio": 1.1,
+    "stumble_velocity_mps": 0.5, "stumble_velocity_ratio": 4.1, "stumble_rate_radps": 0.5,
+    "stumble_jolt_score_ratio": 9.8, "stumble_jolt_descent_ratio": 1.1,
 }
 
 
@@ -64,15 +64,15 @@ def test_topple_at_its_default_thresholds(tilt, rate, down, incl, rule):
 @pytest.mark.parametrize("down,rate,gait_rms,rule", [
     (0.5, 0.8, 0.1, None), (past(0.5), 0.8, 0.1, "stumble"),
     (0.8, 0.5, 0.1, None), (0.8, past(0.5), 0.1, "stumble"),
-    (0.78, 0.8, 0.2, None), (0.78, 0.8, short(0.2), "stumble"),  # 0.78 = 3.9 x 0.2
+    (0.82, 0.8, 0.2, None), (0.82, 0.8, short(0.2), "stumble"),  # 0.82 = 4.1 x 0.2
 ])
 def test_stumble_at_its_default_thresholds(down, rate, gait_rms, rule):
     assert classify(P, 0.0, -down, rate, gait_rms, 0.0) == rule
 
 
 @pytest.mark.parametrize("score,down,rule", [
-    (8.8, 0.4, None), (past(8.8), 0.4, "jolt"),
-    (9.0, 1.1 * 0.3, None), (9.0, past(1.1 * 0.3), "jolt"),  # the sag: 1.1 x a gait level of 0.3 m/s
+    (9.8, 0.4, None), (past(9.8), 0.4, "jolt"),
+    (10.0, 1.1 * 0.3, None), (10.0, past(1.1 * 0.3), "jolt"),  # the sag: 1.1 x a gait level of 0.3 m/s
 ])
 def test_jolt_at_its_default_thresholds(score, down, rule):
     assert classify(P, 0.0, -down, 1.0, 0.3, 0.0, score) == rule
@@ -446,3 +446,39 @@ def test_a_fall_judged_by_the_learned_model_records_its_inputs_and_terms():
             expected_model["model_term_" + name + "_logit"] = weight * x
     assert model_part == pytest.approx(expected_model, abs=1e-12)
     assert d.model_score_logit == pytest.approx(fall_model.score(TRAINED, inputs), abs=1e-12)
+
+
+# -- the gait level is not raised by a fall's own descent ------------------------------------------
+
+def _gait_level_after(params: MotionParams, descent_s: float) -> tuple[float, float]:
+    """(the walker's gait level after 10 s of a steady 2 Hz bounce, the same after a further
+    descent_s of falling at 0.5 g), in m/s."""
+    d = MotionDetector(params)
+    t = 0.0
+    while t < 10.0:
+        d.update(t, 0.0, 0.0, G + 3.0 * math.sin(2 * math.pi * 2.0 * t), 0.0, 0.0, 0.0)
+        t += 0.005
+    steady = math.sqrt(d.gait_ms)
+    end = t + descent_s
+    while t < end:
+        d.update(t, 0.0, 0.0, 0.5 * G, 0.0, 0.0, 0.0)  # the waist accelerating down at half of g
+        t += 0.005
+    return steady, math.sqrt(d.gait_ms)
+
+
+def test_a_steady_gait_is_learnt_whole_and_a_fall_does_not_raise_it():
+    unclipped = MotionParams(gait_rms_clip_ratio=100.0)
+    steady, falling = _gait_level_after(P, 0.4)
+    steady_whole, falling_whole = _gait_level_after(unclipped, 0.4)
+    assert steady == pytest.approx(steady_whole, rel=1e-9)  # a sine's peaks are 1.41 x its RMS: under 2 x
+    assert falling_whole > 2.0 * steady  # without the cap 0.4 s of falling doubles the level...
+    assert falling < 1.35 * steady  # ...with it, each sample counts at most 2 x the level
+
+
+@pytest.mark.parametrize("ratio,whole", [(1.5, True), (1.4, False)])
+def test_the_gait_cap_on_both_sides_of_a_steady_bounce(ratio, whole):
+    """A sine's peaks are sqrt(2) = 1.414 x its RMS (a little more against the level, which
+    ripples within each stride): a cap of 1.5 passes this gait whole, 1.4 trims it."""
+    steady, _ = _gait_level_after(MotionParams(gait_rms_clip_ratio=ratio), 0.0)
+    steady_whole, _ = _gait_level_after(MotionParams(gait_rms_clip_ratio=100.0), 0.0)
+    assert (steady == pytest.approx(steady_whole, rel=1e-3)) is whole

@@ -149,7 +149,7 @@ class MotionParams:
         0.5, "absolute floor on the downward waist velocity; walking rarely passes 0.5 m/s",
         min=0.1, max=5.0)
     stumble_velocity_ratio: float = setting(
-        3.9, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in normal gait (22 people)",
+        4.1, "the drop must also exceed this multiple of the RMS vertical velocity of the recent gait (jogging bounces a lot, walking little); 1.25 x the most seen in normal gait (22 people; 3.27, slow jogging). Was 3.9 while a fall's own descent could raise that RMS (gait_rms_clip_ratio)",
         min=1.0, max=20.0)
     stumble_rate_radps: float = setting(
         0.5, "together with some trunk tilting (rad/s), so a pure vertical bounce (a hop, a heavy step) is not a stumble",
@@ -157,12 +157,15 @@ class MotionParams:
     gait_rms_tau_s: float = setting(
         2.0, "time constant of the recent-gait RMS vertical velocity: a few strides",
         min=0.2, max=30.0)
+    gait_rms_clip_ratio: float = setting(
+        2.0, "each sample's vertical velocity counts toward the recent-gait RMS with at most this multiple of it, so a fall's own descent does not raise the level it is judged against within the fall (steady gait peaks at ~1.4 x its RMS and passes whole; the level can still rise e-fold in ~0.7 s, so a change of pace is learnt within seconds). 1.5 caught more but tripped on jogs; 100 turns it off",
+        min=1.0, max=100.0)
     gait_rms_initial_mps: float = setting(
         0.5, "the RMS assumed at start / after gap(): a jogging level, so the stumble rule starts insensitive and becomes sensitive as the gait proves calm",
         min=0.0, max=5.0)
     # --- stumble, rule 2: a jolt and a trunk rotation far above the walker's own ---
     stumble_jolt_score_ratio: float = setting(
-        8.8, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this while the waist sags (stumble_jolt_descent_ratio); both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait while the waist sagged (22 people; 7.0). The milder stumbles under it are the learned stumble score's",
+        9.8, "(jolt / walker's jolt level) x (trunk rate / walker's rate level) must exceed this while the waist sags (stumble_jolt_descent_ratio); both factors are ~1-3 in steady walking or jogging; 1.25 x the most seen in normal gait while the waist sagged (22 people; 7.84, a person after a stroke on a treadmill). The milder stumbles under it are the learned stumble score's",
         min=1.0, max=100.0)
     stumble_jolt_descent_ratio: float = setting(
         1.1, "the jolt rule also asks the waist to go down faster than this x the walker's gait RMS vertical velocity at the same moment: a stumble sags, while a walker breaking into a jog, turning or stopping scores as high a jolt with the waist level or rising (normal gait with a jolt score above 9 sagged at most 0.95 x its level, most stumbles more than 1.1 x)",
@@ -373,7 +376,12 @@ class MotionDetector:
         else:
             jolt_ms += dt / p.jolt_level_tau_s * (j * j - jolt_ms)
             rate_ms += dt / p.gait_rms_tau_s * (w * w - rate_ms)
-            self.gait_ms += dt / p.gait_rms_tau_s * (v * v - self.gait_ms)
+            # a fall's own descent must not raise the level it is judged against: each sample
+            # counts at most gait_rms_clip_ratio x the level (steady gait peaks at ~1.4 x its RMS)
+            gait_ms = self.gait_ms
+            v2 = v * v
+            cap = p.gait_rms_clip_ratio * p.gait_rms_clip_ratio * gait_ms
+            self.gait_ms = gait_ms + dt / p.gait_rms_tau_s * ((v2 if v2 < cap else cap) - gait_ms)
         self.jolt_ms = jolt_ms
         self.rate_ms = rate_ms
         jolt_level = math.sqrt(jolt_ms)
