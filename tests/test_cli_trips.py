@@ -152,6 +152,13 @@ def test_every_sentence_names_the_value_and_its_threshold():
     sag = explain("stumble_detected", {"vertical_velocity_mps": -0.8, "gait_rms_velocity_mps": 0.1,
                                        "tilt_rate_radps": 0.7, "rule_stumble": 1.0}, DEFAULTS)
     assert "more than 4.1 x the walk's own bounce of 0.10 m/s = 0.41 m/s" in sag
+    jolt = explain("stumble_detected", {
+        "jolt_mps2": 12.0, "jolt_level_mps2": 3.0, "tilt_rate_radps": 1.5, "tilt_rate_level_radps": 0.5,
+        "jolt_score_ratio": 12.0, "vertical_velocity_mps": -0.4, "gait_rms_velocity_mps": 0.2,
+        "rule_jolt": 1.0}, DEFAULTS)
+    assert jolt == ("a jolt of 12.0 m/s² (the walker's usual: 3.0 m/s²) came with the trunk turning at 1.50 rad/s "
+                    "(their usual: 0.50 rad/s); together they score 12.0 (a stumble needs more than 9.8) while the "
+                    "waist sagged at 0.40 m/s (more than 1.1 x the walk's own bounce of 0.20 m/s = 0.22 m/s)")
     learned = explain("stumble_detected", {
         "jolt_mps2": 9.5, "jolt_level_mps2": 3.1, "tilt_rate_radps": 0.9, "tilt_rate_level_radps": 0.4,
         "vertical_velocity_mps": -0.2, "stumble_model_score_logit": 7.9, "stumble_model_threshold_logit": 7.3,
