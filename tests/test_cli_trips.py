@@ -159,6 +159,12 @@ def test_every_sentence_names_the_value_and_its_threshold():
     assert jolt == ("a jolt of 12.0 m/s² (the walker's usual: 3.0 m/s²) came with the trunk turning at 1.50 rad/s "
                     "(their usual: 0.50 rad/s); together they score 12.0 (a stumble needs more than 9.8) while the "
                     "waist sagged at 0.40 m/s (more than 1.1 x the walk's own bounce of 0.20 m/s = 0.22 m/s)")
+    # a record from before the jolt rule asked for a sag: no sag is claimed that did not happen
+    older = explain("stumble_detected", {
+        "jolt_mps2": 15.3, "jolt_level_mps2": 2.9, "tilt_rate_radps": 0.72, "tilt_rate_level_radps": 0.35,
+        "jolt_score_ratio": 10.7, "vertical_velocity_mps": -0.08, "gait_rms_velocity_mps": 0.19,
+        "rule_jolt": 1.0}, DEFAULTS)
+    assert older.endswith("together they score 10.7 (a stumble needs more than 9.8)")
     learned = explain("stumble_detected", {
         "jolt_mps2": 9.5, "jolt_level_mps2": 3.1, "tilt_rate_radps": 0.9, "tilt_rate_level_radps": 0.4,
         "vertical_velocity_mps": -0.2, "stumble_model_score_logit": 7.9, "stumble_model_threshold_logit": 7.3,

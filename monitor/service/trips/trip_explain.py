@@ -84,11 +84,14 @@ def _sag(v: Values, t: Values) -> str:
 def _jolt(v: Values, t: Values) -> str:
     rms = v.get("gait_rms_velocity_mps", math.nan)
     ratio = t["stumble_jolt_descent_ratio"]
-    return (f"a jolt of {_num(v.get('jolt_mps2'), 1)} m/s² (the walker's usual: "
+    said = (f"a jolt of {_num(v.get('jolt_mps2'), 1)} m/s² (the walker's usual: "
             f"{_num(v.get('jolt_level_mps2'), 1)} m/s²) came with the trunk turning at "
             f"{_num(v.get('tilt_rate_radps'))} rad/s (their usual: {_num(v.get('tilt_rate_level_radps'))} rad/s); "
             f"together they score {_num(v.get('jolt_score_ratio'), 1)} (a stumble needs more than "
-            f"{_num(t['stumble_jolt_score_ratio'], 1)}) while the waist sagged at {_num(_down(v))} m/s (more than "
+            f"{_num(t['stumble_jolt_score_ratio'], 1)})")
+    if not _down(v) > ratio * rms:  # a record from before the rule asked for a sag: its rule did not
+        return said
+    return (f"{said} while the waist sagged at {_num(_down(v))} m/s (more than "
             f"{_num(ratio, 1)} x the walk's own bounce of {_num(rms)} m/s = {_num(ratio * rms)} m/s)")
 
 
