@@ -235,6 +235,17 @@ def test_a_turn_the_gait_contradicts_is_undone_by_the_gait():
 
 # -- in the core: the belt's limit follows the direction ---------------------------------------
 
+def tick_samples(t: float, *, lead_rad: float, yaw_radps=lambda t: 0.0) -> list[tuple]:
+    """One 100 Hz loop tick's IMU samples (two, at RATE) of a walker's gait, turning at yaw_radps(t)."""
+    samples = []
+    for j in range(2):
+        ts = t + j / RATE
+        front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=lead_rad)
+        sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
+        samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway + yaw_radps(ts)))
+    return samples
+
+
 def core_walking(walking: str, config: Config = Config(), *, lead_rad: float, belt_mps: float,
                  until_s: float = 20.0) -> list:
     core = SafetyCore(config, start_s=0.0, walking=walking, imu_mount=[[1, 0, 0], [0, 1, 0], [0, 0, 1]],
@@ -242,13 +253,7 @@ def core_walking(walking: str, config: Config = Config(), *, lead_rad: float, be
     verdicts = []
     for k in range(int(until_s * 100)):
         t = k / 100
-        samples = []
-        for j in range(2):
-            ts = t + j / RATE
-            front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=lead_rad)
-            sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
-            samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway))
-        core.ingest_imu(samples)
+        core.ingest_imu(tick_samples(t, lead_rad=lead_rad))
         core.ingest_belt(t, belt_mps)
         if k == 1:
             core.request_reset()

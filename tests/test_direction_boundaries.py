@@ -14,7 +14,17 @@ from monitor.config.schema import Config
 from monitor.safety.core import SafetyCore
 from monitor.safety.direction import Change, Cue, Direction, DirectionEstimator
 from tests.support import IDENTITY_MOUNT, G, with_settings
-from tests.test_direction import BACKWARD_WALK, FORWARD_WALK, RATE, estimator, first_change, gait, turn, walk
+from tests.test_direction import (
+    BACKWARD_WALK,
+    FORWARD_WALK,
+    RATE,
+    estimator,
+    first_change,
+    gait,
+    tick_samples,
+    turn,
+    walk,
+)
 
 DT_S = 0.25  # four samples a second: the turn smoothing settles within one sample
 TURN_RATE = Config().direction.turn_rate_radps
@@ -342,13 +352,7 @@ def core_after_walking(walking: str, lead_rad: float, until_s: float = 12.0, bel
                       has_range=False)
     for k in range(int(until_s * 100)):
         t = k / 100
-        samples = []
-        for j in range(2):
-            ts = t + j / RATE
-            front, up = gait(ts, step_hz=1.8, bounce_mps2=2.0, lead_rad=lead_rad)
-            sway = 0.01 * math.sin(2 * math.pi * 0.9 * ts)  # every channel moves, as on a person
-            samples.append((ts, front, sway, up, sway, -sway, 0.5 * sway + yaw_radps(ts)))
-        core.ingest_imu(samples)
+        core.ingest_imu(tick_samples(t, lead_rad=lead_rad, yaw_radps=yaw_radps))
         if belt_mps is not None:
             core.ingest_belt(t, belt_mps)
         if k == 1:
