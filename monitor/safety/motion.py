@@ -232,6 +232,8 @@ class MotionDetector:
         # the descent above which something may be decided (a rule's velocity, or the fall model's gate)
         self._min_down_mps = min(params.fall_drop_velocity_mps, params.fall_topple_velocity_mps,
                                  params.stumble_velocity_mps, model.gate_descent_mps)
+        # a sample's v^2 counts toward the gait level with at most this x the level's mean square
+        self._gait_clip_sq = params.gait_rms_clip_ratio * params.gait_rms_clip_ratio
         self._reset()
 
     # state ------------------------------------------------------------------
@@ -380,7 +382,7 @@ class MotionDetector:
             # counts at most gait_rms_clip_ratio x the level (steady gait peaks at ~1.4 x its RMS)
             gait_ms = self.gait_ms
             v2 = v * v
-            cap = p.gait_rms_clip_ratio * p.gait_rms_clip_ratio * gait_ms
+            cap = self._gait_clip_sq * gait_ms
             self.gait_ms = gait_ms + dt / p.gait_rms_tau_s * ((v2 if v2 < cap else cap) - gait_ms)
         self.jolt_ms = jolt_ms
         self.rate_ms = rate_ms
