@@ -73,8 +73,10 @@ STUMBLE_REST_WEIGHT = 0.05  # ...the rest this little
 L2 = 1.0  # ridge on the standardised weights
 GATE_DESCENT_MPS = 0.4  # the model is judged only while the waist goes down faster than this
 GATE_TILT_RAD = 0.1  # ...and the trunk is off its upright by more than this
-GATE_AGE_S = 1.0  # ...and the detector has run this long: its upright and levels are learnt. Before,
-# the first steps of a recording that starts mid-jog (a jog run backward in time) score like a fall
+GATE_AGE_S = 1.5  # ...and the detector has run this long: its upright and levels are learnt. Before,
+# the first steps of a recording that starts mid-jog score like a fall (1.0 s until the levels were learnt
+# as a running mean: then a jog's first 1.5 s set the threshold, 0.9 logit higher, and the bench's falls
+# were caught 15 ms later)
 GAIT_FLOOR_MPS = 0.2  # a gait level below this is standing or shuffling: no finer normalisation
 
 

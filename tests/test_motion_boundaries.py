@@ -98,9 +98,9 @@ def test_a_fall_rule_wins_over_a_stumble_rule_in_the_same_sample():
 # -- the learned model's gate and inputs -------------------------------------------------------------
 
 @pytest.mark.parametrize("age,descent,tilt,is_judged", [
-    (1.0, 0.4, 0.2, False), (1.0, past(0.4), 0.2, True), (1.0, 0.6, 0.1, False), (1.0, 0.6, past(0.1), True),
-    (0.999, 0.6, 0.2, False)])
-def test_the_model_is_judged_only_past_its_gate_and_a_second_after_a_start(age, descent, tilt, is_judged):
+    (1.5, 0.4, 0.2, False), (1.5, past(0.4), 0.2, True), (1.5, 0.6, 0.1, False), (1.5, 0.6, past(0.1), True),
+    (short(1.5), 0.6, 0.2, False)])
+def test_the_model_is_judged_only_past_its_gate_and_a_second_and_a_half_after_a_start(age, descent, tilt, is_judged):
     assert is_gated(TRAINED, age, descent, tilt) is is_judged
 
 
@@ -370,17 +370,83 @@ def test_leaning_steadily_is_no_jolt():
     assert d.jolt_mps2 < 0.05
 
 
-def test_the_walkers_own_levels_are_learnt_with_two_seconds():
-    """Two seconds of a steady sway (jolt RMS 2.8 m/s², tilting rate 0.5 rad/s): the jolt
-    level falls from its start-up 8 m/s² (64 m²/s⁴) with 2 s, as do the rate and gait levels."""
-    d = MotionDetector()
-    for k in range(400):
-        t = k / 200
+def sway(d: MotionDetector, t0_s: float, t1_s: float) -> tuple[float, float, float]:
+    """A steady sway (jolt RMS ~2.8 m/s², tilting rate 0.5 rad/s) at 200 Hz; returns the
+    integrals over time of the squared jolt, squared tilting rate and squared vertical
+    velocity the detector saw."""
+    jolt_sq_s = rate_sq_s = velocity_sq_s = 0.0
+    for k in range(round((t1_s - t0_s) * 200)):
+        t = t0_s + k / 200
         d.update(t, 4.0 * math.sin(2 * math.pi * 2.0 * t), 0.0, G, 0.5 * math.cos(0.3), 0.5 * math.sin(0.3), 0.0)
-    assert not d.is_still
-    assert 26.0 < d.jolt_ms < 40.0  # about 8 + 56 e^-1 = 28.6 (33 here): neither learnt at once nor not at all
+        if k:
+            jolt_sq_s += d.jolt_mps2 ** 2 / 200
+            rate_sq_s += d.w_radps ** 2 / 200
+            velocity_sq_s += d.v_mps ** 2 / 200
+    return jolt_sq_s, rate_sq_s, velocity_sq_s
+
+
+def test_the_walkers_own_levels_start_as_a_running_mean_weighing_the_start_up_levels_as_half_a_second():
+    """Until half a second short of their 2 s time constants the levels are the mean of the
+    start-up level (weighing 0.5 s) and every sample of gait so far: the walker's own after a
+    second or two of walking, not after several time constants."""
+    d = MotionDetector()
+    jolt_sq_s, rate_sq_s, velocity_sq_s = sway(d, 0.0, 1.4)
+    assert not d.is_still and d._level_age_s == pytest.approx(1.395)
+    assert d.jolt_ms == pytest.approx((0.5 * 8.0 ** 2 + jolt_sq_s) / (0.5 + 1.395), rel=1e-9)
+    assert d.rate_ms == pytest.approx((0.5 * 1.0 ** 2 + rate_sq_s) / (0.5 + 1.395), rel=1e-9)
+    assert d.gait_ms == pytest.approx((0.5 * 0.5 ** 2 + velocity_sq_s) / (0.5 + 1.395), rel=1e-9)
+    assert d.jolt_ms < 30.0  # an exponential fade from 64 m²/s⁴ would still be at ~39
+
+
+def sway_step(d: MotionDetector, t_s: float) -> tuple[float, float]:
+    """One more sample of the sway; returns the jolt level's mean square before it and the jolt seen."""
+    before = d.jolt_ms
+    d.update(t_s, 4.0 * math.sin(2 * math.pi * 2.0 * t_s), 0.0, G, 0.5 * math.cos(0.3), 0.5 * math.sin(0.3), 0.0)
+    return before, d.jolt_mps2
+
+
+def test_the_walkers_own_levels_are_learnt_with_two_seconds_once_the_running_mean_is_that_long():
+    """Past 1.5 s of gait (plus the start-up level's 0.5 s) each sample moves the level by dt / 2 s."""
+    d = MotionDetector()
+    sway(d, 0.0, 1.5)
+    before, j = sway_step(d, 1.5)
+    assert d._level_age_s == pytest.approx(1.5)
+    assert d.jolt_ms == pytest.approx(before + 0.005 / 2.0 * (j * j - before), rel=1e-12)
+    before, j = sway_step(d, 1.505)
+    assert d.jolt_ms == pytest.approx(before + 0.005 / 2.0 * (j * j - before), rel=1e-12)
+
+
+def test_just_before_that_a_sample_still_counts_as_one_of_the_running_mean():
+    d = MotionDetector()
+    sway(d, 0.0, 1.49)
+    before, j = sway_step(d, 1.49)
+    assert d._level_age_s == pytest.approx(1.49)
+    assert d.jolt_ms == pytest.approx(before + 0.005 / 1.99 * (j * j - before), rel=1e-12)
+
+
+def test_a_level_prior_as_long_as_the_time_constants_is_the_plain_exponential_fade():
+    d = MotionDetector(MotionParams(level_prior_s=2.0))
+    sway(d, 0.0, 2.0)
+    assert 26.0 < d.jolt_ms < 40.0  # about 8 + 56 e^-1 = 28.6 (33 here)
     assert 0.35 < d.rate_ms < 0.7  # 0.25 + 0.75 e^-1 = 0.53
     assert 0.05 < d.gait_ms < 0.15  # 0.25 e^-1 = 0.092 (the waist hardly moves up or down)
+
+
+def test_standing_still_starts_the_running_mean_again():
+    """After standing, the first sample of gait weighs dt / (dt + 0.5 s): as at a start."""
+    d = MotionDetector()
+    sway(d, 0.0, 3.0)
+    assert d._level_age_s > 2.9
+    still(d, 3.0, 6.0)
+    assert d.is_still and d._level_age_s == 0.0
+    t = 6.0
+    while True:
+        before, j = sway_step(d, t)
+        if not d.is_still:
+            break
+        t += 0.005
+    assert d._level_age_s == pytest.approx(0.005)
+    assert d.jolt_ms == pytest.approx(before + 0.005 / 0.505 * (j * j - before), rel=1e-12)
 
 
 @pytest.mark.parametrize("relax_s", [0.5, 2.0])

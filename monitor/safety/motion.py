@@ -30,10 +30,15 @@ Per sample the detector keeps:
   ``jolt_filter_tau_s`` so a single-sample spike and the sample rate do not
   matter; and the walker's own levels: ``jolt_level`` (RMS of ``j``) and
   ``rate_level`` (RMS of ``w``) over the last seconds (``jolt_level_tau_s``,
-  ``gait_rms_tau_s``). While the walker stands still (the RMS of ``j`` over
-  ~0.5 s below ``still_activity_mps2``) these levels relax back to their
-  start-up (jogging) values instead of decaying to the quiet of standing, so
-  the first steps after standing are judged as the first steps of a session.
+  ``gait_rms_tau_s``). These levels, and the gait level of ``v``, start from
+  jogging values with the weight of ``level_prior_s`` of gait and follow a
+  running mean of the walker's own gait until their time constants take over,
+  so they are the walker's own within a second or two of walking. While the
+  walker stands still (the RMS of ``j`` over ~0.5 s below
+  ``still_activity_mps2``) these levels relax back to their start-up (jogging)
+  values instead of decaying to the quiet of standing, and their running mean
+  starts again, so the first steps after standing are judged as the first
+  steps of a session.
 
 Decisions (``classify``), v < 0 being downward:
 
@@ -198,6 +203,9 @@ class MotionParams:
     still_activity_tau_s: float = setting(
         0.5, "time constant of that short RMS: about one step, so a pause between steps is not standing",
         min=0.05, max=5.0)
+    level_prior_s: float = setting(
+        0.5, "the walker's levels start (and start again after standing still) from their start-up values with the weight of this much gait, then follow a running mean of the gait until their time constants take over: they are the walker's own after a second or two of walking, not after several time constants. 0.5 s caught two more stumbles in the first seconds of a walk under cross-validation; at or above the time constants it is the plain exponential average",
+        above=0.0, max=30.0)
     still_relax_tau_s: float = setting(
         1.0, "while standing still the walker's levels relax back toward their start-up (jogging) values with this time constant, so the first heel strikes after standing are judged against a jogging level, not against the quiet of standing",
         min=0.1, max=30.0)
@@ -241,6 +249,7 @@ class MotionDetector:
         self._t_prev: float | None = None
         self._gap_pending = False
         self._age_s = 0.0  # time since start / last gap
+        self._level_age_s = 0.0  # time the walker's levels have been learning (since start, a gap or standing still)
         self.ux, self.uy, self.uz = 0.0, 0.0, 1.0
         self.rx, self.ry, self.rz = 0.0, 0.0, 1.0
         self.mean_av = self._g0
@@ -375,15 +384,23 @@ class MotionDetector:
             jolt_ms += kr * (p.jolt_level_initial_mps2 * p.jolt_level_initial_mps2 - jolt_ms)
             rate_ms += kr * (p.rate_level_initial_radps * p.rate_level_initial_radps - rate_ms)
             self.gait_ms += kr * (p.gait_rms_initial_mps * p.gait_rms_initial_mps - self.gait_ms)
+            self._level_age_s = 0.0
         else:
-            jolt_ms += dt / p.jolt_level_tau_s * (j * j - jolt_ms)
-            rate_ms += dt / p.gait_rms_tau_s * (w * w - rate_ms)
+            # running mean over the gait so far (with the start-up values' weight), then exponential
+            level_age = self._level_age_s + dt
+            self._level_age_s = level_age
+            lw = level_age + p.level_prior_s
+            tl = p.jolt_level_tau_s
+            jolt_ms += dt / (lw if lw < tl else tl) * (j * j - jolt_ms)
+            tg = p.gait_rms_tau_s
+            kg = dt / (lw if lw < tg else tg)
+            rate_ms += kg * (w * w - rate_ms)
             # a fall's own descent must not raise the level it is judged against: each sample
             # counts at most gait_rms_clip_ratio x the level (steady gait peaks at ~1.4 x its RMS)
             gait_ms = self.gait_ms
             v2 = v * v
             cap = self._gait_clip_sq * gait_ms
-            self.gait_ms = gait_ms + dt / p.gait_rms_tau_s * ((v2 if v2 < cap else cap) - gait_ms)
+            self.gait_ms = gait_ms + kg * ((v2 if v2 < cap else cap) - gait_ms)
         self.jolt_ms = jolt_ms
         self.rate_ms = rate_ms
         jolt_level = math.sqrt(jolt_ms)
