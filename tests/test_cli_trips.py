@@ -174,6 +174,16 @@ def test_every_sentence_names_the_value_and_its_threshold():
                        "(the walker's usual: 3.1 m/s²) with the trunk turning at 0.90 rad/s (their usual: "
                        "0.40 rad/s) and the waist going down at 0.20 m/s; its terms: jolt against their usual +7.90, "
                        "trunk turning against their usual +1.50")
+    # a learned score has no descent condition: a waist going up is said to rise, not to go down at -0.16 m/s
+    rising = explain("stumble_detected", {
+        "jolt_mps2": 11.5, "jolt_level_mps2": 3.9, "tilt_rate_radps": 3.1, "tilt_rate_level_radps": 1.1,
+        "vertical_velocity_mps": 0.16, "stumble_model_score_logit": 6.7, "stumble_model_threshold_logit": 6.6,
+        "rule_stumble_model": 1.0}, DEFAULTS)
+    assert "and the waist rising at 0.16 m/s; its terms" in rising and "-0.16" not in rising
+    level = explain("fall_detected", {"vertical_velocity_mps": 0.0, "tilt_rad": 0.3, "tilt_rate_radps": 1.0,
+                                      "model_score_logit": 9.0, "model_threshold_logit": 7.6,
+                                      "rule_model": 1.0}, DEFAULTS)
+    assert "(a fall needs more than 7.60), the waist going down at 0.00 m/s with the trunk" in level
     over = explain("belt_overspeed", {"belt_mps": 5.0, "max_speed_mps": 4.5, "over_for_s": 0.3}, DEFAULTS)
     assert over.startswith("the belt ran at 5.00 m/s = 18.0 km/h for 0.30 s (the limit is 4.50 m/s = 16.2 km/h")
     stale = explain("imu_stale", {"age_s": 0.08}, DEFAULTS)

@@ -169,11 +169,21 @@ def test_broken_files_get_one_clear_line_and_the_others_still_run(tmp_path, caps
     assert errors[5].startswith(f"treadguard: {broken[5]}:3: ") and "longer than 4096 bytes" in errors[5]
 
 
-def test_replay_without_json_explains_each_trace(tmp_path, capsys):
+def test_replay_without_json_explains_each_trace(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     good, _ = _write_broken(tmp_path)
     assert main(["replay", str(good), str(sisfall("D18-SA01-R01"))]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "no trip" in out[0] and "TRIP at" in out[1]
+    assert "no trip" in out[0] and "TRIP at" in out[1] and out[1].endswith("(stumble_detected)")
+    # why, in the words of `treadguard trips show`, indented under its trace and within 80 columns
+    why = []
+    for line in out[2:]:
+        if not line.startswith("    "):
+            break
+        why.append(line[4:])
+    assert why and all(len(line) <= 80 for line in out[2:2 + len(why)])
+    assert " ".join(why).startswith("the learned ") or "a stumble needs more than" in " ".join(why)
+    assert out[2 + len(why)].startswith("2 trace(s): 1 tripped (stumble 1), 1 did not")
 
 
 def test_replay_with_a_broken_config_says_so(tmp_path, capsys):

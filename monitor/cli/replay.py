@@ -1,8 +1,10 @@
 """`treadguard replay PATH... [--json] [--plot FILE]`: the replay contract of TRACE_FORMAT.md.
 
 A PATH may be a folder: its traces (*.csv, *.csv.gz) replay in name order. The
-human output ends with a summary across traces; --json prints exactly the
-contract's lines and nothing else. --plot draws the one trace replayed.
+human output says why each trip happened in plain words, wrapped to the
+terminal, and ends with a summary across traces; --json prints exactly the
+contract's lines (with every value the detector saw) and nothing else. --plot
+draws the one trace replayed.
 
 Traces run in parallel worker processes but print in the order given, each
 read as a stream (memory does not grow with its length). A trace that cannot
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import textwrap
 from collections import Counter
 
 from monitor.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, draw_plot, fail, report_config_error
@@ -23,13 +27,19 @@ from monitor.config.schema import Config
 from monitor.formats.trace_reader import read_trace
 from monitor.service.sessions.replay import ReplayResult
 from monitor.service.sessions.replay_many import replay_many
+from monitor.service.trips.trip_explain import explain, thresholds_from_config
 
 
-def human_line(result: ReplayResult) -> str:
+def human_line(result: ReplayResult, thresholds: dict[str, float] | None = None, width: int = 80) -> str:
+    """One trace's result for a person: whether and when it tripped and, for a trip, why in plain
+    words (trip_explain, as `treadguard trips show`) wrapped to the terminal; --json keeps every value."""
     if not result.tripped:
         return f"{result.trace}: no trip ({result.samples} samples, {result.duration_s:.2f} s)"
-    shown = ", ".join(f"{k}={v:.3g}" for k, v in (result.values or {}).items())
-    return f"{result.trace}: TRIP at {result.trip_t:.3f} s: {result.reason} ({result.detail}) {shown}"
+    head = f"{result.trace}: TRIP at {result.trip_t:.3f} s: {result.reason} ({result.detail})"
+    if thresholds is None:
+        thresholds = thresholds_from_config(Config())
+    why = explain(str(result.detail), result.values or {}, thresholds)
+    return head + "\n" + textwrap.fill(why, width=max(40, width), initial_indent="    ", subsequent_indent="    ")
 
 
 def expand_paths(paths: list[str]) -> tuple[list[str], list[str]]:
@@ -81,6 +91,8 @@ def replay_command(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"treadguard: {error}", file=sys.stderr, flush=True)
     done: list[ReplayResult] = []
+    thresholds = thresholds_from_config(config, config.session.walking)
+    width = shutil.get_terminal_size().columns
     try:
         for result, error in replay_many(paths, config, args.jobs):
             if error is not None:
@@ -88,7 +100,7 @@ def replay_command(args: argparse.Namespace) -> int:
                 print(f"treadguard: {error}", file=sys.stderr, flush=True)
                 continue
             done.append(result)
-            print(result.to_json() if args.json else human_line(result), flush=True)
+            print(result.to_json() if args.json else human_line(result, thresholds, width), flush=True)
     except KeyboardInterrupt:  # the workers ignore it; the pool is stopped on the way out
         print(f"treadguard: stopped (Ctrl-C) after {len(done) + failed - len(errors)} of {len(paths)} "
               f"trace(s)", file=sys.stderr, flush=True)

@@ -59,6 +59,14 @@ def _down(v: Values) -> float:
     return -v.get("vertical_velocity_mps", math.nan)
 
 
+def _waist(v: Values) -> str:
+    """Where the waist was going, for a learned score (which has no descent condition of its own)."""
+    down = _down(v) + 0.0  # a level waist (-0.0 m/s up) is not "-0.00 m/s" down
+    if down < 0.0:
+        return f"the waist rising at {_num(-down)} m/s"
+    return f"the waist going down at {_num(down)} m/s"
+
+
 def _drop(v: Values, t: Values) -> str:
     return (f"the waist was dropping at {_num(_down(v))} m/s (a fall needs more than "
             f"{_num(t['fall_drop_velocity_mps'])} m/s) while the trunk had tilted {_rad(v.get('tilt_rad'))} "
@@ -115,7 +123,7 @@ def _terms(v: Values, prefix: str) -> str:
 
 def _model(v: Values, t: Values) -> str:
     return (f"the learned fall score was {_num(v.get('model_score_logit'))} (a fall needs more than "
-            f"{_num(v.get('model_threshold_logit'))}), the waist going down at {_num(_down(v))} m/s with the "
+            f"{_num(v.get('model_threshold_logit'))}), {_waist(v)} with the "
             f"trunk tilted {_rad(v.get('tilt_rad'))} and turning at {_num(v.get('tilt_rate_radps'))} rad/s; "
             "its terms: " + _terms(v, "model_term_"))
 
@@ -125,7 +133,7 @@ def _stumble_model(v: Values, t: Values) -> str:
             f"{_num(v.get('stumble_model_threshold_logit'))}): a jolt of {_num(v.get('jolt_mps2'), 1)} m/s² "
             f"(the walker's usual: {_num(v.get('jolt_level_mps2'), 1)} m/s²) with the trunk turning at "
             f"{_num(v.get('tilt_rate_radps'))} rad/s (their usual: {_num(v.get('tilt_rate_level_radps'))} rad/s) "
-            f"and the waist going down at {_num(_down(v))} m/s; its terms: " + _terms(v, "stumble_model_term_"))
+            f"and {_waist(v)}; its terms: " + _terms(v, "stumble_model_term_"))
 
 
 MOTION_RULES: dict[str, Sentence] = {"drop": _drop, "topple": _topple, "model": _model, "stumble": _sag,
