@@ -26,6 +26,7 @@ DEFAULTS = {
     "fall_topple_uprighting_rad": 0.35,
     "stumble_velocity_mps": 0.5, "stumble_velocity_ratio": 4.1, "stumble_rate_radps": 0.5,
     "stumble_jolt_score_ratio": 9.8, "stumble_jolt_descent_ratio": 1.1,
+    "level_prior_s": 0.4,
 }
 
 
@@ -385,16 +386,16 @@ def sway(d: MotionDetector, t0_s: float, t1_s: float) -> tuple[float, float, flo
     return jolt_sq_s, rate_sq_s, velocity_sq_s
 
 
-def test_the_walkers_own_levels_start_as_a_running_mean_weighing_the_start_up_levels_as_half_a_second():
-    """Until half a second short of their 2 s time constants the levels are the mean of the
-    start-up level (weighing 0.5 s) and every sample of gait so far: the walker's own after a
-    second or two of walking, not after several time constants."""
+def test_the_walkers_own_levels_start_as_a_running_mean_weighing_the_start_up_levels_as_0_4_s_of_gait():
+    """Until 0.4 s short of their 2 s time constants the levels are the mean of the start-up
+    level (weighing 0.4 s) and every sample of gait so far: the walker's own after a second or
+    two of walking, not after several time constants."""
     d = MotionDetector()
-    jolt_sq_s, rate_sq_s, velocity_sq_s = sway(d, 0.0, 1.4)
-    assert not d.is_still and d._level_age_s == pytest.approx(1.395)
-    assert d.jolt_ms == pytest.approx((0.5 * 8.0 ** 2 + jolt_sq_s) / (0.5 + 1.395), rel=1e-9)
-    assert d.rate_ms == pytest.approx((0.5 * 1.0 ** 2 + rate_sq_s) / (0.5 + 1.395), rel=1e-9)
-    assert d.gait_ms == pytest.approx((0.5 * 0.5 ** 2 + velocity_sq_s) / (0.5 + 1.395), rel=1e-9)
+    jolt_sq_s, rate_sq_s, velocity_sq_s = sway(d, 0.0, 1.5)
+    assert not d.is_still and d._level_age_s == pytest.approx(1.495)
+    assert d.jolt_ms == pytest.approx((0.4 * 8.0 ** 2 + jolt_sq_s) / (0.4 + 1.495), rel=1e-9)
+    assert d.rate_ms == pytest.approx((0.4 * 1.0 ** 2 + rate_sq_s) / (0.4 + 1.495), rel=1e-9)
+    assert d.gait_ms == pytest.approx((0.4 * 0.5 ** 2 + velocity_sq_s) / (0.4 + 1.495), rel=1e-9)
     assert d.jolt_ms < 30.0  # an exponential fade from 64 m²/s⁴ would still be at ~39
 
 
@@ -406,21 +407,21 @@ def sway_step(d: MotionDetector, t_s: float) -> tuple[float, float]:
 
 
 def test_the_walkers_own_levels_are_learnt_with_two_seconds_once_the_running_mean_is_that_long():
-    """Past 1.5 s of gait (plus the start-up level's 0.5 s) each sample moves the level by dt / 2 s."""
+    """Past 1.6 s of gait (plus the start-up level's 0.4 s) each sample moves the level by dt / 2 s."""
     d = MotionDetector()
-    sway(d, 0.0, 1.5)
-    before, j = sway_step(d, 1.5)
-    assert d._level_age_s == pytest.approx(1.5)
+    sway(d, 0.0, 1.6)
+    before, j = sway_step(d, 1.6)
+    assert d._level_age_s == pytest.approx(1.6)
     assert d.jolt_ms == pytest.approx(before + 0.005 / 2.0 * (j * j - before), rel=1e-12)
-    before, j = sway_step(d, 1.505)
+    before, j = sway_step(d, 1.605)
     assert d.jolt_ms == pytest.approx(before + 0.005 / 2.0 * (j * j - before), rel=1e-12)
 
 
 def test_just_before_that_a_sample_still_counts_as_one_of_the_running_mean():
     d = MotionDetector()
-    sway(d, 0.0, 1.49)
-    before, j = sway_step(d, 1.49)
-    assert d._level_age_s == pytest.approx(1.49)
+    sway(d, 0.0, 1.59)
+    before, j = sway_step(d, 1.59)
+    assert d._level_age_s == pytest.approx(1.59)
     assert d.jolt_ms == pytest.approx(before + 0.005 / 1.99 * (j * j - before), rel=1e-12)
 
 
@@ -433,7 +434,7 @@ def test_a_level_prior_as_long_as_the_time_constants_is_the_plain_exponential_fa
 
 
 def test_standing_still_starts_the_running_mean_again():
-    """After standing, the first sample of gait weighs dt / (dt + 0.5 s): as at a start."""
+    """After standing, the first sample of gait weighs dt / (dt + 0.4 s): as at a start."""
     d = MotionDetector()
     sway(d, 0.0, 3.0)
     assert d._level_age_s > 2.9
@@ -446,7 +447,7 @@ def test_standing_still_starts_the_running_mean_again():
             break
         t += 0.005
     assert d._level_age_s == pytest.approx(0.005)
-    assert d.jolt_ms == pytest.approx(before + 0.005 / 0.505 * (j * j - before), rel=1e-12)
+    assert d.jolt_ms == pytest.approx(before + 0.005 / 0.405 * (j * j - before), rel=1e-12)
 
 
 @pytest.mark.parametrize("relax_s", [0.5, 2.0])

@@ -204,7 +204,7 @@ class MotionParams:
         0.5, "time constant of that short RMS: about one step, so a pause between steps is not standing",
         min=0.05, max=5.0)
     level_prior_s: float = setting(
-        0.5, "the walker's levels start (and start again after standing still) from their start-up values with the weight of this much gait, then follow a running mean of the gait until their time constants take over: they are the walker's own after a second or two of walking, not after several time constants. 0.5 s caught two more stumbles in the first seconds of a walk under cross-validation; at or above the time constants it is the plain exponential average",
+        0.4, "the walker's levels start (and start again after standing still) from their start-up values with the weight of this much gait, then follow a running mean of the gait until their time constants take over: they are the walker's own after a second or two of walking, not after several time constants. 0.25-0.4 s caught three more stumbles in the first seconds of a walk under cross-validation (0.5 s two, 1 s one); below 0.4 s a jog's first 2 s set the fall model's threshold and the bench's falls were caught later; at or above the time constants it is the plain exponential average",
         above=0.0, max=30.0)
     still_relax_tau_s: float = setting(
         1.0, "while standing still the walker's levels relax back toward their start-up (jogging) values with this time constant, so the first heel strikes after standing are judged against a jogging level, not against the quiet of standing",
