@@ -377,8 +377,7 @@ def sway(d: MotionDetector, t0_s: float, t1_s: float) -> tuple[float, float, flo
     velocity the detector saw."""
     jolt_sq_s = rate_sq_s = velocity_sq_s = 0.0
     for k in range(round((t1_s - t0_s) * 200)):
-        t = t0_s + k / 200
-        d.update(t, 4.0 * math.sin(2 * math.pi * 2.0 * t), 0.0, G, 0.5 * math.cos(0.3), 0.5 * math.sin(0.3), 0.0)
+        sway_step(d, t0_s + k / 200)
         if k:
             jolt_sq_s += d.jolt_mps2 ** 2 / 200
             rate_sq_s += d.w_radps ** 2 / 200
@@ -406,23 +405,15 @@ def sway_step(d: MotionDetector, t_s: float) -> tuple[float, float]:
     return before, d.jolt_mps2
 
 
-def test_the_walkers_own_levels_are_learnt_with_two_seconds_once_the_running_mean_is_that_long():
-    """Past 1.6 s of gait (plus the start-up level's 0.4 s) each sample moves the level by dt / 2 s."""
+@pytest.mark.parametrize("t_s,window_s", [(1.59, 1.99), (1.6, 2.0), (1.605, 2.0)])
+def test_the_running_mean_gives_way_to_the_two_second_time_constant_at_1_6_s_of_gait(t_s, window_s):
+    """A sample weighs dt / (gait so far + the start-up level's 0.4 s) until that reaches the
+    2 s time constant, then dt / 2 s."""
     d = MotionDetector()
-    sway(d, 0.0, 1.6)
-    before, j = sway_step(d, 1.6)
-    assert d._level_age_s == pytest.approx(1.6)
-    assert d.jolt_ms == pytest.approx(before + 0.005 / 2.0 * (j * j - before), rel=1e-12)
-    before, j = sway_step(d, 1.605)
-    assert d.jolt_ms == pytest.approx(before + 0.005 / 2.0 * (j * j - before), rel=1e-12)
-
-
-def test_just_before_that_a_sample_still_counts_as_one_of_the_running_mean():
-    d = MotionDetector()
-    sway(d, 0.0, 1.59)
-    before, j = sway_step(d, 1.59)
-    assert d._level_age_s == pytest.approx(1.59)
-    assert d.jolt_ms == pytest.approx(before + 0.005 / 1.99 * (j * j - before), rel=1e-12)
+    sway(d, 0.0, t_s)
+    before, j = sway_step(d, t_s)
+    assert d._level_age_s == pytest.approx(t_s)
+    assert d.jolt_ms == pytest.approx(before + 0.005 / window_s * (j * j - before), rel=1e-12)
 
 
 def test_a_level_prior_as_long_as_the_time_constants_is_the_plain_exponential_fade():
